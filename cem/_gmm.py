@@ -1,0 +1,458 @@
+"""cem.GMM: a drop-in for sklearn.mixture.GaussianMixture.
+
+Python owns policy here: validation, initialisation, the EM loop and its
+convergence test, n_init, warnings and the scikit-learn attributes. Each EM
+iteration is one call into the C core (cem._core.e_step: responsibilities and
+sufficient statistics in one pass over X) and one M-step on the statistics.
+"""
+import inspect
+import warnings
+from time import perf_counter
+
+import numpy as np
+
+from cem import _core
+from cem._init import NK_FLOOR, initial_stats
+from cem._validation import (
+    CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_means, check_params,
+    check_precisions, check_random_state, check_sample_weight, check_weights, check_X,
+    effective_n_threads, feature_names,
+)
+
+
+def _ill_defined_message(dtype):
+    message = ("Fitting the mixture model failed because some components have "
+               "ill-defined empirical covariance (for instance caused by singleton "
+               "or collapsed samples). Try to decrease the number of components, "
+               "increase reg_covar, or scale the input data.")
+    if dtype == np.float32:
+        message += (" The numerical accuracy can also be improved by passing float64"
+                    " data instead of float32.")
+    return message
+
+
+def _flip(a):
+    return a[..., ::-1, ::-1]
+
+
+def _prec_chol_from_precisions(precisions, covariance_type):
+    """Upper-triangular U with U U^T = precision (scikit-learn's convention),
+    via the Cholesky factor of the row- and column-reversed matrix."""
+    if covariance_type in ("diag", "spherical"):
+        return np.sqrt(precisions)
+    return np.ascontiguousarray(_flip(np.linalg.cholesky(_flip(precisions))))
+
+
+class GMM:
+    """Gaussian mixture model fitted by expectation-maximization.
+
+    The parameters, attributes and methods are those of
+    ``sklearn.mixture.GaussianMixture`` (scikit-learn 1.9), with the same
+    results given the same initialisation, plus:
+
+    - ``n_threads`` : int or None, default=None. Threads for the passes over
+      the data; None uses ``OMP_NUM_THREADS`` if set, else every core the
+      process may run on. Results are bit-identical for any value.
+    - ``sample_weight`` in ``fit``, ``fit_predict``, ``score``, ``bic`` and
+      ``aic``: non-negative per-row weights. Integer weights fit like
+      duplicated rows, a zero weight like a dropped row.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components k.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        Shape of the component covariances.
+    tol : float, default=1e-3
+        Convergence threshold on the change of the per-sample average
+        log-likelihood between iterations.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance, keeping it positive definite.
+    max_iter : int, default=100
+        EM iterations per initialisation.
+    n_init : int, default=1
+        Initialisations; the one with the highest final lower bound is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+        How the initial responsibilities are chosen.
+    weights_init : array of shape (k,), optional
+    means_init : array of shape (k, d), optional
+    precisions_init : array, optional
+        Shape (k, d, d), (d, d), (k, d) or (k,) by covariance_type.
+    random_state : int, RandomState or None
+        Seeds the initialisation and ``sample``.
+    warm_start : bool, default=False
+        Start the next ``fit`` from the current parameters (n_init ignored).
+    verbose : int, default=0
+    verbose_interval : int, default=10
+    n_threads : int or None, default=None
+
+    Attributes
+    ----------
+    weights_ (k,), means_ (k, d), covariances_, precisions_,
+    precisions_cholesky_ (shapes by covariance_type, as scikit-learn;
+    precisions_cholesky_ is upper triangular), converged_, n_iter_,
+    lower_bound_ (average log-likelihood of the best init's last iteration),
+    lower_bounds_ (one per iteration), n_features_in_, feature_names_in_.
+    Attributes have the dtype of the X passed to fit (float32 or float64).
+    """
+
+    def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
+                 max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
+                 means_init=None, precisions_init=None, random_state=None, warm_start=False,
+                 verbose=0, verbose_interval=10, n_threads=None):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.n_threads = n_threads
+
+    # ------------------------------------------------------------------
+    # scikit-learn estimator protocol (no scikit-learn import needed)
+    @classmethod
+    def _get_param_names(cls):
+        return [p.name for p in inspect.signature(cls.__init__).parameters.values()
+                if p.name != "self" and p.kind != p.VAR_KEYWORD]
+
+    def get_params(self, deep=True):
+        """The constructor parameters as a dict (``deep`` is accepted for
+        scikit-learn compatibility; GMM has no nested estimators)."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        """Set constructor parameters by name; returns self. Unknown names
+        raise ValueError."""
+        valid = self._get_param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"Invalid parameter {name!r} for estimator {self}. "
+                                 f"Valid parameters are: {sorted(valid)!r}.")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self):
+        defaults = {p.name: p.default
+                    for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = []
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            default = defaults[name]
+            same = value is default or (not isinstance(value, np.ndarray) and
+                                        not isinstance(default, np.ndarray) and
+                                        value == default)
+            if not same:
+                changed.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_tags__(self):
+        # Only reached when scikit-learn itself asks (e.g. in its utilities).
+        from sklearn.utils import Tags, TargetTags, InputTags
+        return Tags(estimator_type="density_estimator", target_tags=TargetTags(required=False),
+                    input_tags=InputTags())
+
+    # ------------------------------------------------------------------
+    def _check_is_fitted(self):
+        if not hasattr(self, "means_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator.")
+
+    def _validate_predict_X(self, X):
+        self._check_is_fitted()
+        names = feature_names(X)
+        fitted = getattr(self, "feature_names_in_", None)
+        if fitted is not None and names is not None and not np.array_equal(names, fitted):
+            raise ValueError("The feature names should match those that were passed during fit.")
+        return check_X(X, n_features=self.n_features_in_, name=type(self).__name__)
+
+    def _c_params(self):
+        """The fitted parameters as the C core reads them: float64, contiguous."""
+        as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)
+        return as64(self.weights_), as64(self.means_), as64(self.precisions_cholesky_)
+
+    def _n_threads(self):
+        return effective_n_threads(self.n_threads)
+
+    # ------------------------------------------------------------------
+    def _m_step(self, stats, shift, dtype):
+        try:
+            return _core.m_step(self.covariance_type, stats, shift, float(self.reg_covar))
+        except _core.CoreError as exc:
+            if exc.status == _core.STATUS_NOT_POSITIVE_DEFINITE:
+                raise ValueError(_ill_defined_message(dtype)) from None
+            raise ValueError(f"M-step failed: {exc}") from None
+
+    def _e_step(self, params, X, sample_weight, n_threads):
+        """Statistics of X under params (weights, means, prec_chol); raises a
+        clear ValueError when a row's likelihood is not finite."""
+        weights, means, prec_chol = params
+        try:
+            return _core.e_step(self.covariance_type, weights, means, prec_chol, X,
+                                sample_weight, n_threads=n_threads)
+        except _core.CoreError as exc:
+            raise ValueError(f"E-step failed: {exc}. The model gives some sample a "
+                             "density that is not representable; check the data scale "
+                             "and the initial parameters.") from None
+
+    def _user_init(self, X):
+        """The validated user-supplied *_init arrays (None where not given)."""
+        k, d = self.n_components, X.shape[1]
+        weights = None if self.weights_init is None else check_weights(
+            self.weights_init, k, X.dtype)
+        means = None if self.means_init is None else check_means(self.means_init, k, d)
+        precisions = None if self.precisions_init is None else check_precisions(
+            self.precisions_init, self.covariance_type, k, d)
+        return weights, means, precisions
+
+    def _initialize(self, X, sample_weight, user_init, rng, n_threads):
+        """Initial (weights, means, covariances, prec_chol), float64."""
+        k, d = self.n_components, X.shape[1]
+        weights_init, means_init, precisions_init = user_init
+        weights = means = covariances = prec_chol = None
+        if weights_init is None or means_init is None or precisions_init is None:
+            stats, shift = initial_stats(X, sample_weight, k, self.covariance_type,
+                                         self.init_params, rng, n_threads)
+            _, means, covariances, prec_chol = self._m_step(stats, shift, X.dtype)
+            # as scikit-learn: counts over the total weight, unnormalised
+            total = X.shape[0] if sample_weight is None else sample_weight.sum()
+            weights = (stats[2:2 + k] + NK_FLOOR) / total
+        if weights_init is not None:
+            weights = weights_init
+        if means_init is not None:
+            means = means_init
+        if precisions_init is not None:
+            prec_chol = _prec_chol_from_precisions(precisions_init, self.covariance_type)
+            if self.covariance_type in ("diag", "spherical"):
+                covariances = 1.0 / precisions_init
+            else:
+                covariances = np.linalg.inv(precisions_init)
+        return [np.ascontiguousarray(a, dtype=np.float64)
+                for a in (weights, means, covariances, prec_chol)]
+
+    def _set_parameters(self, params, dtype):
+        weights, means, covariances, prec_chol = (np.asarray(a, dtype=dtype) for a in params)
+        self.weights_, self.means_ = weights, means
+        self.covariances_, self.precisions_cholesky_ = covariances, prec_chol
+        if self.covariance_type == "full":
+            self.precisions_ = prec_chol @ np.swapaxes(prec_chol, 1, 2)
+        elif self.covariance_type == "tied":
+            self.precisions_ = prec_chol @ prec_chol.T
+        else:
+            self.precisions_ = prec_chol ** 2
+
+    def _get_parameters64(self):
+        return [np.ascontiguousarray(a, dtype=np.float64) for a in
+                (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)]
+
+    # ------------------------------------------------------------------
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the parameters by EM (n_init times, keeping the best).
+
+        X : array-like (n_samples, n_features); float32 is used as is (the
+            attributes come out float32), other numbers converted to float64.
+        y : ignored.
+        sample_weight : array-like (n_samples,), optional, non-negative.
+        Returns self. Raises ValueError on bad input or an ill-defined
+        covariance; warns ConvergenceWarning if the best init did not converge.
+        """
+        check_params(self)
+        names = feature_names(X)
+        X = check_X(X, min_samples=2, name=type(self).__name__)
+        n, d = X.shape
+        if n < self.n_components:
+            raise ValueError("Expected n_samples >= n_components but got n_components = "
+                             f"{self.n_components}, n_samples = {n}")
+        sample_weight = check_sample_weight(sample_weight, n)
+        user_init = self._user_init(X)
+        n_threads = self._n_threads()
+
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        n_init = self.n_init if do_init else 1
+        if not do_init and self.n_features_in_ != d:
+            raise ValueError(f"X has {d} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input.")
+        rng = check_random_state(self.random_state)
+        max_lower_bound = -np.inf
+        best_params, best_n_iter, best_lower_bounds, best_converged = None, 0, [], False
+
+        for init in range(n_init):
+            self._verbose_init_begin(init)
+            if do_init:
+                params = self._initialize(X, sample_weight, user_init, rng, n_threads)
+            else:
+                params = self._get_parameters64()
+            lower_bound = -np.inf if do_init else self.lower_bound_
+            lower_bounds = []
+            if self.max_iter == 0:
+                best_params, best_n_iter = params, 0
+                continue
+            converged = False
+            for n_iter in range(1, self.max_iter + 1):
+                prev_lower_bound = lower_bound
+                weights, means, _, prec_chol = params
+                stats = self._e_step((weights, means, prec_chol), X, sample_weight, n_threads)
+                params = list(self._m_step(stats, means, X.dtype))
+                lower_bound = stats[1] / stats[0]  # mean log-likelihood before the M-step
+                lower_bounds.append(lower_bound)
+                change = lower_bound - prev_lower_bound
+                self._verbose_iter_end(n_iter, change)
+                if abs(change) < self.tol:
+                    converged = True
+                    break
+            self._verbose_init_end(lower_bound, converged)
+            if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
+                max_lower_bound = lower_bound
+                best_params, best_n_iter = params, n_iter
+                best_lower_bounds, best_converged = lower_bounds, converged
+
+        self.converged_ = best_converged
+        if not self.converged_ and self.max_iter > 0:
+            warnings.warn("Best performing initialization did not converge. Try different "
+                          "init parameters, or increase max_iter, tol, or check for "
+                          "degenerate data.", ConvergenceWarning, stacklevel=2)
+        self._set_parameters(best_params, X.dtype)
+        self.n_iter_ = best_n_iter
+        self.lower_bound_ = float(max_lower_bound)
+        self.lower_bounds_ = [float(v) for v in best_lower_bounds]
+        self.n_features_in_ = d
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the component of each row (n_samples,) under the
+        fitted model: always equal to fit(X).predict(X)."""
+        return self.fit(X, y, sample_weight=sample_weight).predict(X)
+
+    # ------------------------------------------------------------------
+    def _pass(self, X, resp=None, log_density=None):
+        weights, means, prec_chol = self._c_params()
+        try:
+            _core.e_step(self.covariance_type, weights, means, prec_chol, X, None,
+                         want_stats=False, resp=resp, log_density=log_density,
+                         n_threads=self._n_threads())
+        except _core.CoreError as exc:
+            raise ValueError(f"cannot evaluate the model on X: {exc}") from None
+
+    def score_samples(self, X):
+        """Natural log of the mixture density at each row: (n_samples,), in
+        X's float dtype."""
+        X = self._validate_predict_X(X)
+        out = np.empty(X.shape[0])
+        self._pass(X, log_density=out)
+        return out.astype(X.dtype, copy=False)
+
+    def predict_proba(self, X):
+        """Responsibilities: posterior probability of each component for each
+        row, (n_samples, n_components), rows summing to 1."""
+        X = self._validate_predict_X(X)
+        resp = np.empty((X.shape[0], self.n_components))
+        self._pass(X, resp=resp)
+        return resp.astype(X.dtype, copy=False)
+
+    def predict(self, X):
+        """Most probable component of each row, (n_samples,) int64. Works
+        in chunks, so it allocates only its output beyond O(chunk x k)."""
+        X = self._validate_predict_X(X)
+        labels = np.empty(X.shape[0], dtype=np.int64)
+        resp = np.empty((min(CHUNK_ROWS, X.shape[0]), self.n_components))
+        for start in range(0, X.shape[0], CHUNK_ROWS):
+            Xb = X[start:start + CHUNK_ROWS]
+            rb = resp[:Xb.shape[0]]
+            self._pass(Xb, resp=rb)
+            labels[start:start + Xb.shape[0]] = rb.argmax(axis=1)
+        return labels
+
+    def _log_likelihood(self, X, sample_weight):
+        """(sum of w_i log p(x_i), sum of w_i) over the rows of X."""
+        X = self._validate_predict_X(X)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        weights, means, prec_chol = self._c_params()
+        stats = self._e_step((weights, means, prec_chol), X, w, self._n_threads())
+        return float(stats[1]), float(stats[0])
+
+    def score(self, X, y=None, sample_weight=None):
+        """Per-sample average log-likelihood of X (weighted by sample_weight
+        if given), a float."""
+        total, n = self._log_likelihood(X, sample_weight)
+        return total / n
+
+    def _n_parameters(self):
+        """Free parameters of the model: covariances, means and k - 1 weights."""
+        k, d = self.means_.shape
+        cov_params = {"full": k * d * (d + 1) / 2.0, "diag": k * d,
+                      "tied": d * (d + 1) / 2.0, "spherical": k}[self.covariance_type]
+        return int(cov_params + d * k + k - 1)
+
+    def bic(self, X, sample_weight=None):
+        """Bayesian information criterion of the model on X (lower is better):
+        -2 log L + n_parameters * log(n), n the total weight (rows if no
+        sample_weight)."""
+        total, n = self._log_likelihood(X, sample_weight)
+        return -2 * total + self._n_parameters() * np.log(n)
+
+    def aic(self, X, sample_weight=None):
+        """Akaike information criterion of the model on X (lower is better):
+        -2 log L + 2 n_parameters."""
+        total, _ = self._log_likelihood(X, sample_weight)
+        return -2 * total + 2 * self._n_parameters()
+
+    def sample(self, n_samples=1):
+        """Draw n_samples rows from the fitted mixture; returns (X, y) with
+        X (n_samples, n_features) and y the component of each row. Uses
+        random_state exactly as scikit-learn does."""
+        self._check_is_fitted()
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples!r}. The sampling "
+                             "requires at least one sample.")
+        _, d = self.means_.shape
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, np.asarray(self.weights_, dtype=np.float64))
+        if self.covariance_type == "full":
+            X = np.vstack([rng.multivariate_normal(m, c, int(s))
+                           for m, c, s in zip(self.means_, self.covariances_, counts)])
+        elif self.covariance_type == "tied":
+            X = np.vstack([rng.multivariate_normal(m, self.covariances_, int(s))
+                           for m, s in zip(self.means_, counts)])
+        else:
+            X = np.vstack([m + rng.standard_normal(size=(s, d)) * np.sqrt(c)
+                           for m, c, s in zip(self.means_, self.covariances_, counts)])
+        y = np.concatenate([np.full(int(s), i, dtype=np.int64) for i, s in enumerate(counts)])
+        return X, y
+
+    # ------------------------------------------------------------------
+    def _verbose_init_begin(self, init):
+        if self.verbose >= 1:
+            print(f"Initialization {init}")
+        if self.verbose >= 2:
+            self._init_prev_time = self._iter_prev_time = perf_counter()
+
+    def _verbose_iter_end(self, n_iter, change):
+        if self.verbose and n_iter % self.verbose_interval == 0:
+            if self.verbose == 1:
+                print(f"  Iteration {n_iter}")
+            else:
+                now = perf_counter()
+                print(f"  Iteration {n_iter}\t time lapse {now - self._iter_prev_time:.5f}s\t "
+                      f"ll change {change:.5f}")
+                self._iter_prev_time = now
+
+    def _verbose_init_end(self, lower_bound, converged):
+        message = "converged" if converged else "did not converge"
+        if self.verbose == 1:
+            print(f"Initialization {message}.")
+        elif self.verbose >= 2:
+            elapsed = perf_counter() - self._init_prev_time
+            print(f"Initialization {message}. time lapse {elapsed:.5f}s\t lower bound "
+                  f"{lower_bound:.5f}.")

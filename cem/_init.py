@@ -1,0 +1,133 @@
+"""Initial partitions for EM (scikit-learn's four init_params), returned as
+sufficient statistics so that the first parameters come out of the same
+M-step as every later one.
+
+Random numbers are drawn from the numpy RandomState in the same order and
+number as scikit-learn draws them, so a seed gives the same initial
+partition as GaussianMixture(init_params=...) up to floating-point ties.
+"""
+import numpy as np
+
+from cem import _core
+from cem._validation import CHUNK_ROWS
+
+# scikit-learn's KMeans defaults used for init_params='kmeans'.
+KMEANS_MAX_ITER = 300
+KMEANS_TOL = 1e-4
+# scikit-learn adds 10 * eps to every count (cem_m_step does the same).
+NK_FLOOR = 10 * np.finfo(np.float64).eps
+
+
+def _rows(X, sample_weight, start, stop):
+    return X[start:stop], None if sample_weight is None else sample_weight[start:stop]
+
+
+def weighted_mean(X, sample_weight, n_threads):
+    """Weighted column means (d,) and total weight, in one parallel pass."""
+    zero = np.zeros((1, X.shape[1]))
+    sums, counts, _, _ = _core.kmeans_step(zero, X, sample_weight, None, n_threads)
+    return sums[0] / counts[0], counts[0]
+
+
+def kmeans_n_trials(k):
+    """Local trials per k-means++ center, scikit-learn's 2 + log(k)."""
+    return 2 + int(np.log(k))
+
+
+def kmeanspp(X, sample_weight, k, rng):
+    """k-means++ centers (k, d) and their row indices; draws as scikit-learn's
+    kmeans_plusplus does: one uniform for the first center, then n_trials per
+    further center."""
+    n_trials = kmeans_n_trials(k)
+    uniforms = rng.random_sample(1 + (k - 1) * n_trials)
+    return _core.kmeanspp(X, k, n_trials, uniforms, sample_weight)
+
+
+def kmeans(X, sample_weight, k, rng, n_threads):
+    """Lloyd's k-means from k-means++ seeds (scikit-learn's KMeans(n_init=1)
+    schedule: stop when no label changes or the squared center shift is below
+    1e-4 times the mean feature variance, at most 300 passes). Empty clusters
+    keep their previous center. Returns (centers, labels int32)."""
+    centers, _ = kmeanspp(X, sample_weight, k, rng)
+    mean, total = weighted_mean(X, sample_weight, n_threads)
+    _, _, spread, _ = _core.kmeans_step(mean[None, :], X, sample_weight, None, n_threads)
+    tol = KMEANS_TOL * spread / (total * X.shape[1])
+    labels = np.full(X.shape[0], -1, dtype=np.int32)
+    strict = False
+    for _ in range(KMEANS_MAX_ITER):
+        sums, counts, _, n_changed = _core.kmeans_step(centers, X, sample_weight, labels, n_threads)
+        filled = counts > 0
+        new_centers = centers.copy()
+        new_centers[filled] = sums[filled] / counts[filled, None]
+        shift = ((new_centers - centers) ** 2).sum()
+        centers = new_centers
+        if n_changed == 0:
+            strict = True
+            break
+        if shift <= tol:
+            break
+    if not strict:  # labels must match the final centers
+        _core.kmeans_step(centers, X, sample_weight, labels, n_threads)
+    return centers, labels
+
+
+def _raw_second_moment(X, sample_weight, n_threads):
+    """sum_i w_i x_i x_i^T (d, d), accumulated about the mean for accuracy."""
+    mean, total = weighted_mean(X, sample_weight, n_threads)
+    d = X.shape[1]
+    stats = None
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        Xb, wb = _rows(X, sample_weight, start, start + CHUNK_ROWS)
+        stats = _core.accumulate("tied", mean[None, :], Xb, np.ones((Xb.shape[0], 1)), wb, stats)
+    sx = stats[3:3 + d]
+    about_mean = np.tril(stats[3 + d:].reshape(d, d))
+    about_mean = about_mean + np.tril(about_mean, -1).T
+    return about_mean + np.outer(sx, mean) + np.outer(mean, sx) + total * np.outer(mean, mean)
+
+
+def _stats_of_rows(X, sample_weight, rows, covariance_type, n_threads):
+    """Statistics of a one-row-per-component partition (rows[c] starts c)."""
+    k = len(rows)
+    shift = np.ascontiguousarray(X[rows], dtype=np.float64)
+    w = None if sample_weight is None else np.ascontiguousarray(sample_weight[rows])
+    stats = _core.accumulate(covariance_type, shift, shift, np.eye(k), w)
+    if covariance_type == "tied":
+        # scikit-learn pools the tied covariance as (X^T X - sum_c nk_c mu_c
+        # mu_c^T) / sum nk over ALL rows, whatever the responsibilities; with
+        # one row per component that is a wide first covariance, not reg_covar.
+        # Reproduce it so a seed gives scikit-learn's fit.
+        d = X.shape[1]
+        nk = stats[2:2 + k] + NK_FLOOR
+        moment = _raw_second_moment(X, sample_weight, n_threads)
+        moment -= (nk[:, None, None] * shift[:, :, None] * shift[:, None, :]).sum(axis=0)
+        stats[2 + k + k * d:] = moment.reshape(-1)
+    return stats, shift
+
+
+def initial_stats(X, sample_weight, k, covariance_type, init_params, rng, n_threads):
+    """(stats, shift) of X under the initial responsibilities of init_params."""
+    n, d = X.shape
+    if init_params in ("random_from_data", "k-means++"):
+        if init_params == "random_from_data":
+            rows = rng.choice(n, size=k, replace=False)
+        else:
+            _, rows = kmeanspp(X, sample_weight, k, rng)
+        return _stats_of_rows(X, sample_weight, rows, covariance_type, n_threads)
+    if init_params == "kmeans":
+        shift, labels = kmeans(X, sample_weight, k, rng, n_threads)
+    else:  # random: uniform responsibilities, rows normalised
+        mean, _ = weighted_mean(X, sample_weight, n_threads)
+        shift = np.tile(mean, (k, 1))
+        labels = None
+    stats = None
+    for start in range(0, n, CHUNK_ROWS):
+        Xb, wb = _rows(X, sample_weight, start, start + CHUNK_ROWS)
+        if labels is None:
+            # drawn chunk by chunk: the same stream as one (n, k) draw
+            resp = rng.uniform(size=(Xb.shape[0], k))
+            resp /= resp.sum(axis=1)[:, None]
+        else:
+            resp = np.zeros((Xb.shape[0], k))
+            resp[np.arange(Xb.shape[0]), labels[start:start + CHUNK_ROWS]] = 1.0
+        stats = _core.accumulate(covariance_type, shift, Xb, resp, wb, stats)
+    return stats, shift

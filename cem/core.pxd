@@ -1,0 +1,73 @@
+# cem/core.pxd -- the C API of cem for Cython: a one-to-one mirror of
+# cem/include/cem.h (documentation lives there; tests/test_header_sync.py
+# keeps the two in step). Use with
+#     from cem.core cimport cem_e_step, cem_model, ...
+# and cem.get_include() on the include path; link libcem (see the README).
+from libc.stddef cimport ptrdiff_t
+from libc.stdint cimport int32_t, int64_t
+
+cdef extern from "cem.h" nogil:
+    enum:
+        CEM_VERSION_MAJOR
+        CEM_VERSION_MINOR
+        CEM_VERSION_PATCH
+        CEM_OK
+        CEM_EINVAL
+        CEM_ENOTPD
+        CEM_ENONFINITE
+        CEM_EWORK
+        CEM_ENOWEIGHT
+
+    ctypedef enum cem_covariance_type:
+        CEM_FULL
+        CEM_TIED
+        CEM_DIAG
+        CEM_SPHERICAL
+
+    ctypedef enum cem_dtype:
+        CEM_FLOAT64
+        CEM_FLOAT32
+
+    ctypedef struct cem_data:
+        const void *x
+        int dtype
+        ptrdiff_t n
+        ptrdiff_t d
+        ptrdiff_t row_stride
+        ptrdiff_t col_stride
+        const double *sample_weight
+
+    ctypedef struct cem_model:
+        ptrdiff_t k
+        ptrdiff_t d
+        int covariance_type
+        const double *weights
+        const double *means
+        const double *prec_chol
+
+    int cem_version()
+    const char *cem_strerror(int status)
+    ptrdiff_t cem_param_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
+    ptrdiff_t cem_stats_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
+    ptrdiff_t cem_e_step_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
+    int cem_e_step(const cem_model *model, const cem_data *data,
+                   double *stats, double *resp, ptrdiff_t resp_stride,
+                   double *log_density, double *work, ptrdiff_t work_len)
+    int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
+                       const cem_data *data, const double *resp, ptrdiff_t resp_stride,
+                       double *stats, double *work, ptrdiff_t work_len)
+    int cem_stats_zero(ptrdiff_t k, ptrdiff_t d, int covariance_type, double *stats)
+    int cem_stats_add(ptrdiff_t k, ptrdiff_t d, int covariance_type,
+                      double *stats_into, const double *stats_from)
+    int cem_m_step(ptrdiff_t k, ptrdiff_t d, int covariance_type,
+                   const double *stats, const double *shift, double reg_covar,
+                   double *weights, double *means, double *covariances,
+                   double *prec_chol)
+    int cem_precision_cholesky(ptrdiff_t k, ptrdiff_t d, int covariance_type,
+                               const double *covariances, double *prec_chol)
+    int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
+                        double *sums, double *counts, double *inertia,
+                        int32_t *labels, int64_t *n_changed)
+    int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
+                     const double *uniforms, double *centers, int64_t *indices,
+                     double *work, ptrdiff_t work_len)

@@ -1,0 +1,67 @@
+"""Build cem's extension: the C core (src_c/) and its Cython wrapper.
+
+OpenMP is used when the compiler supports it; set CEM_OPENMP=0 to build a
+serial extension (same results: partitions, not threads, fix the order of
+every sum).
+"""
+import os
+import sys
+import tempfile
+from glob import glob
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+C_SOURCES = sorted(glob(os.path.join("src_c", "*.c")))
+
+
+def openmp_flags(compiler):
+    """(compile, link) flags for OpenMP with this compiler, or None."""
+    if compiler.compiler_type == "msvc":
+        return ["/openmp"], []
+    if sys.platform == "darwin":  # Apple clang: the driver needs libomp spelled out
+        return ["-Xpreprocessor", "-fopenmp"], ["-lomp"]
+    return ["-fopenmp"], ["-fopenmp"]
+
+
+def compiles_with(compiler, compile_flags, link_flags):
+    """True if a small OpenMP program compiles and links with these flags."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "omp_probe.c")
+        with open(src, "w") as f:
+            f.write("#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n")
+        try:
+            objs = compiler.compile([src], output_dir=tmp, extra_postargs=compile_flags)
+            compiler.link_executable(objs, os.path.join(tmp, "omp_probe"),
+                                     extra_postargs=link_flags)
+        except Exception:
+            return False
+    return True
+
+
+class BuildExt(build_ext):
+    def build_extensions(self):
+        flags = None
+        if os.environ.get("CEM_OPENMP", "1") != "0":
+            flags = openmp_flags(self.compiler)
+            if not compiles_with(self.compiler, *flags):
+                print("cem: the compiler does not support OpenMP; building serial", file=sys.stderr)
+                flags = None
+        opt = ["/O2"] if self.compiler.compiler_type == "msvc" else ["-O3"]
+        for ext in self.extensions:
+            ext.extra_compile_args = opt + (flags[0] if flags else [])
+            ext.extra_link_args = flags[1] if flags else []
+        super().build_extensions()
+
+
+extension = Extension(
+    "cem._core",
+    sources=["cem/_core.pyx"] + C_SOURCES,
+    include_dirs=["cem/include", "src_c"],
+)
+
+setup(
+    ext_modules=cythonize([extension], language_level=3),
+    cmdclass={"build_ext": BuildExt},
+)
