@@ -6,6 +6,15 @@ of ``cem.h`` and of ``core.pxd``'s package.
 """
 import os
 
+try:
+    from cem import _core  # noqa: F401  (the compiled extension)
+except ImportError as exc:  # pragma: no cover - depends on how cem was reached
+    raise ImportError(
+        f"cem's compiled extension cem._core could not be imported from "
+        f"{os.path.dirname(os.path.abspath(__file__))} ({exc}). If that is a source "
+        "checkout, install cem with 'pip install .' and run from another directory "
+        "(or build in place with 'python setup.py build_ext --inplace').") from exc
+
 from cem._gmm import GMM
 from cem._validation import ConvergenceWarning, NotFittedError
 

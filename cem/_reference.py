@@ -1,0 +1,116 @@
+"""Slow, plain-NumPy twins of the C kernels: the readable specification of
+what each computes, and the oracle the tests compare the C core against.
+Same names, arguments and layouts as cem._core (see cem/include/cem.h)."""
+import numpy as np
+
+NK_FLOOR = 10 * np.finfo(np.float64).eps
+
+
+def _stats_layout(stats, k, d):
+    return stats[2:2 + k], stats[2 + k:2 + k + k * d].reshape(k, d), stats[2 + k + k * d:]
+
+
+def log_gaussian_density(covariance_type, means, prec_chol, X):
+    """(n, k) log N(x_i | mean_c, cov_c) with prec_chol U, U U^T = cov^-1."""
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    k = means.shape[0]
+    out = np.empty((n, k))
+    for c in range(k):
+        diff = X - means[c]
+        if covariance_type in ("full", "tied"):
+            u = np.triu(prec_chol[c] if covariance_type == "full" else prec_chol)
+            y = diff @ u
+            log_det = np.log(np.diag(u)).sum()
+        elif covariance_type == "diag":
+            y = diff * prec_chol[c]
+            log_det = np.log(prec_chol[c]).sum()
+        else:
+            y = diff * prec_chol[c]
+            log_det = d * np.log(prec_chol[c])
+        out[:, c] = -0.5 * (d * np.log(2 * np.pi) + (y ** 2).sum(axis=1)) + log_det
+    return out
+
+
+def accumulate(covariance_type, shift, X, resp, sample_weight=None, stats=None):
+    """Add the statistics of X under responsibilities resp, about shift."""
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    k = shift.shape[0]
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    second = {"full": k * d * d, "tied": d * d, "diag": k * d, "spherical": k}[covariance_type]
+    if stats is None:
+        stats = np.zeros(2 + k + k * d + second)
+    nk, sx, sxx = _stats_layout(stats, k, d)
+    stats[0] += w.sum()
+    for c in range(k):
+        a = w * resp[:, c]
+        diff = X - shift[c]
+        nk[c] += a.sum()
+        sx[c] += a @ diff
+        outer = np.tril((a[:, None] * diff).T @ diff)
+        if covariance_type == "full":
+            sxx[c * d * d:(c + 1) * d * d] += outer.reshape(-1)
+        elif covariance_type == "tied":
+            sxx += outer.reshape(-1)
+        elif covariance_type == "diag":
+            sxx[c * d:(c + 1) * d] += a @ diff ** 2
+        else:
+            sxx[c] += a @ (diff ** 2).sum(axis=1)
+    return stats
+
+
+def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None):
+    """(stats, resp, log_density) of one pass; moments about means."""
+    logp = log_gaussian_density(covariance_type, means, prec_chol, X) + np.log(weights)
+    top = logp.max(axis=1, keepdims=True)
+    log_density = (top + np.log(np.exp(logp - top).sum(axis=1, keepdims=True)))[:, 0]
+    resp = np.exp(logp - log_density[:, None])
+    stats = accumulate(covariance_type, means, X, resp, sample_weight)
+    w = np.ones(len(log_density)) if sample_weight is None else sample_weight
+    stats[1] = w @ log_density
+    return stats, resp, log_density
+
+
+def precision_cholesky(covariance_type, covariances):
+    """Upper-triangular U with U U^T = cov^-1 (1 / std for diag, spherical)."""
+    if covariance_type in ("diag", "spherical"):
+        return 1.0 / np.sqrt(covariances)
+    mats = covariances.reshape(-1, covariances.shape[-1], covariances.shape[-1])
+    out = np.array([np.linalg.inv(np.linalg.cholesky(m)).T for m in mats])
+    return out.reshape(covariances.shape)
+
+
+def m_step(covariance_type, stats, shift, reg_covar):
+    """(weights, means, covariances, prec_chol) from statistics."""
+    k, d = shift.shape
+    nk, sx, sxx = _stats_layout(stats, k, d)
+    n_c = nk + NK_FLOOR
+    weights = n_c / n_c.sum()
+    means = shift + sx / n_c[:, None]
+    sym = lambda m: np.tril(m) + np.tril(m, -1).T
+    if covariance_type == "full":
+        s2 = sxx.reshape(k, d, d)
+        cov = np.array([(sym(s2[c]) - np.outer(sx[c], sx[c]) / n_c[c]) / n_c[c]
+                        for c in range(k)]) + reg_covar * np.eye(d)
+    elif covariance_type == "tied":
+        pooled = sym(sxx.reshape(d, d)) - sum(np.outer(sx[c], sx[c]) / n_c[c] for c in range(k))
+        cov = pooled / n_c.sum() + reg_covar * np.eye(d)
+    elif covariance_type == "diag":
+        cov = (sxx.reshape(k, d) - sx ** 2 / n_c[:, None]) / n_c[:, None] + reg_covar
+    else:
+        cov = (sxx - (sx ** 2).sum(axis=1) / n_c) / n_c / d + reg_covar
+    return weights, means, cov, precision_cholesky(covariance_type, cov)
+
+
+def kmeans_step(centers, X, sample_weight=None):
+    """(sums, counts, inertia, labels) of one Lloyd assignment."""
+    X = np.asarray(X, dtype=np.float64)
+    w = np.ones(len(X)) if sample_weight is None else sample_weight
+    dist = ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    labels = dist.argmin(axis=1)
+    k = centers.shape[0]
+    sums = np.array([(w[labels == c, None] * X[labels == c]).sum(axis=0) for c in range(k)])
+    counts = np.array([w[labels == c].sum() for c in range(k)])
+    inertia = float(w @ dist[np.arange(len(X)), labels])
+    return sums.reshape(k, -1), counts, inertia, labels.astype(np.int32)

@@ -1,0 +1,34 @@
+import numpy as np
+import pytest
+
+
+def random_model(rng, k, d, covariance_type, scale=1.0, offset=0.0):
+    """A random well-conditioned mixture (weights, means, prec_chol) in the
+    C core's layout (prec_chol upper triangular)."""
+    from cem import _reference
+    weights = rng.dirichlet(np.ones(k))
+    means = offset + scale * rng.normal(size=(k, d))
+    if covariance_type == "full":
+        a = rng.normal(size=(k, d, d))
+        cov = scale ** 2 * (a @ a.transpose(0, 2, 1) / d + np.eye(d))
+    elif covariance_type == "tied":
+        a = rng.normal(size=(d, d))
+        cov = scale ** 2 * (a @ a.T / d + np.eye(d))
+    elif covariance_type == "diag":
+        cov = scale ** 2 * rng.uniform(0.5, 2.0, size=(k, d))
+    else:
+        cov = scale ** 2 * rng.uniform(0.5, 2.0, size=k)
+    return weights, means, cov, _reference.precision_cholesky(covariance_type, cov)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+def blobs(rng, n=600, d=3, k=3, spread=4.0, dtype=np.float64):
+    """k Gaussian blobs, shuffled."""
+    centers = spread * rng.normal(size=(k, d))
+    labels = rng.integers(0, k, size=n)
+    X = centers[labels] + rng.normal(size=(n, d)) * rng.uniform(0.5, 1.5, size=k)[labels, None]
+    return X.astype(dtype)

@@ -1,0 +1,176 @@
+"""The C kernels against their NumPy twins (cem/_reference.py)."""
+import numpy as np
+import pytest
+
+from cem import _core, _reference
+from conftest import random_model
+
+COVS = ["full", "tied", "diag", "spherical"]
+SHAPES = [(1, 1, 1), (5, 1, 2), (7, 3, 1), (200, 4, 3), (5000, 2, 5), (9000, 6, 4)]
+
+
+@pytest.mark.parametrize("cov", COVS)
+@pytest.mark.parametrize("n,d,k", SHAPES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_e_step_matches_reference(rng, cov, n, d, k, weighted):
+    weights, means, _, prec_chol = random_model(rng, k, d, cov)
+    X = means[rng.integers(0, k, n)] + rng.normal(size=(n, d))
+    sw = rng.uniform(0, 3, n) if weighted else None
+    resp = np.empty((n, k))
+    log_density = np.empty(n)
+    stats = _core.e_step(cov, weights, means, prec_chol, X, sw, resp=resp,
+                         log_density=log_density, n_threads=2)
+    ref_stats, ref_resp, ref_ld = _reference.e_step(cov, weights, means, prec_chol, X, sw)
+    np.testing.assert_allclose(resp, ref_resp, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(log_density, ref_ld, rtol=1e-12)
+    np.testing.assert_allclose(stats, ref_stats, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("cov", COVS)
+def test_e_step_reads_any_layout_and_float32(rng, cov):
+    n, d, k = 300, 4, 3
+    weights, means, _, prec_chol = random_model(rng, k, d, cov)
+    X = rng.normal(size=(n, d))
+    expected = _core.e_step(cov, weights, means, prec_chol, X)
+    for view in (np.asfortranarray(X), np.repeat(X, 2, axis=0)[::2], np.repeat(X, 3, axis=1)[:, ::3]):
+        np.testing.assert_array_equal(_core.e_step(cov, weights, means, prec_chol, view), expected)
+    X32 = X.astype(np.float32)
+    got = _core.e_step(cov, weights, means, prec_chol, X32)
+    np.testing.assert_array_equal(
+        got, _core.e_step(cov, weights, means, prec_chol, X32.astype(np.float64)))
+
+
+@pytest.mark.parametrize("cov", COVS)
+@pytest.mark.parametrize("n,d,k", SHAPES)
+def test_m_step_matches_reference(rng, cov, n, d, k):
+    weights, means, _, prec_chol = random_model(rng, k, d, cov)
+    X = means[rng.integers(0, k, n)] + rng.normal(size=(n, d))
+    stats = _core.e_step(cov, weights, means, prec_chol, X)
+    got = _core.m_step(cov, stats, means, 1e-6)
+    ref = _reference.m_step(cov, stats, means, 1e-6)
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("cov", COVS)
+def test_empty_data_adds_nothing(rng, cov):
+    weights, means, _, prec_chol = random_model(rng, 2, 3, cov)
+    stats = _core.e_step(cov, weights, means, prec_chol, np.empty((0, 3)))
+    assert stats.shape == (_core.stats_size(cov, 2, 3),)
+    assert not stats.any()
+
+
+@pytest.mark.parametrize("scale,offset", [(1e-150, 0.0), (1e150, 0.0), (1.0, 1e8), (1e-3, -1e6)])
+@pytest.mark.parametrize("cov", COVS)
+def test_extreme_scales(rng, cov, scale, offset):
+    """Responsibilities and fitted moments are scale-invariant: the same data
+    at any scale gives the same responsibilities and rescaled parameters."""
+    n, d, k = 400, 3, 2
+    weights, means, covs, _ = random_model(rng, k, d, cov)
+    X = means[rng.integers(0, k, n)] + rng.normal(size=(n, d))
+    ratio = scale ** 2
+    pc = _reference.precision_cholesky(cov, covs * ratio)
+    resp = np.empty((n, k))
+    resp_unit = np.empty((n, k))
+    stats = _core.e_step(cov, weights, offset + scale * means, pc, offset + scale * X, resp=resp)
+    _core.e_step(cov, weights, means, _reference.precision_cholesky(cov, covs), X, resp=resp_unit)
+    tol = 1e-6 if offset else 1e-9
+    np.testing.assert_allclose(resp, resp_unit, atol=tol)
+    _, new_means, new_cov, _ = _core.m_step(cov, stats, offset + scale * means, 0.0)
+    _, ref_means, ref_cov, _ = _reference.m_step(
+        cov, _core.e_step(cov, weights, means, _reference.precision_cholesky(cov, covs), X),
+        means, 0.0)
+    np.testing.assert_allclose((new_means - offset) / scale, ref_means, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(new_cov / ratio, ref_cov, rtol=1e-5)
+
+
+def test_log_sum_exp_shift_invariance(rng):
+    """Rows far out in the tails (log-densities near -1e5) still get exact
+    responsibilities and finite log-densities."""
+    weights, means, _, prec_chol = random_model(rng, 3, 2, "full")
+    X = np.array([[300.0, -250.0], [-400.0, 100.0]])
+    resp = np.empty((2, 3))
+    ld = np.empty(2)
+    _core.e_step("full", weights, means, prec_chol, X, resp=resp, log_density=ld, want_stats=False)
+    _, ref_resp, ref_ld = _reference.e_step("full", weights, means, prec_chol, X)
+    assert np.isfinite(ld).all() and (ld < -1e3).all()
+    np.testing.assert_allclose(resp, ref_resp, rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(resp.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("cov", COVS)
+def test_accumulate_matches_reference(rng, cov):
+    n, d, k = 333, 3, 4
+    X = rng.normal(size=(n, d))
+    resp = rng.dirichlet(np.ones(k), size=n)
+    shift = rng.normal(size=(k, d))
+    sw = rng.uniform(0, 2, n)
+    got = _core.accumulate(cov, shift, X, resp, sw)
+    np.testing.assert_allclose(got, _reference.accumulate(cov, shift, X, resp, sw), rtol=1e-11)
+
+
+def test_kmeans_step_matches_reference(rng):
+    X = rng.normal(size=(7000, 3))
+    centers = rng.normal(size=(5, 3))
+    sw = rng.uniform(0, 2, len(X))
+    labels = np.full(len(X), -1, dtype=np.int32)
+    sums, counts, inertia, changed = _core.kmeans_step(centers, X, sw, labels, n_threads=2)
+    r_sums, r_counts, r_inertia, r_labels = _reference.kmeans_step(centers, X, sw)
+    np.testing.assert_array_equal(labels, r_labels)
+    assert changed == len(X)
+    np.testing.assert_allclose(sums, r_sums, rtol=1e-11)
+    np.testing.assert_allclose(counts, r_counts, rtol=1e-12)
+    assert inertia == pytest.approx(r_inertia, rel=1e-12)
+    assert _core.kmeans_step(centers, X, sw, labels)[3] == 0
+
+
+def test_kmeanspp_picks_distinct_data_rows(rng):
+    X = np.vstack([rng.normal(c, 0.1, size=(50, 2)) for c in (0, 10, 20, 30)])
+    k, trials = 4, 3
+    centers, idx = _core.kmeanspp(X, k, trials, rng.random(1 + (k - 1) * trials))
+    np.testing.assert_array_equal(centers, X[idx])
+    assert sorted(idx // 50) == [0, 1, 2, 3]  # one seed per well-separated blob
+
+
+def test_kmeanspp_zero_weight_rows_never_chosen(rng):
+    X = rng.normal(size=(100, 2))
+    sw = np.zeros(100)
+    sw[::10] = 1.0
+    _, idx = _core.kmeanspp(X, 5, 3, rng.random(1 + 4 * 3), sw)
+    assert all(i % 10 == 0 for i in idx)
+
+
+def test_precision_cholesky_not_positive_definite():
+    with pytest.raises(_core.CoreError) as info:
+        _core.precision_cholesky("full", np.array([[[1.0, 2.0], [2.0, 1.0]]]), 1, 2)
+    assert info.value.status == _core.STATUS_NOT_POSITIVE_DEFINITE
+    with pytest.raises(_core.CoreError):
+        _core.precision_cholesky("diag", np.array([[1.0, 0.0]]), 1, 2)
+
+
+def test_e_step_rejects_bad_model(rng):
+    weights, means, _, prec_chol = random_model(rng, 2, 2, "full")
+    X = rng.normal(size=(10, 2))
+    bad = prec_chol.copy()
+    bad[0, 0, 0] = -1.0
+    with pytest.raises(_core.CoreError):
+        _core.e_step("full", weights, means, bad, X)
+    with pytest.raises(_core.CoreError):
+        _core.e_step("full", np.array([0.0, 0.0]), means, prec_chol, X)
+    with pytest.raises(_core.CoreError):
+        _core.e_step("full", weights, means, prec_chol, X, np.full(10, -1.0))
+    X[3, 1] = np.nan
+    with pytest.raises(_core.CoreError) as info:
+        _core.e_step("full", weights, means, prec_chol, X)
+    assert info.value.status == _core.STATUS_NON_FINITE
+
+
+@pytest.mark.parametrize("cov", COVS)
+def test_partitions_are_thread_count_independent(rng, cov):
+    weights, means, _, prec_chol = random_model(rng, 4, 5, cov)
+    X = rng.normal(size=(50000, 5))
+    one = _core.e_step(cov, weights, means, prec_chol, X, n_threads=1)
+    two = _core.e_step(cov, weights, means, prec_chol, X, n_threads=2)
+    three = _core.e_step(cov, weights, means, prec_chol, X, n_threads=3)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, three)

@@ -1,0 +1,125 @@
+"""cem.GMM against sklearn.mixture.GaussianMixture on identical work."""
+import warnings
+
+import numpy as np
+import pytest
+
+from cem import GMM
+from conftest import blobs
+
+sklearn_mixture = pytest.importorskip("sklearn.mixture")
+COVS = ["full", "tied", "diag", "spherical"]
+ATTRS = ["weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"]
+
+
+def initial_params(X, k, cov, rng):
+    """Given initial parameters both libraries start from."""
+    d = X.shape[1]
+    means = X[rng.choice(len(X), k, replace=False)]
+    weights = np.full(k, 1.0 / k)
+    var = X.var(axis=0)
+    precisions = {
+        "full": np.array([np.diag(1 / var)] * k),
+        "tied": np.diag(1 / var),
+        "diag": np.tile(1 / var, (k, 1)),
+        "spherical": np.full(k, 1 / var.mean()),
+    }[cov]
+    return dict(weights_init=weights, means_init=means, precisions_init=precisions)
+
+
+def fit_both(X, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = GMM(**params).fit(X)
+        theirs = sklearn_mixture.GaussianMixture(**params).fit(X)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("cov", COVS)
+def test_float64_same_init_agrees(rng, cov):
+    X = blobs(rng, n=800, d=3, k=3)
+    params = dict(n_components=3, covariance_type=cov, tol=1e-10, max_iter=60,
+                  **initial_params(X, 3, cov, np.random.default_rng(1)))
+    ours, theirs = fit_both(X, **params)
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.converged_ == theirs.converged_
+    for name in ATTRS:
+        np.testing.assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=1e-8,
+                                   atol=1e-10, err_msg=name)
+        assert getattr(ours, name).dtype == np.float64
+    assert ours.lower_bound_ == pytest.approx(theirs.lower_bound_, rel=1e-10)
+    np.testing.assert_allclose(ours.lower_bounds_, theirs.lower_bounds_, rtol=1e-10)
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), atol=1e-9)
+    np.testing.assert_allclose(ours.score_samples(X), theirs.score_samples(X), rtol=1e-9)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    assert ours.score(X) == pytest.approx(theirs.score(X), rel=1e-10)
+    assert ours.bic(X) == pytest.approx(theirs.bic(X), rel=1e-10)
+    assert ours.aic(X) == pytest.approx(theirs.aic(X), rel=1e-10)
+
+
+@pytest.mark.parametrize("cov", COVS)
+def test_float32_same_init_agrees_to_float32_precision(rng, cov):
+    X = blobs(rng, n=800, d=3, k=3, dtype=np.float32)
+    params = dict(n_components=3, covariance_type=cov, tol=0.0, max_iter=20,
+                  **initial_params(X.astype(np.float64), 3, cov, np.random.default_rng(2)))
+    ours, theirs = fit_both(X, **params)
+    for name in ATTRS:
+        assert getattr(ours, name).dtype == np.float32, name
+        np.testing.assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=2e-3,
+                                   atol=1e-4, err_msg=name)
+    assert ours.score_samples(X).dtype == np.float32
+    assert ours.predict_proba(X).dtype == np.float32
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), atol=1e-3)
+
+
+@pytest.mark.parametrize("cov", COVS)
+@pytest.mark.parametrize("init", ["kmeans", "k-means++", "random", "random_from_data"])
+def test_same_seed_same_fit(rng, cov, init):
+    """The init_params methods draw the same random numbers as scikit-learn,
+    so the same seed gives the same fit."""
+    X = blobs(rng, n=500, d=2, k=3)
+    ours, theirs = fit_both(X, n_components=3, covariance_type=cov, init_params=init,
+                            random_state=7, tol=1e-8, max_iter=300)
+    assert ours.n_iter_ == theirs.n_iter_
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-7, atol=1e-9)
+    assert ours.lower_bound_ == pytest.approx(theirs.lower_bound_, rel=1e-9)
+
+
+def test_n_init_and_warm_start_agree(rng):
+    X = blobs(rng, n=400, d=2, k=4)
+    ours, theirs = fit_both(X, n_components=4, n_init=3, random_state=0, tol=1e-6)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-8)
+    ours, theirs = fit_both(X, n_components=4, warm_start=True, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours.fit(X)
+        theirs.fit(X)
+    assert ours.n_iter_ == theirs.n_iter_
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-8)
+    np.testing.assert_allclose(ours.lower_bounds_, theirs.lower_bounds_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("cov", COVS)
+def test_sample_draws_as_sklearn(rng, cov):
+    X = blobs(rng, n=300, d=2, k=2)
+    ours, theirs = fit_both(X, n_components=2, covariance_type=cov, random_state=3)
+    Xo, yo = ours.sample(50)
+    Xt, yt = theirs.sample(50)
+    np.testing.assert_array_equal(yo, yt)
+    np.testing.assert_allclose(Xo, Xt, rtol=1e-7)
+
+
+def test_max_iter_zero_keeps_the_initialisation(rng):
+    X = blobs(rng, n=200, d=2, k=2)
+    ours, theirs = fit_both(X, n_components=2, max_iter=0, random_state=0)
+    assert ours.n_iter_ == 0 and ours.lower_bounds_ == []
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-9)
+    np.testing.assert_allclose(ours.weights_, theirs.weights_, rtol=1e-9)
+
+
+def test_clone_and_params_round_trip():
+    from sklearn.base import clone
+    est = GMM(3, covariance_type="diag", random_state=4, n_threads=1)
+    copy = clone(est)
+    assert copy.get_params() == est.get_params()
+    assert repr(copy) == "GMM(n_components=3, covariance_type='diag', random_state=4, n_threads=1)"
