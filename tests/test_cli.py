@@ -23,8 +23,9 @@ def test_demo_recovers_the_two_processes(capsys):
     assert first.count("0") > 90 and last.count("1") > 90  # process 0 = N(20, 5)
 
 
-def test_demo_console_script_and_module_run():
-    out = subprocess.run([sys.executable, "-m", "cem", "demo", "--seed", "4"],
+def test_demo_console_script_and_module_run(tmp_path):
+    # run outside the checkout so `-m cem` finds the installed package
+    out = subprocess.run([sys.executable, "-m", "cem", "demo", "--seed", "4"], cwd=tmp_path,
                          capture_output=True, text=True, check=True).stdout
     assert "fit time" in out and "converged: True" in out
 

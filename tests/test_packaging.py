@@ -8,11 +8,11 @@ import sys
 import cem
 
 
-def test_import_cem_pulls_in_numpy_only():
+def test_import_cem_pulls_in_numpy_only(tmp_path):
     code = ("import sys, cem; heavy = [m for m in ('sklearn', 'scipy', 'matplotlib', 'pandas') "
             "if m in sys.modules]; print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, check=True).stdout.strip()
     assert out == "[]"
 
 
