@@ -1,186 +1,96 @@
 /*
- * estep.c -- the fused pass: log-densities, log-sum-exp, responsibilities
- * and sufficient statistics for a block of rows while it is in cache.
+ * estep.c -- the fused pass: for each block of rows, the log-densities of
+ * every component, the log-sum-exp, the responsibilities and their
+ * accumulation into sufficient statistics, all while the block is in cache.
+ * The inner loops live in kernels.inc (vectorised per instruction set).
  */
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 
 #define CEM_LOG_2PI 1.8378770664093454835606594728112
+
+/* Doubles of padded precision factors the pass prepares once per call. */
+static ptrdiff_t factor_size(ptrdiff_t k, ptrdiff_t ld, int covariance_type)
+{
+    switch (covariance_type) {
+    case CEM_FULL:
+        return k * ld * ld;
+    case CEM_TIED:
+        return ld * ld;
+    default:
+        return k * ld;
+    }
+}
 
 ptrdiff_t cem_e_step_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
 {
     if (k < 1 || d < 1 || !cem_valid_covariance_type(covariance_type)) {
         return CEM_EINVAL;
     }
-    /* row block, log-densities of the block, log weights, log dets, diff, y */
-    return CEM_BLOCK_ROWS * (d + k) + 2 * k + 2 * d;
+    const ptrdiff_t ld = cem_padded(d);
+    /* block, differences, weighted differences; log-densities; five
+     * per-row vectors; log weights and log dets; two moment rows; factors */
+    return 3 * CEM_BLOCK_ROWS * ld + CEM_BLOCK_ROWS * k + 5 * CEM_BLOCK_ROWS + 2 * k + 2 * ld
+           + k * ld + factor_size(k, ld, covariance_type);
 }
 
-/* Upper-triangular factor of component c (FULL and TIED). */
-static const double *factor_of(const cem_model *m, ptrdiff_t c)
+/* Scratch of one pass, carved out of the caller's work buffer. */
+typedef struct {
+    double *xb;      /* the block's rows: [B][ld] (wide) or [d][B] (narrow) */
+    double *dif;     /* rows minus the current component's shift, same layout */
+    double *wdif;    /* [B][ld] dif scaled by weight x responsibility (wide) */
+    double *lpt;     /* [k][B] log-densities, then responsibilities (rows in lanes) */
+    double *a;       /* [B] weight x responsibility of one component, 0 on padding */
+    double *q;       /* [B] squared Mahalanobis distances */
+    double *mx;      /* [B] row maxima of the log-densities */
+    double *ssum;    /* [B] row sums of the shifted exponentials */
+    double *y;       /* [B] scratch of the narrow kernels */
+    double *log_w;   /* [k] log mixture weights */
+    double *log_det; /* [k] log det of each precision factor */
+    double *sx_row;  /* [ld] a block's first moment of one component */
+    double *sq_row;  /* [ld] a block's diagonal second moment of one component */
+    double *shift_pad; /* [k][ld] the shifts (means) padded with zeros */
+    double *factor;  /* padded factors: FULL [k][ld][ld], TIED [ld][ld], else [k][ld] */
+} pass_work;
+
+static pass_work carve(double *work, ptrdiff_t k, ptrdiff_t ld)
 {
-    return m->covariance_type == CEM_FULL ? m->prec_chol + c * m->d * m->d : m->prec_chol;
+    pass_work w;
+    w.xb = work;
+    w.dif = w.xb + CEM_BLOCK_ROWS * ld;
+    w.wdif = w.dif + CEM_BLOCK_ROWS * ld;
+    w.lpt = w.wdif + CEM_BLOCK_ROWS * ld;
+    w.a = w.lpt + CEM_BLOCK_ROWS * k;
+    w.q = w.a + CEM_BLOCK_ROWS;
+    w.mx = w.q + CEM_BLOCK_ROWS;
+    w.ssum = w.mx + CEM_BLOCK_ROWS;
+    w.y = w.ssum + CEM_BLOCK_ROWS;
+    w.log_w = w.y + CEM_BLOCK_ROWS;
+    w.log_det = w.log_w + k;
+    w.sx_row = w.log_det + k;
+    w.sq_row = w.sx_row + ld;
+    w.shift_pad = w.sq_row + ld;
+    w.factor = w.shift_pad + k * ld;
+    return w;
 }
 
-/* log w_c and log det U_c for every component; CEM_EINVAL if a weight is
- * negative or NaN, or a factor has a diagonal entry that is not > 0. */
-static int log_weights_and_dets(const cem_model *m, double *log_w, double *log_det)
+static void pad_shift(const double *shift, ptrdiff_t k, ptrdiff_t d, ptrdiff_t ld, double *out)
 {
-    const ptrdiff_t k = m->k, d = m->d;
-    int any_positive = 0;
     for (ptrdiff_t c = 0; c < k; c++) {
-        double w = m->weights[c];
-        if (!(w >= 0.0) || !isfinite(w)) {
-            return CEM_EINVAL;
+        for (ptrdiff_t j = 0; j < ld; j++) {
+            out[c * ld + j] = j < d ? shift[c * d + j] : 0.0;
         }
-        any_positive |= w > 0.0;
-        log_w[c] = log(w); /* -inf for an absent component: its density is 0 */
-        double ld = 0.0;
-        switch (m->covariance_type) {
-        case CEM_FULL:
-        case CEM_TIED: {
-            const double *u = factor_of(m, c);
-            for (ptrdiff_t j = 0; j < d; j++) {
-                if (!(u[j * d + j] > 0.0)) {
-                    return CEM_EINVAL;
-                }
-                ld += log(u[j * d + j]);
-            }
-            break;
-        }
-        case CEM_DIAG:
-            for (ptrdiff_t j = 0; j < d; j++) {
-                if (!(m->prec_chol[c * d + j] > 0.0)) {
-                    return CEM_EINVAL;
-                }
-                ld += log(m->prec_chol[c * d + j]);
-            }
-            break;
-        default:
-            if (!(m->prec_chol[c] > 0.0)) {
-                return CEM_EINVAL;
-            }
-            ld = (double)d * log(m->prec_chol[c]);
-            break;
-        }
-        log_det[c] = ld;
     }
-    return any_positive ? CEM_OK : CEM_EINVAL;
 }
 
-/* Squared Mahalanobis distance of `diff` (= x - mean_c) under component c. */
-static double mahalanobis_sq(const cem_model *m, ptrdiff_t c, const double *diff, double *y)
+static void load(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t ld, double *xb)
 {
-    const ptrdiff_t d = m->d;
-    double q = 0.0;
-    switch (m->covariance_type) {
-    case CEM_FULL:
-    case CEM_TIED: {
-        /* y = diff^T U with U upper triangular: row i of U touches y[i..d). */
-        const double *u = factor_of(m, c);
-        for (ptrdiff_t j = 0; j < d; j++) {
-            y[j] = 0.0;
-        }
-        for (ptrdiff_t i = 0; i < d; i++) {
-            const double di = diff[i];
-            const double *ui = u + i * d;
-            for (ptrdiff_t j = i; j < d; j++) {
-                y[j] += di * ui[j];
-            }
-        }
-        for (ptrdiff_t j = 0; j < d; j++) {
-            q += y[j] * y[j];
-        }
-        break;
-    }
-    case CEM_DIAG: {
-        const double *p = m->prec_chol + c * d;
-        for (ptrdiff_t j = 0; j < d; j++) {
-            const double t = diff[j] * p[j];
-            q += t * t;
-        }
-        break;
-    }
-    default: {
-        for (ptrdiff_t j = 0; j < d; j++) {
-            q += diff[j] * diff[j];
-        }
-        q *= m->prec_chol[c] * m->prec_chol[c];
-        break;
-    }
-    }
-    return q;
-}
-
-/* Fold a block of nb rows with responsibilities resp (row stride rs) into
- * stats, moments about shift. Rows of zero weight or responsibility are
- * skipped: they would add exact zeros. */
-static void accumulate_block(ptrdiff_t k, ptrdiff_t d, int covariance_type,
-                             const double *shift, const double *xb, ptrdiff_t nb,
-                             const double *resp, ptrdiff_t rs, const cem_data *data,
-                             ptrdiff_t i0, double *stats, double *diff)
-{
-    double *nk = stats + 2;
-    double *sx = nk + k;
-    double *sxx = sx + k * d;
-    for (ptrdiff_t c = 0; c < k; c++) {
-        const double *s = shift + c * d;
-        double *sx_c = sx + c * d;
-        double *sxx_c;
-        switch (covariance_type) {
-        case CEM_FULL:
-            sxx_c = sxx + c * d * d;
-            break;
-        case CEM_TIED:
-            sxx_c = sxx;
-            break;
-        case CEM_DIAG:
-            sxx_c = sxx + c * d;
-            break;
-        default:
-            sxx_c = sxx + c;
-            break;
-        }
-        for (ptrdiff_t r = 0; r < nb; r++) {
-            const double a = cem_row_weight(data, i0 + r) * resp[r * rs + c];
-            if (a == 0.0) {
-                continue;
-            }
-            const double *x = xb + r * d;
-            for (ptrdiff_t j = 0; j < d; j++) {
-                diff[j] = x[j] - s[j];
-            }
-            nk[c] += a;
-            for (ptrdiff_t j = 0; j < d; j++) {
-                sx_c[j] += a * diff[j];
-            }
-            switch (covariance_type) {
-            case CEM_FULL:
-            case CEM_TIED:
-                for (ptrdiff_t j = 0; j < d; j++) {
-                    const double adj = a * diff[j];
-                    double *row = sxx_c + j * d;
-                    for (ptrdiff_t l = 0; l <= j; l++) {
-                        row[l] += adj * diff[l];
-                    }
-                }
-                break;
-            case CEM_DIAG:
-                for (ptrdiff_t j = 0; j < d; j++) {
-                    sxx_c[j] += a * diff[j] * diff[j];
-                }
-                break;
-            default: {
-                double ss = 0.0;
-                for (ptrdiff_t j = 0; j < d; j++) {
-                    ss += diff[j] * diff[j];
-                }
-                sxx_c[0] += a * ss;
-                break;
-            }
-            }
-        }
+    if (data->d <= CEM_NARROW_MAX_D) {
+        cem_load_block_t(data, i0, nb, CEM_BLOCK_ROWS, xb);
+    } else {
+        cem_load_block(data, i0, nb, ld, xb);
     }
 }
 
@@ -195,6 +105,176 @@ static int check_model(const cem_model *m)
     return CEM_OK;
 }
 
+/* Log weights, log dets and padded factors of the model; CEM_EINVAL if a
+ * weight is negative or not finite, all weights are 0, or a factor has a
+ * diagonal entry that is not > 0. */
+static int prepare_model(const cem_model *m, ptrdiff_t ld, pass_work *w)
+{
+    const ptrdiff_t k = m->k, d = m->d;
+    int any_positive = 0;
+    memset(w->factor, 0, (size_t)factor_size(k, ld, m->covariance_type) * sizeof(double));
+    for (ptrdiff_t c = 0; c < k; c++) {
+        const double weight = m->weights[c];
+        if (!(weight >= 0.0) || !isfinite(weight)) {
+            return CEM_EINVAL;
+        }
+        any_positive |= weight > 0.0;
+        w->log_w[c] = log(weight); /* -inf for an absent component: its density is 0 */
+    }
+    const int full = m->covariance_type == CEM_FULL, tied = m->covariance_type == CEM_TIED;
+    const ptrdiff_t n_factors = full ? k : (tied ? 1 : k);
+    for (ptrdiff_t c = 0; c < n_factors; c++) {
+        double ld_sum = 0.0;
+        if (full || tied) {
+            const double *u = m->prec_chol + c * d * d;
+            double *up = w->factor + c * ld * ld;
+            for (ptrdiff_t i = 0; i < d; i++) {
+                if (!(u[i * d + i] > 0.0) || !isfinite(u[i * d + i])) {
+                    return CEM_EINVAL;
+                }
+                ld_sum += log(u[i * d + i]);
+                for (ptrdiff_t j = i; j < d; j++) { /* entries below the diagonal stay 0 */
+                    up[i * ld + j] = u[i * d + j];
+                }
+            }
+        } else {
+            double *p = w->factor + c * ld;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                const double v = m->covariance_type == CEM_DIAG ? m->prec_chol[c * d + j]
+                                                                : m->prec_chol[c];
+                if (!(v > 0.0) || !isfinite(v)) {
+                    return CEM_EINVAL;
+                }
+                p[j] = v;
+                ld_sum += log(v);
+            }
+        }
+        w->log_det[c] = ld_sum;
+    }
+    if (tied) {
+        for (ptrdiff_t c = 1; c < k; c++) {
+            w->log_det[c] = w->log_det[0];
+        }
+    }
+    return any_positive ? CEM_OK : CEM_EINVAL;
+}
+
+/* Log-densities lpt[c][r] of the block's rows under every component. */
+static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t nb,
+                          ptrdiff_t ld, pass_work *w)
+{
+    const ptrdiff_t k = m->k, d = m->d, nb8 = cem_round_rows(nb), B = CEM_BLOCK_ROWS;
+    const double norm = -0.5 * (double)d * CEM_LOG_2PI;
+    const int triangular = m->covariance_type == CEM_FULL || m->covariance_type == CEM_TIED;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        const double *mu = m->means + c * d;
+        const ptrdiff_t f = m->covariance_type == CEM_TIED ? 0 : c;
+        if (d <= CEM_NARROW_MAX_D) {
+            if (triangular) {
+                kern->narrow_quad_full(w->xb, nb8, d, B, mu, m->prec_chol + f * d * d, w->q, w->y);
+            } else {
+                kern->narrow_quad_diag(w->xb, nb8, d, B, mu, w->factor + c * ld, w->q);
+            }
+        } else {
+            if (triangular) {
+                kern->block_diff(w->xb, nb8, ld, w->shift_pad + c * ld, w->dif);
+                kern->quad_full(w->dif, nb8, d, ld, w->factor + f * ld * ld, w->q);
+            } else {
+                kern->quad_diag(w->xb, nb8, ld, w->shift_pad + c * ld, w->factor + c * ld, w->q);
+            }
+        }
+        const double base = w->log_w[c] + w->log_det[c] + norm;
+        double *l = w->lpt + c * B;
+        for (ptrdiff_t r = 0; r < nb8; r++) {
+            l[r] = base - 0.5 * w->q[r];
+        }
+    }
+}
+
+/* Fold the block's rows, with responsibilities resp[r * rs + c * cs], into
+ * stats, moments about shift. */
+static void accumulate_block(const cem_kernels *kern, ptrdiff_t k, ptrdiff_t d,
+                             int covariance_type, const double *shift, const cem_data *data,
+                             ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t ld, const double *resp,
+                             ptrdiff_t rs, ptrdiff_t cs, pass_work *w, double *stats)
+{
+    double *nk = stats + 2;
+    double *sx = nk + k;
+    double *sxx = sx + k * d;
+    const ptrdiff_t nb8 = cem_round_rows(nb);
+    const int pairs = covariance_type == CEM_FULL || covariance_type == CEM_TIED;
+    for (ptrdiff_t r = nb; r < nb8; r++) {
+        w->a[r] = 0.0;
+    }
+    for (ptrdiff_t c = 0; c < k; c++) {
+        double a_sum = 0.0;
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            w->a[r] = cem_row_weight(data, i0 + r) * resp[r * rs + c * cs];
+            a_sum += w->a[r];
+        }
+        if (a_sum == 0.0) { /* every term would be an exact zero */
+            continue;
+        }
+        nk[c] += a_sum;
+        double *second;
+        switch (covariance_type) {
+        case CEM_FULL:
+            second = sxx + c * d * d;
+            break;
+        case CEM_TIED:
+            second = sxx;
+            break;
+        default:
+            second = w->sq_row;
+            break;
+        }
+        memset(w->sq_row, 0, (size_t)ld * sizeof(double));
+        if (d <= CEM_NARROW_MAX_D) {
+            kern->narrow_moments(w->xb, nb8, d, CEM_BLOCK_ROWS, shift + c * d, w->a, pairs,
+                                 sx + c * d, second, w->dif);
+        } else {
+            memset(w->sx_row, 0, (size_t)ld * sizeof(double));
+            if (pairs) {
+                kern->block_diff(w->xb, nb8, ld, w->shift_pad + c * ld, w->dif);
+                kern->weighted_moments(w->dif, w->a, nb, ld, w->wdif, w->sx_row, NULL);
+                kern->syrk_lower(w->dif, w->wdif, nb, d, ld, second);
+            } else {
+                kern->diag_moments(w->xb, w->a, nb, ld, w->shift_pad + c * ld, w->sx_row,
+                                   w->sq_row);
+            }
+            for (ptrdiff_t j = 0; j < d; j++) {
+                sx[c * d + j] += w->sx_row[j];
+            }
+        }
+        if (covariance_type == CEM_DIAG) {
+            for (ptrdiff_t j = 0; j < d; j++) {
+                sxx[c * d + j] += w->sq_row[j];
+            }
+        } else if (covariance_type == CEM_SPHERICAL) {
+            double total = 0.0;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                total += w->sq_row[j];
+            }
+            sxx[c] += total;
+        }
+    }
+}
+
+/* Sum of the block's row weights; CEM_EINVAL for a negative or non-finite one. */
+static int block_weight(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, double *sum)
+{
+    double s = 0.0;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        const double wr = cem_row_weight(data, i0 + r);
+        if (!(wr >= 0.0) || !isfinite(wr)) {
+            return CEM_EINVAL;
+        }
+        s += wr;
+    }
+    *sum += s;
+    return CEM_OK;
+}
+
 int cem_e_step(const cem_model *model, const cem_data *data,
                double *stats, double *resp, ptrdiff_t resp_stride,
                double *log_density, double *work, ptrdiff_t work_len)
@@ -203,77 +283,65 @@ int cem_e_step(const cem_model *model, const cem_data *data,
     if (status != CEM_OK) {
         return status;
     }
-    const ptrdiff_t k = model->k, d = model->d;
+    const ptrdiff_t k = model->k, d = model->d, ld = cem_padded(d);
     if (cem_check_data(data, d) != CEM_OK || (resp != NULL && resp_stride < k) || work == NULL) {
         return CEM_EINVAL;
     }
     if (work_len < cem_e_step_work_size(k, d, model->covariance_type)) {
         return CEM_EWORK;
     }
-    double *xb = work;
-    double *logp = xb + CEM_BLOCK_ROWS * d;
-    double *log_w = logp + CEM_BLOCK_ROWS * k;
-    double *log_det = log_w + k;
-    double *diff = log_det + k;
-    double *y = diff + d;
-    status = log_weights_and_dets(model, log_w, log_det);
+    const cem_kernels *kern = cem_select_kernels();
+    pass_work w = carve(work, k, ld);
+    status = prepare_model(model, ld, &w);
     if (status != CEM_OK) {
         return status;
     }
-    const double norm = -0.5 * (double)d * CEM_LOG_2PI;
+    pad_shift(model->means, k, d, ld, w.shift_pad);
     double weight_sum = 0.0, ll_sum = 0.0;
-
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += CEM_BLOCK_ROWS) {
         const ptrdiff_t nb = data->n - i0 < CEM_BLOCK_ROWS ? data->n - i0 : CEM_BLOCK_ROWS;
-        cem_load_rows(data, i0, nb, xb);
-        for (ptrdiff_t c = 0; c < k; c++) {
-            const double *mu = model->means + c * d;
-            const double base = log_w[c] + log_det[c] + norm;
-            for (ptrdiff_t r = 0; r < nb; r++) {
-                const double *x = xb + r * d;
-                for (ptrdiff_t j = 0; j < d; j++) {
-                    diff[j] = x[j] - mu[j];
-                }
-                logp[r * k + c] = base - 0.5 * mahalanobis_sq(model, c, diff, y);
+        if (block_weight(data, i0, nb, &weight_sum) != CEM_OK) {
+            return CEM_EINVAL;
+        }
+        load(data, i0, nb, ld, w.xb);
+        log_densities(kern, model, nb, ld, &w);
+        const ptrdiff_t nb8 = cem_round_rows(nb);
+        /* shift each row by its max so exp never overflows and the largest term is 1 */
+        kern->row_max_t(w.lpt, nb8, k, CEM_BLOCK_ROWS, w.mx);
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            if (!isfinite(w.mx[r])) {
+                return CEM_ENONFINITE;
             }
         }
+        kern->exp_shifted_t(w.lpt, nb8, k, CEM_BLOCK_ROWS, w.mx, w.ssum);
         for (ptrdiff_t r = 0; r < nb; r++) {
-            double *lp = logp + r * k;
-            /* shift by the row max so exp never overflows and the largest term is 1 */
-            double mx = lp[0];
-            for (ptrdiff_t c = 1; c < k; c++) {
-                mx = lp[c] > mx ? lp[c] : mx;
-            }
-            double s = 0.0;
-            for (ptrdiff_t c = 0; c < k; c++) {
-                s += exp(lp[c] - mx);
-            }
-            const double lse = mx + log(s);
+            const double lse = w.mx[r] + log(w.ssum[r]);
             if (!isfinite(lse)) {
                 return CEM_ENONFINITE;
             }
-            for (ptrdiff_t c = 0; c < k; c++) {
-                lp[c] = exp(lp[c] - lse);
-            }
-            const double w = cem_row_weight(data, i0 + r);
-            if (!(w >= 0.0) || !isfinite(w)) {
-                return CEM_EINVAL;
-            }
-            weight_sum += w;
-            ll_sum += w * lse;
+            ll_sum += cem_row_weight(data, i0 + r) * lse;
             if (log_density != NULL) {
                 log_density[i0 + r] = lse;
             }
-            if (resp != NULL) {
+            w.ssum[r] = 1.0 / w.ssum[r];
+        }
+        for (ptrdiff_t c = 0; c < k; c++) {
+            double *l = w.lpt + c * CEM_BLOCK_ROWS;
+            for (ptrdiff_t r = 0; r < nb; r++) {
+                l[r] *= w.ssum[r];
+            }
+        }
+        if (resp != NULL) {
+            for (ptrdiff_t r = 0; r < nb; r++) {
                 double *out = resp + (i0 + r) * resp_stride;
                 for (ptrdiff_t c = 0; c < k; c++) {
-                    out[c] = lp[c];
+                    out[c] = w.lpt[c * CEM_BLOCK_ROWS + r];
                 }
             }
         }
         if (stats != NULL) {
-            accumulate_block(k, d, model->covariance_type, model->means, xb, nb, logp, k,
-                             data, i0, stats, diff);
+            accumulate_block(kern, k, d, model->covariance_type, model->means, data, i0, nb, ld,
+                             w.lpt, 1, CEM_BLOCK_ROWS, &w, stats);
         }
     }
     if (stats != NULL) {
@@ -291,15 +359,16 @@ int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
         || stats == NULL || work == NULL || resp_stride < k) {
         return CEM_EINVAL;
     }
-    const ptrdiff_t d = data->d;
+    const ptrdiff_t d = data->d, ld = cem_padded(d);
     if (cem_check_data(data, d) != CEM_OK || (data->n > 0 && resp == NULL)) {
         return CEM_EINVAL;
     }
     if (work_len < cem_e_step_work_size(k, d, covariance_type)) {
         return CEM_EWORK;
     }
-    double *xb = work;
-    double *diff = xb + CEM_BLOCK_ROWS * d;
+    const cem_kernels *kern = cem_select_kernels();
+    pass_work w = carve(work, k, ld);
+    pad_shift(shift, k, d, ld, w.shift_pad);
     double weight_sum = 0.0;
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += CEM_BLOCK_ROWS) {
         const ptrdiff_t nb = data->n - i0 < CEM_BLOCK_ROWS ? data->n - i0 : CEM_BLOCK_ROWS;
@@ -311,15 +380,13 @@ int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
                     return CEM_ENONFINITE;
                 }
             }
-            const double w = cem_row_weight(data, i0 + r);
-            if (!(w >= 0.0) || !isfinite(w)) {
-                return CEM_EINVAL;
-            }
-            weight_sum += w;
         }
-        cem_load_rows(data, i0, nb, xb);
-        accumulate_block(k, d, covariance_type, shift, xb, nb, rb, resp_stride, data, i0,
-                         stats, diff);
+        if (block_weight(data, i0, nb, &weight_sum) != CEM_OK) {
+            return CEM_EINVAL;
+        }
+        load(data, i0, nb, ld, w.xb);
+        accumulate_block(kern, k, d, covariance_type, shift, data, i0, nb, ld, rb, resp_stride, 1,
+                         &w, stats);
     }
     stats[0] += weight_sum;
     return CEM_OK;

@@ -9,6 +9,52 @@
 /* Rows per block of the fused pass: a block's rows, log-densities and
  * responsibilities stay in L1/L2 between the E-step and the accumulation. */
 #define CEM_BLOCK_ROWS 64
+/* Register tile of the block kernels: rows x columns (columns = two AVX2
+ * vectors of doubles). CEM_BLOCK_ROWS must be a multiple of CEM_TILE_ROWS. */
+#define CEM_TILE_ROWS 4
+#define CEM_TILE_COLS 8
+/* Up to this many features a block is stored rows-in-lanes (transposed). */
+#define CEM_NARROW_MAX_D 4
+
+/* Row length of a padded block: d rounded up to whole column tiles. */
+static inline ptrdiff_t cem_padded(ptrdiff_t d)
+{
+    return (d + CEM_TILE_COLS - 1) / CEM_TILE_COLS * CEM_TILE_COLS;
+}
+
+/* The vectorisable inner loops (src_c/kernels.inc documents each), one
+ * table per instruction set; cem_select_kernels() picks the best one the
+ * running CPU supports. */
+typedef struct {
+    void (*block_diff)(const double *xb, ptrdiff_t nb8, ptrdiff_t ld, const double *mu_pad,
+                       double *dif);
+    void (*quad_full)(const double *dif, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t ld,
+                      const double *up, double *q);
+    void (*quad_diag)(const double *xb, ptrdiff_t nb8, ptrdiff_t ld, const double *mu_pad,
+                      const double *p, double *q);
+    void (*diag_moments)(const double *xb, const double *a, ptrdiff_t nb, ptrdiff_t ld,
+                         const double *mu_pad, double *sx, double *sq);
+    void (*syrk_lower)(const double *dif, const double *wdif, ptrdiff_t nb, ptrdiff_t d,
+                       ptrdiff_t ld, double *s);
+    void (*weighted_moments)(const double *dif, const double *a, ptrdiff_t nb, ptrdiff_t ld,
+                             double *wdif, double *sx, double *sq);
+    void (*exp_nonpositive)(double *v, ptrdiff_t len);
+    void (*row_max_t)(const double *lpt, ptrdiff_t nb8, ptrdiff_t k, ptrdiff_t stride,
+                      double *mx);
+    void (*exp_shifted_t)(double *lpt, ptrdiff_t nb8, ptrdiff_t k, ptrdiff_t stride,
+                          const double *mx, double *s);
+    void (*narrow_quad_full)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
+                             const double *mu, const double *u, double *q, double *y);
+    void (*narrow_quad_diag)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
+                             const double *mu, const double *p, double *q);
+    void (*narrow_moments)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
+                           const double *shift, const double *a, int pairs, double *sx,
+                           double *sxx, double *dift);
+    void (*sq_distances)(const double *xb, ptrdiff_t nb, ptrdiff_t ld,
+                         const double *centers_padded, ptrdiff_t k, double *d2);
+} cem_kernels;
+
+const cem_kernels *cem_select_kernels(void);
 
 /* Element (i, j) of a data matrix as a double, whatever its dtype and strides. */
 static inline double cem_load(const cem_data *data, ptrdiff_t i, ptrdiff_t j)
@@ -17,15 +63,19 @@ static inline double cem_load(const cem_data *data, ptrdiff_t i, ptrdiff_t j)
     return data->dtype == CEM_FLOAT64 ? *(const double *)p : (double)*(const float *)p;
 }
 
-/* Copy rows [i0, i0 + nb) into a contiguous nb x d double block. */
-static inline void cem_load_rows(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, double *out)
+/* Copy rows [i0, i0 + nb) into a block of rows of ld doubles, zero-padded
+ * to ld columns and to nb8 = nb rounded up to whole row tiles. */
+void cem_load_block(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t ld, double *out);
+
+/* Copy rows [i0, i0 + nb) transposed: out[j][r] with row stride `stride`,
+ * rows nb .. nb8 zero (the narrow layout). */
+void cem_load_block_t(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t stride,
+                      double *out);
+
+/* nb rounded up to 8 rows: whole row tiles, and whole 8-lane groups. */
+static inline ptrdiff_t cem_round_rows(ptrdiff_t nb)
 {
-    const ptrdiff_t d = data->d;
-    for (ptrdiff_t r = 0; r < nb; r++) {
-        for (ptrdiff_t j = 0; j < d; j++) {
-            out[r * d + j] = cem_load(data, i0 + r, j);
-        }
-    }
+    return (nb + 7) / 8 * 8;
 }
 
 static inline double cem_row_weight(const cem_data *data, ptrdiff_t i)

@@ -1,0 +1,102 @@
+/*
+ * kernels.c -- compiles the block kernels (kernels.inc) once for the
+ * baseline instruction set and, on x86-64 with GCC or Clang, once more for
+ * AVX2 + FMA, and picks at run time the best one the CPU supports. Also the
+ * block loader they all start from.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+#if CEM_TILE_COLS != 8 || CEM_TILE_ROWS != 4
+#error "kernels.inc is written for 4 x 8 register tiles"
+#endif
+
+/* GCC and Clang vector extensions give the register tiles explicit 4-double
+ * vectors (AVX2 ymm registers in the AVX2 variant, SSE2 pairs in the
+ * baseline); other compilers get the plain loops. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CEM_VECTOR_EXT 1
+typedef double cem_v4 __attribute__((vector_size(32)));
+typedef double cem_v4u __attribute__((vector_size(32), aligned(8))); /* unaligned loads */
+#else
+#define CEM_VECTOR_EXT 0
+#endif
+
+#define CEM_TARGET
+#define CEM_KERNEL(name) name##_baseline
+#include "kernels.inc"
+#undef CEM_KERNEL
+#undef CEM_TARGET
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(CEM_NO_DISPATCH)
+#define CEM_HAVE_AVX2_VARIANT 1
+#define CEM_TARGET __attribute__((target("avx2,fma")))
+#define CEM_KERNEL(name) name##_avx2
+#include "kernels.inc"
+#undef CEM_KERNEL
+#undef CEM_TARGET
+#endif
+
+const cem_kernels *cem_select_kernels(void)
+{
+#ifdef CEM_HAVE_AVX2_VARIANT
+    /* reads the CPU model libgcc / compiler-rt filled in at start-up */
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        return &table_avx2;
+    }
+#endif
+    return &table_baseline;
+}
+
+void cem_load_block_t(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t stride,
+                      double *out)
+{
+    const ptrdiff_t d = data->d, nb8 = cem_round_rows(nb);
+    const char *base = (const char *)data->x + i0 * data->row_stride;
+    for (ptrdiff_t j = 0; j < d; j++) {
+        double *o = out + j * stride;
+        const char *col = base + j * data->col_stride;
+        if (data->dtype == CEM_FLOAT64) {
+            for (ptrdiff_t r = 0; r < nb; r++) {
+                o[r] = *(const double *)(col + r * data->row_stride);
+            }
+        } else {
+            for (ptrdiff_t r = 0; r < nb; r++) {
+                o[r] = (double)*(const float *)(col + r * data->row_stride);
+            }
+        }
+        for (ptrdiff_t r = nb; r < nb8; r++) {
+            o[r] = 0.0;
+        }
+    }
+}
+
+void cem_load_block(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t ld, double *out)
+{
+    const ptrdiff_t d = data->d;
+    const ptrdiff_t nb4 = cem_round_rows(nb);
+    const char *base = (const char *)data->x + i0 * data->row_stride;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        const char *row = base + r * data->row_stride;
+        double *o = out + r * ld;
+        if (data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)) {
+            memcpy(o, row, (size_t)d * sizeof(double));
+        } else if (data->dtype == CEM_FLOAT32 && data->col_stride == (ptrdiff_t)sizeof(float)) {
+            const float *f = (const float *)row;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                o[j] = (double)f[j];
+            }
+        } else {
+            for (ptrdiff_t j = 0; j < d; j++) {
+                o[j] = cem_load(data, i0 + r, j);
+            }
+        }
+        for (ptrdiff_t j = d; j < ld; j++) {
+            o[j] = 0.0;
+        }
+    }
+    for (ptrdiff_t r = nb; r < nb4; r++) {
+        memset(out + r * ld, 0, (size_t)ld * sizeof(double));
+    }
+}
