@@ -34,7 +34,14 @@ STATUS_INVALID = CEM_EINVAL
 # memory all partitions' statistics may take together.
 cdef Py_ssize_t MIN_PARTITION_ROWS = 4096
 cdef Py_ssize_t MAX_PARTITIONS = 64
-cdef Py_ssize_t MAX_PARTITION_STATS_BYTES = 64 * 1024 * 1024
+cdef Py_ssize_t MAX_PARTITION_STATS_BYTES = 16 * 1024 * 1024
+# Per-partition and per-thread buffers are padded to whole 64-byte cache
+# lines (plus one) so threads writing their own rows never share a line.
+cdef Py_ssize_t LINE_DOUBLES = 8
+
+
+cdef Py_ssize_t padded_row(Py_ssize_t length):
+    return (length + 2 * LINE_DOUBLES - 1) // LINE_DOUBLES * LINE_DOUBLES
 
 
 class CoreError(ValueError):
@@ -168,8 +175,8 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
     cdef ptrdiff_t n_parts = n_partitions(data.n, stats_len)
     n_threads = max(1, min(n_threads, n_parts))
 
-    cdef double[:, ::1] part_stats = np.zeros((n_parts if want_stats else 1, stats_len))
-    cdef double[:, ::1] work = np.empty((n_threads, work_len))
+    cdef double[:, ::1] part_stats = np.zeros((n_parts if want_stats else 1, padded_row(stats_len)))
+    cdef double[:, ::1] work = np.empty((n_threads, padded_row(work_len)))
     cdef int[::1] status = np.zeros(n_parts, dtype=np.intc)
     cdef double[:, ::1] resp_view
     cdef double[::1] ld_view
@@ -201,7 +208,7 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
         return None
     for p in range(1, n_parts):
         cem_stats_add(model.k, model.d, model.covariance_type, &part_stats[0, 0], &part_stats[p, 0])
-    return np.asarray(part_stats[0]).copy()
+    return np.asarray(part_stats[0, :stats_len]).copy()
 
 
 def accumulate(covariance_type, shift, X, resp, sample_weight=None, stats=None):
@@ -275,12 +282,14 @@ def precision_cholesky(covariance_type, covariances, Py_ssize_t k, Py_ssize_t d)
 
 cdef int kmeans_partition(ptrdiff_t k, const double *centers, const cem_data *data,
                           ptrdiff_t p, ptrdiff_t n_parts, double *sums, double *counts,
-                          double *inertia, int32_t *labels, int64_t *n_changed) noexcept nogil:
+                          double *inertia, int32_t *labels, int64_t *n_changed,
+                          double *work, ptrdiff_t work_len) noexcept nogil:
     cdef ptrdiff_t start = partition_start(p, n_parts, data.n)
     cdef ptrdiff_t stop = partition_start(p + 1, n_parts, data.n)
     cdef cem_data sub = rows_of(data, start, stop)
     return cem_kmeans_step(k, centers, &sub, sums, counts, inertia,
-                           labels + start if labels != NULL else NULL, n_changed)
+                           labels + start if labels != NULL else NULL, n_changed,
+                           work, work_len)
 
 
 def kmeans_step(centers, X, sample_weight=None, labels=None, int n_threads=1):
@@ -296,11 +305,14 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, int n_threads=1):
         raise ValueError("centers and X disagree in the number of features")
     cdef ptrdiff_t n_parts = n_partitions(data.n, k * d + k)
     n_threads = max(1, min(n_threads, n_parts))
-    cdef double[:, ::1] sums = np.zeros((n_parts, k * d))
-    cdef double[:, ::1] counts = np.zeros((n_parts, k))
-    cdef double[::1] inertia = np.zeros(n_parts)
-    cdef int64_t[::1] changed = np.zeros(n_parts, dtype=np.int64)
+    cdef double[:, ::1] sums = np.zeros((n_parts, padded_row(k * d)))
+    cdef double[:, ::1] counts = np.zeros((n_parts, padded_row(k)))
+    cdef double[:, ::1] inertia = np.zeros((n_parts, LINE_DOUBLES))
+    cdef int64_t[:, ::1] changed = np.zeros((n_parts, LINE_DOUBLES), dtype=np.int64)
     cdef int[::1] status = np.zeros(n_parts, dtype=np.intc)
+    cdef ptrdiff_t work_len = cem_kmeans_work_size(k, d)
+    check(<int>work_len if work_len < 0 else CEM_OK)
+    cdef double[:, ::1] work = np.empty((n_threads, padded_row(work_len)))
     cdef int32_t[::1] lab
     cdef int32_t *lab_ptr = NULL
     if labels is not None:
@@ -313,8 +325,9 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, int n_threads=1):
     with nogil, parallel(num_threads=n_threads):
         for p in prange(n_parts, schedule="dynamic"):
             status[p] = kmeans_partition(k, &c[0, 0], &data, p, n_parts, &sums[p, 0],
-                                         &counts[p, 0], &inertia[p], lab_ptr,
-                                         &changed[p] if lab_ptr != NULL else NULL)
+                                         &counts[p, 0], &inertia[p, 0], lab_ptr,
+                                         &changed[p, 0] if lab_ptr != NULL else NULL,
+                                         &work[threadid(), 0], work_len)
     for p in range(n_parts):
         check(status[p])
     total_sums = np.zeros(k * d)
@@ -322,29 +335,114 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, int n_threads=1):
     total_inertia = 0.0
     n_changed = 0
     for p in range(n_parts):  # fixed order: thread-count independent
-        total_sums += sums[p]
-        total_counts += counts[p]
-        total_inertia += inertia[p]
-        n_changed += changed[p]
+        total_sums += sums[p, :k * d]
+        total_counts += counts[p, :k]
+        total_inertia += inertia[p, 0]
+        n_changed += changed[p, 0]
     return (total_sums.reshape(k, d), total_counts, total_inertia,
             n_changed if labels is not None else -1)
 
 
-def kmeanspp(X, Py_ssize_t k, Py_ssize_t n_trials, uniforms, sample_weight=None):
-    """k-means++ seeding (see cem_kmeanspp). uniforms: 1 + (k - 1) * n_trials
+cdef int kmeanspp_partition(ptrdiff_t n_cand, const double *cand, const cem_data *data,
+                            ptrdiff_t p, ptrdiff_t n_parts, double *closest, int update,
+                            double *pots, double *work, ptrdiff_t work_len) noexcept nogil:
+    cdef ptrdiff_t start = partition_start(p, n_parts, data.n)
+    cdef ptrdiff_t stop = partition_start(p + 1, n_parts, data.n)
+    cdef cem_data sub = rows_of(data, start, stop)
+    return cem_kmeanspp_pass(n_cand, cand, &sub, closest + start, update, pots, work, work_len)
+
+
+cdef class _SeedingPasses:
+    """k-means++ passes over fixed row partitions, run in parallel; the
+    per-partition potentials are kept so candidate rows can be located by
+    partition first (partition totals in order), then inside it."""
+    cdef cem_data data
+    cdef object X, sample_weight
+    cdef double[::1] closest
+    cdef double[:, ::1] pots, work
+    cdef int[::1] status
+    cdef ptrdiff_t n_parts, work_len, max_cand
+    cdef int n_threads
+
+    def __init__(self, X, sample_weight, ptrdiff_t max_cand, int n_threads):
+        self.X, self.sample_weight = X, sample_weight
+        self.data = as_data(X, sample_weight)
+        self.n_parts = n_partitions(self.data.n, 1)
+        self.n_threads = max(1, min(n_threads, self.n_parts))
+        self.max_cand = max_cand
+        self.work_len = cem_kmeans_work_size(max_cand, self.data.d)
+        self.closest = np.full(self.data.n, np.inf)
+        self.pots = np.zeros((self.n_parts, padded_row(max_cand)))
+        self.work = np.empty((self.n_threads, padded_row(self.work_len)))
+        self.status = np.zeros(self.n_parts, dtype=np.intc)
+
+    def run(self, candidates, bint update):
+        """Potential of each candidate (n_cand,); with update, closest is
+        lowered to the single candidate."""
+        cdef const double[:, ::1] cand = candidates
+        cdef ptrdiff_t n_cand = cand.shape[0]
+        cdef ptrdiff_t p
+        with nogil, parallel(num_threads=self.n_threads):
+            for p in prange(self.n_parts, schedule="dynamic"):
+                self.status[p] = kmeanspp_partition(
+                    n_cand, &cand[0, 0], &self.data, p, self.n_parts, &self.closest[0],
+                    update, &self.pots[p, 0], &self.work[threadid(), 0], self.work_len)
+        for p in range(self.n_parts):
+            check(self.status[p])
+        total = np.zeros(n_cand)
+        for p in range(self.n_parts):  # fixed order
+            total += self.pots[p, :n_cand]
+        return total
+
+    def find(self, double target):
+        """First row where the running sum of w_i * closest_i reaches target,
+        partition totals (of the last update pass) first."""
+        cdef ptrdiff_t p = 0, i, start, stop
+        cdef double cum = 0.0
+        while p < self.n_parts - 1 and cum + self.pots[p, 0] < target:
+            cum += self.pots[p, 0]
+            p += 1
+        start = partition_start(p, self.n_parts, self.data.n)
+        stop = partition_start(p + 1, self.n_parts, self.data.n)
+        for i in range(start, stop):
+            cum += (self.data.sample_weight[i] if self.data.sample_weight != NULL else 1.0) \
+                * self.closest[i]
+            if cum >= target:
+                return i
+        return stop - 1
+
+
+def kmeanspp(X, Py_ssize_t k, Py_ssize_t n_trials, uniforms, sample_weight=None,
+             int n_threads=1):
+    """k-means++ seeding (the algorithm of cem_kmeanspp, with its passes run
+    over row partitions in parallel). uniforms: 1 + (k - 1) * n_trials
     numbers in [0, 1). Returns (centers (k, d), indices (k,))."""
-    cdef cem_data data = as_data(X, sample_weight)
-    cdef const double[::1] u = np.ascontiguousarray(uniforms, dtype=np.float64)
+    if not 1 <= n_trials <= CEM_KMEANSPP_MAX_TRIALS:
+        raise ValueError(f"n_trials must be in [1, {CEM_KMEANSPP_MAX_TRIALS}]")
+    u = np.ascontiguousarray(uniforms, dtype=np.float64)
     if u.shape[0] != 1 + (k - 1) * n_trials:
         raise ValueError("uniforms must hold 1 + (k - 1) * n_trials numbers")
-    centers = np.empty((k, data.d))
+    n = X.shape[0]
+    if not 1 <= k <= n:
+        raise ValueError("k-means++ needs 1 <= k <= n_samples")
+    if sample_weight is None:
+        first = min(int(u[0] * n), n - 1)
+    else:  # numpy's choice(p=w / sum w): first cumulative fraction above u
+        cdf = np.cumsum(sample_weight)
+        if not cdf[-1] > 0:
+            raise CoreError(CEM_ENOWEIGHT, cem_strerror(CEM_ENOWEIGHT).decode("ascii"))
+        first = min(int(np.searchsorted(cdf / cdf[-1], u[0], side="right")), n - 1)
+    passes = _SeedingPasses(X, sample_weight, n_trials, n_threads)
     indices = np.empty(k, dtype=np.int64)
-    cdef double[:, ::1] c = centers
-    cdef int64_t[::1] idx = indices
-    cdef ptrdiff_t work_len = 2 * data.n
-    cdef double[::1] work = np.empty(max(work_len, 1))
-    cdef int status
-    with nogil:
-        status = cem_kmeanspp(k, n_trials, &data, &u[0], &c[0, 0], &idx[0], &work[0], work_len)
-    check(status)
+    centers = np.empty((k, X.shape[1]))
+    indices[0] = first
+    centers[0] = X[first]
+    potential = passes.run(centers[:1], True)[0]
+    for c in range(1, k):
+        rows = [passes.find(u[1 + (c - 1) * n_trials + t] * potential) for t in range(n_trials)]
+        trial_pots = passes.run(np.ascontiguousarray(X[rows], dtype=np.float64), False)
+        best = int(np.argmin(trial_pots))  # the first of equal potentials
+        indices[c] = rows[best]
+        centers[c] = X[rows[best]]
+        potential = passes.run(centers[c:c + 1], True)[0]
     return centers, indices

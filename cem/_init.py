@@ -34,41 +34,36 @@ def kmeans_n_trials(k):
     return 2 + int(np.log(k))
 
 
-def kmeanspp(X, sample_weight, k, rng):
+def kmeanspp(X, sample_weight, k, rng, n_threads):
     """k-means++ centers (k, d) and their row indices; draws as scikit-learn's
     kmeans_plusplus does: one uniform for the first center, then n_trials per
     further center."""
     n_trials = kmeans_n_trials(k)
     uniforms = rng.random_sample(1 + (k - 1) * n_trials)
-    return _core.kmeanspp(X, k, n_trials, uniforms, sample_weight)
+    return _core.kmeanspp(X, k, n_trials, uniforms, sample_weight, n_threads)
 
 
 def kmeans(X, sample_weight, k, rng, n_threads):
-    """Lloyd's k-means from k-means++ seeds (scikit-learn's KMeans(n_init=1)
-    schedule: stop when no label changes or the squared center shift is below
-    1e-4 times the mean feature variance, at most 300 passes). Empty clusters
-    keep their previous center. Returns (centers, labels int32)."""
-    centers, _ = kmeanspp(X, sample_weight, k, rng)
+    """Lloyd's k-means from k-means++ seeds, on scikit-learn's KMeans(n_init=1)
+    schedule: at most 300 passes, stopping when the squared center shift is
+    at most 1e-4 times the mean feature variance. (scikit-learn also stops
+    when no label changes; then the centers do not move either, so the shift
+    test stops at the same pass without keeping n labels.) Empty clusters
+    keep their previous center. Returns the centers."""
+    centers, _ = kmeanspp(X, sample_weight, k, rng, n_threads)
     mean, total = weighted_mean(X, sample_weight, n_threads)
     _, _, spread, _ = _core.kmeans_step(mean[None, :], X, sample_weight, None, n_threads)
     tol = KMEANS_TOL * spread / (total * X.shape[1])
-    labels = np.full(X.shape[0], -1, dtype=np.int32)
-    strict = False
     for _ in range(KMEANS_MAX_ITER):
-        sums, counts, _, n_changed = _core.kmeans_step(centers, X, sample_weight, labels, n_threads)
+        sums, counts, _, _ = _core.kmeans_step(centers, X, sample_weight, None, n_threads)
         filled = counts > 0
         new_centers = centers.copy()
         new_centers[filled] = sums[filled] / counts[filled, None]
         shift = ((new_centers - centers) ** 2).sum()
         centers = new_centers
-        if n_changed == 0:
-            strict = True
-            break
         if shift <= tol:
             break
-    if not strict:  # labels must match the final centers
-        _core.kmeans_step(centers, X, sample_weight, labels, n_threads)
-    return centers, labels
+    return centers
 
 
 def _raw_second_moment(X, sample_weight, n_threads):
@@ -111,23 +106,24 @@ def initial_stats(X, sample_weight, k, covariance_type, init_params, rng, n_thre
         if init_params == "random_from_data":
             rows = rng.choice(n, size=k, replace=False)
         else:
-            _, rows = kmeanspp(X, sample_weight, k, rng)
+            _, rows = kmeanspp(X, sample_weight, k, rng, n_threads)
         return _stats_of_rows(X, sample_weight, rows, covariance_type, n_threads)
     if init_params == "kmeans":
-        shift, labels = kmeans(X, sample_weight, k, rng, n_threads)
+        shift = kmeans(X, sample_weight, k, rng, n_threads)
+        labels = np.empty(min(n, CHUNK_ROWS), dtype=np.int32)
     else:  # random: uniform responsibilities, rows normalised
         mean, _ = weighted_mean(X, sample_weight, n_threads)
         shift = np.tile(mean, (k, 1))
-        labels = None
     stats = None
     for start in range(0, n, CHUNK_ROWS):
         Xb, wb = _rows(X, sample_weight, start, start + CHUNK_ROWS)
-        if labels is None:
-            # drawn chunk by chunk: the same stream as one (n, k) draw
+        if init_params == "kmeans":  # each row to its nearest final center
+            lab = labels[:Xb.shape[0]]
+            _core.kmeans_step(shift, Xb, wb, lab, n_threads)
+            resp = np.zeros((Xb.shape[0], k))
+            resp[np.arange(Xb.shape[0]), lab] = 1.0
+        else:  # drawn chunk by chunk: the same stream as one (n, k) draw
             resp = rng.uniform(size=(Xb.shape[0], k))
             resp /= resp.sum(axis=1)[:, None]
-        else:
-            resp = np.zeros((Xb.shape[0], k))
-            resp[np.arange(Xb.shape[0]), labels[start:start + CHUNK_ROWS]] = 1.0
         stats = _core.accumulate(covariance_type, shift, Xb, resp, wb, stats)
     return stats, shift

@@ -17,6 +17,7 @@ cdef extern from "cem.h" nogil:
         CEM_ENONFINITE
         CEM_EWORK
         CEM_ENOWEIGHT
+        CEM_KMEANSPP_MAX_TRIALS
 
     ctypedef enum cem_covariance_type:
         CEM_FULL
@@ -65,9 +66,14 @@ cdef extern from "cem.h" nogil:
                    double *prec_chol)
     int cem_precision_cholesky(ptrdiff_t k, ptrdiff_t d, int covariance_type,
                                const double *covariances, double *prec_chol)
+    ptrdiff_t cem_kmeans_work_size(ptrdiff_t k, ptrdiff_t d)
     int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
                         double *sums, double *counts, double *inertia,
-                        int32_t *labels, int64_t *n_changed)
+                        int32_t *labels, int64_t *n_changed, double *work, ptrdiff_t work_len)
+    int cem_kmeanspp_pass(ptrdiff_t n_cand, const double *candidates, const cem_data *data,
+                          double *closest, int update, double *pots, double *work,
+                          ptrdiff_t work_len)
+    ptrdiff_t cem_kmeanspp_work_size(ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_trials)
     int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
                      const double *uniforms, double *centers, int64_t *indices,
                      double *work, ptrdiff_t work_len)

@@ -30,17 +30,19 @@ ptrdiff_t cem_e_step_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
         return CEM_EINVAL;
     }
     const ptrdiff_t ld = cem_padded(d);
-    /* block, differences, weighted differences; log-densities; five
+    /* block, differences, weighted differences, gathered rows; log-densities; five
      * per-row vectors; log weights and log dets; two moment rows; factors */
-    return 3 * CEM_BLOCK_ROWS * ld + CEM_BLOCK_ROWS * k + 5 * CEM_BLOCK_ROWS + 2 * k + 2 * ld
+    return 4 * CEM_BLOCK_ROWS * ld + CEM_BLOCK_ROWS * k + 5 * CEM_BLOCK_ROWS + 2 * k + 2 * ld
            + k * ld + factor_size(k, ld, covariance_type);
 }
 
 /* Scratch of one pass, carved out of the caller's work buffer. */
 typedef struct {
-    double *xb;      /* the block's rows: [B][ld] (wide) or [d][B] (narrow) */
+    double *xb;      /* buffer for the block's rows: [B][ld] (wide) or [d][B] (narrow) */
+    const double *rows; /* the block's rows: xb, or the data itself when laid out so */
     double *dif;     /* rows minus the current component's shift, same layout */
     double *wdif;    /* [B][ld] dif scaled by weight x responsibility (wide) */
+    double *gathered; /* [B][ld] the rows a component has any weight on (wide) */
     double *lpt;     /* [k][B] log-densities, then responsibilities (rows in lanes) */
     double *a;       /* [B] weight x responsibility of one component, 0 on padding */
     double *q;       /* [B] squared Mahalanobis distances */
@@ -61,7 +63,8 @@ static pass_work carve(double *work, ptrdiff_t k, ptrdiff_t ld)
     w.xb = work;
     w.dif = w.xb + CEM_BLOCK_ROWS * ld;
     w.wdif = w.dif + CEM_BLOCK_ROWS * ld;
-    w.lpt = w.wdif + CEM_BLOCK_ROWS * ld;
+    w.gathered = w.wdif + CEM_BLOCK_ROWS * ld;
+    w.lpt = w.gathered + CEM_BLOCK_ROWS * ld;
     w.a = w.lpt + CEM_BLOCK_ROWS * k;
     w.q = w.a + CEM_BLOCK_ROWS;
     w.mx = w.q + CEM_BLOCK_ROWS;
@@ -85,12 +88,13 @@ static void pad_shift(const double *shift, ptrdiff_t k, ptrdiff_t d, ptrdiff_t l
     }
 }
 
-static void load(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t ld, double *xb)
+static void load(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t ld, pass_work *w)
 {
     if (data->d <= CEM_NARROW_MAX_D) {
-        cem_load_block_t(data, i0, nb, CEM_BLOCK_ROWS, xb);
+        cem_load_block_t(data, i0, nb, CEM_BLOCK_ROWS, w->xb);
+        w->rows = w->xb;
     } else {
-        cem_load_block(data, i0, nb, ld, xb);
+        w->rows = cem_load_block(data, i0, nb, ld, w->xb);
     }
 }
 
@@ -171,16 +175,16 @@ static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t
         const ptrdiff_t f = m->covariance_type == CEM_TIED ? 0 : c;
         if (d <= CEM_NARROW_MAX_D) {
             if (triangular) {
-                kern->narrow_quad_full(w->xb, nb8, d, B, mu, m->prec_chol + f * d * d, w->q, w->y);
+                kern->narrow_quad_full(w->rows, nb8, d, B, mu, m->prec_chol + f * d * d, w->q, w->y);
             } else {
-                kern->narrow_quad_diag(w->xb, nb8, d, B, mu, w->factor + c * ld, w->q);
+                kern->narrow_quad_diag(w->rows, nb8, d, B, mu, w->factor + c * ld, w->q);
             }
         } else {
             if (triangular) {
-                kern->block_diff(w->xb, nb8, ld, w->shift_pad + c * ld, w->dif);
+                kern->block_diff(w->rows, nb8, ld, w->shift_pad + c * ld, w->dif);
                 kern->quad_full(w->dif, nb8, d, ld, w->factor + f * ld * ld, w->q);
             } else {
-                kern->quad_diag(w->xb, nb8, ld, w->shift_pad + c * ld, w->factor + c * ld, w->q);
+                kern->quad_diag(w->rows, nb8, ld, w->shift_pad + c * ld, w->factor + c * ld, w->q);
             }
         }
         const double base = w->log_w[c] + w->log_det[c] + norm;
@@ -230,16 +234,39 @@ static void accumulate_block(const cem_kernels *kern, ptrdiff_t k, ptrdiff_t d,
         }
         memset(w->sq_row, 0, (size_t)ld * sizeof(double));
         if (d <= CEM_NARROW_MAX_D) {
-            kern->narrow_moments(w->xb, nb8, d, CEM_BLOCK_ROWS, shift + c * d, w->a, pairs,
+            kern->narrow_moments(w->rows, nb8, d, CEM_BLOCK_ROWS, shift + c * d, w->a, pairs,
                                  sx + c * d, second, w->dif);
         } else {
             memset(w->sx_row, 0, (size_t)ld * sizeof(double));
             if (pairs) {
-                kern->block_diff(w->xb, nb8, ld, w->shift_pad + c * ld, w->dif);
-                kern->weighted_moments(w->dif, w->a, nb, ld, w->wdif, w->sx_row, NULL);
-                kern->syrk_lower(w->dif, w->wdif, nb, d, ld, second);
+                /* Hard or sparse responsibilities (an initial partition): run
+                 * the rank update over the rows this component has, only. */
+                const double *rows = w->rows;
+                ptrdiff_t m = 0;
+                for (ptrdiff_t r = 0; r < nb; r++) {
+                    m += w->a[r] != 0.0;
+                }
+                ptrdiff_t n_rows = nb;
+                if (2 * m <= nb) {
+                    for (ptrdiff_t r = 0, g = 0; r < nb; r++) {
+                        if (w->a[r] != 0.0) {
+                            memcpy(w->gathered + g * ld, w->rows + r * ld, (size_t)ld * sizeof(double));
+                            w->a[g++] = w->a[r];
+                        }
+                    }
+                    for (ptrdiff_t g = m; g < nb; g++) {
+                        w->a[g] = 0.0;
+                    }
+                    memset(w->gathered + m * ld, 0,
+                           (size_t)((cem_round_rows(m) - m) * ld) * sizeof(double));
+                    rows = w->gathered;
+                    n_rows = m;
+                }
+                kern->block_diff(rows, cem_round_rows(n_rows), ld, w->shift_pad + c * ld, w->dif);
+                kern->weighted_moments(w->dif, w->a, n_rows, ld, w->wdif, w->sx_row, NULL);
+                kern->syrk_lower(w->dif, w->wdif, n_rows, d, ld, second);
             } else {
-                kern->diag_moments(w->xb, w->a, nb, ld, w->shift_pad + c * ld, w->sx_row,
+                kern->diag_moments(w->rows, w->a, nb, ld, w->shift_pad + c * ld, w->sx_row,
                                    w->sq_row);
             }
             for (ptrdiff_t j = 0; j < d; j++) {
@@ -303,7 +330,7 @@ int cem_e_step(const cem_model *model, const cem_data *data,
         if (block_weight(data, i0, nb, &weight_sum) != CEM_OK) {
             return CEM_EINVAL;
         }
-        load(data, i0, nb, ld, w.xb);
+        load(data, i0, nb, ld, &w);
         log_densities(kern, model, nb, ld, &w);
         const ptrdiff_t nb8 = cem_round_rows(nb);
         /* shift each row by its max so exp never overflows and the largest term is 1 */
@@ -315,15 +342,17 @@ int cem_e_step(const cem_model *model, const cem_data *data,
         }
         kern->exp_shifted_t(w.lpt, nb8, k, CEM_BLOCK_ROWS, w.mx, w.ssum);
         for (ptrdiff_t r = 0; r < nb; r++) {
-            const double lse = w.mx[r] + log(w.ssum[r]);
-            if (!isfinite(lse)) {
+            if (!(w.ssum[r] >= 1.0) || !isfinite(w.ssum[r])) { /* NaN in the row */
                 return CEM_ENONFINITE;
             }
+        }
+        kern->log_sum_t(w.mx, w.ssum, nb8, w.q); /* q now holds each row's log p(x) */
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            const double lse = w.q[r];
             ll_sum += cem_row_weight(data, i0 + r) * lse;
             if (log_density != NULL) {
                 log_density[i0 + r] = lse;
             }
-            w.ssum[r] = 1.0 / w.ssum[r];
         }
         for (ptrdiff_t c = 0; c < k; c++) {
             double *l = w.lpt + c * CEM_BLOCK_ROWS;
@@ -384,7 +413,7 @@ int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
         if (block_weight(data, i0, nb, &weight_sum) != CEM_OK) {
             return CEM_EINVAL;
         }
-        load(data, i0, nb, ld, w.xb);
+        load(data, i0, nb, ld, &w);
         accumulate_block(kern, k, d, covariance_type, shift, data, i0, nb, ld, rb, resp_stride, 1,
                          &w, stats);
     }

@@ -43,6 +43,7 @@ typedef struct {
                       double *mx);
     void (*exp_shifted_t)(double *lpt, ptrdiff_t nb8, ptrdiff_t k, ptrdiff_t stride,
                           const double *mx, double *s);
+    void (*log_sum_t)(const double *mx, double *s, ptrdiff_t nb8, double *lse);
     void (*narrow_quad_full)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
                              const double *mu, const double *u, double *q, double *y);
     void (*narrow_quad_diag)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
@@ -50,8 +51,8 @@ typedef struct {
     void (*narrow_moments)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
                            const double *shift, const double *a, int pairs, double *sx,
                            double *sxx, double *dift);
-    void (*sq_distances)(const double *xb, ptrdiff_t nb, ptrdiff_t ld,
-                         const double *centers_padded, ptrdiff_t k, double *d2);
+    void (*sq_distances_t)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
+                           const double *centers, ptrdiff_t k, double *d2t);
 } cem_kernels;
 
 const cem_kernels *cem_select_kernels(void);
@@ -63,9 +64,11 @@ static inline double cem_load(const cem_data *data, ptrdiff_t i, ptrdiff_t j)
     return data->dtype == CEM_FLOAT64 ? *(const double *)p : (double)*(const float *)p;
 }
 
-/* Copy rows [i0, i0 + nb) into a block of rows of ld doubles, zero-padded
- * to ld columns and to nb8 = nb rounded up to whole row tiles. */
-void cem_load_block(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t ld, double *out);
+/* Rows [i0, i0 + nb) as a block of rows of ld doubles, zero-padded to ld
+ * columns and to nb8 = nb rounded up to whole row tiles: a pointer into
+ * the data itself when it is already laid out so, else into buf, filled. */
+const double *cem_load_block(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t ld,
+                             double *buf);
 
 /* Copy rows [i0, i0 + nb) transposed: out[j][r] with row stride `stride`,
  * rows nb .. nb8 zero (the narrow layout). */

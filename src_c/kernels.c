@@ -54,34 +54,54 @@ void cem_load_block_t(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_
 {
     const ptrdiff_t d = data->d, nb8 = cem_round_rows(nb);
     const char *base = (const char *)data->x + i0 * data->row_stride;
-    for (ptrdiff_t j = 0; j < d; j++) {
-        double *o = out + j * stride;
-        const char *col = base + j * data->col_stride;
-        if (data->dtype == CEM_FLOAT64) {
-            for (ptrdiff_t r = 0; r < nb; r++) {
-                o[r] = *(const double *)(col + r * data->row_stride);
-            }
-        } else {
-            for (ptrdiff_t r = 0; r < nb; r++) {
-                o[r] = (double)*(const float *)(col + r * data->row_stride);
+    /* rows outside, columns inside: reads stay sequential in row-major data */
+    if (data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)) {
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            const double *row = (const double *)(base + r * data->row_stride);
+            for (ptrdiff_t j = 0; j < d; j++) {
+                out[j * stride + r] = row[j];
             }
         }
+    } else if (data->dtype == CEM_FLOAT32 && data->col_stride == (ptrdiff_t)sizeof(float)) {
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            const float *row = (const float *)(base + r * data->row_stride);
+            for (ptrdiff_t j = 0; j < d; j++) {
+                out[j * stride + r] = (double)row[j];
+            }
+        }
+    } else {
+        for (ptrdiff_t j = 0; j < d; j++) {
+            for (ptrdiff_t r = 0; r < nb; r++) {
+                out[j * stride + r] = cem_load(data, i0 + r, j);
+            }
+        }
+    }
+    for (ptrdiff_t j = 0; j < d; j++) {
         for (ptrdiff_t r = nb; r < nb8; r++) {
-            o[r] = 0.0;
+            out[j * stride + r] = 0.0;
         }
     }
 }
 
-void cem_load_block(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t ld, double *out)
+const double *cem_load_block(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t ld,
+                             double *buf)
 {
     const ptrdiff_t d = data->d;
-    const ptrdiff_t nb4 = cem_round_rows(nb);
+    const ptrdiff_t nb8 = cem_round_rows(nb);
     const char *base = (const char *)data->x + i0 * data->row_stride;
+    /* C-contiguous float64 rows already in the padded layout: read in place */
+    if (data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)
+        && data->row_stride == ld * (ptrdiff_t)sizeof(double) && nb == nb8) {
+        return (const double *)base;
+    }
     for (ptrdiff_t r = 0; r < nb; r++) {
         const char *row = base + r * data->row_stride;
-        double *o = out + r * ld;
+        double *o = buf + r * ld;
         if (data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)) {
-            memcpy(o, row, (size_t)d * sizeof(double));
+            const double *f = (const double *)row;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                o[j] = f[j];
+            }
         } else if (data->dtype == CEM_FLOAT32 && data->col_stride == (ptrdiff_t)sizeof(float)) {
             const float *f = (const float *)row;
             for (ptrdiff_t j = 0; j < d; j++) {
@@ -96,7 +116,8 @@ void cem_load_block(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t 
             o[j] = 0.0;
         }
     }
-    for (ptrdiff_t r = nb; r < nb4; r++) {
-        memset(out + r * ld, 0, (size_t)ld * sizeof(double));
+    for (ptrdiff_t r = nb; r < nb8; r++) {
+        memset(buf + r * ld, 0, (size_t)ld * sizeof(double));
     }
+    return buf;
 }

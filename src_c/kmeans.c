@@ -1,18 +1,21 @@
 /*
  * kmeans.c -- k-means++ seeding and Lloyd passes, for initialising EM.
+ * Rows are read in blocks stored rows-in-lanes (the fused pass's narrow
+ * layout) and their distances computed by the sq_distances_t kernel, which
+ * vectorises across rows.
  */
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 
-static double sq_dist_to(const cem_data *data, ptrdiff_t i, const double *center)
+ptrdiff_t cem_kmeans_work_size(ptrdiff_t k, ptrdiff_t d)
 {
-    double s = 0.0;
-    for (ptrdiff_t j = 0; j < data->d; j++) {
-        const double t = cem_load(data, i, j) - center[j];
-        s += t * t;
+    if (k < 1 || d < 1) {
+        return CEM_EINVAL;
     }
-    return s;
+    /* a block and its distances to every center */
+    return CEM_BLOCK_ROWS * d + CEM_BLOCK_ROWS * k;
 }
 
 static int check_weights(const cem_data *data)
@@ -31,43 +34,51 @@ static int check_weights(const cem_data *data)
 
 int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
                     double *sums, double *counts, double *inertia,
-                    int32_t *labels, int64_t *n_changed)
+                    int32_t *labels, int64_t *n_changed, double *work, ptrdiff_t work_len)
 {
     if (k < 1 || k > INT32_MAX || data == NULL || centers == NULL || sums == NULL
-        || counts == NULL || inertia == NULL || (n_changed != NULL && labels == NULL)) {
+        || counts == NULL || inertia == NULL || work == NULL
+        || (n_changed != NULL && labels == NULL)) {
         return CEM_EINVAL;
     }
     if (cem_check_data(data, data->d) != CEM_OK || check_weights(data) != CEM_OK) {
         return CEM_EINVAL;
     }
-    const ptrdiff_t d = data->d;
+    const ptrdiff_t d = data->d, B = CEM_BLOCK_ROWS;
+    if (work_len < cem_kmeans_work_size(k, d)) {
+        return CEM_EWORK;
+    }
+    const cem_kernels *kern = cem_select_kernels();
+    double *xt = work;
+    double *d2t = xt + B * d;
     double total = 0.0;
     int64_t changed = 0;
-    for (ptrdiff_t i = 0; i < data->n; i++) {
-        ptrdiff_t best = 0;
-        double best_dist = sq_dist_to(data, i, centers);
-        for (ptrdiff_t c = 1; c < k; c++) {
-            const double dist = sq_dist_to(data, i, centers + c * d);
-            if (dist < best_dist) {
-                best_dist = dist;
-                best = c;
+    for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
+        const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
+        cem_load_block_t(data, i0, nb, B, xt);
+        kern->sq_distances_t(xt, cem_round_rows(nb), d, B, centers, k, d2t);
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            ptrdiff_t best = 0;
+            for (ptrdiff_t c = 1; c < k; c++) { /* ties go to the lowest index */
+                best = d2t[c * B + r] < d2t[best * B + r] ? c : best;
             }
-        }
-        if (!isfinite(best_dist)) {
-            return CEM_ENONFINITE;
-        }
-        const double w = cem_row_weight(data, i);
-        counts[best] += w;
-        total += w * best_dist;
-        double *sum = sums + best * d;
-        for (ptrdiff_t j = 0; j < d; j++) {
-            sum[j] += w * cem_load(data, i, j);
-        }
-        if (labels != NULL) {
-            if (n_changed != NULL && labels[i] != (int32_t)best) {
-                changed++;
+            const double dist = d2t[best * B + r];
+            if (!isfinite(dist)) {
+                return CEM_ENONFINITE;
             }
-            labels[i] = (int32_t)best;
+            const double w = cem_row_weight(data, i0 + r);
+            counts[best] += w;
+            total += w * dist;
+            double *sum = sums + best * d;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                sum[j] += w * xt[j * B + r];
+            }
+            if (labels != NULL) {
+                if (n_changed != NULL && labels[i0 + r] != (int32_t)best) {
+                    changed++;
+                }
+                labels[i0 + r] = (int32_t)best;
+            }
         }
     }
     *inertia += total;
@@ -77,18 +88,19 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
     return CEM_OK;
 }
 
-/* First index whose running sum of `v` reaches `target` (numpy's
- * searchsorted(cumsum(v), target, side='left')), clipped to n - 1. */
-static ptrdiff_t first_reaching(const double *v, ptrdiff_t n, double target)
+/* Index of the first row whose running sum of w_i * closest_i reaches
+ * `target` (numpy's searchsorted(cumsum(.), target, side='left')), clipped
+ * to n - 1. */
+static ptrdiff_t first_reaching(const cem_data *data, const double *closest, double target)
 {
     double cum = 0.0;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        cum += v[i];
+    for (ptrdiff_t i = 0; i < data->n; i++) {
+        cum += cem_row_weight(data, i) * closest[i];
         if (cum >= target) {
             return i;
         }
     }
-    return n - 1;
+    return data->n - 1;
 }
 
 static void copy_row(const cem_data *data, ptrdiff_t i, double *out)
@@ -98,21 +110,77 @@ static void copy_row(const cem_data *data, ptrdiff_t i, double *out)
     }
 }
 
+int cem_kmeanspp_pass(ptrdiff_t n_cand, const double *candidates, const cem_data *data,
+                      double *closest, int update, double *pots, double *work,
+                      ptrdiff_t work_len)
+{
+    if (n_cand < 1 || candidates == NULL || data == NULL || pots == NULL || work == NULL
+        || (data->n > 0 && closest == NULL) || (update && n_cand != 1)
+        || cem_check_data(data, data->d) != CEM_OK || check_weights(data) != CEM_OK) {
+        return CEM_EINVAL;
+    }
+    if (work_len < cem_kmeans_work_size(n_cand, data->d)) {
+        return CEM_EWORK;
+    }
+    const cem_kernels *kern = cem_select_kernels();
+    const ptrdiff_t B = CEM_BLOCK_ROWS;
+    double *xt = work;
+    double *d2t = xt + B * data->d;
+    for (ptrdiff_t t = 0; t < n_cand; t++) {
+        pots[t] = 0.0;
+    }
+    for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
+        const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
+        cem_load_block_t(data, i0, nb, B, xt);
+        kern->sq_distances_t(xt, cem_round_rows(nb), data->d, B, candidates, n_cand, d2t);
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            const ptrdiff_t i = i0 + r;
+            const double w = cem_row_weight(data, i);
+            for (ptrdiff_t t = 0; t < n_cand; t++) {
+                const double dist = d2t[t * B + r] < closest[i] ? d2t[t * B + r] : closest[i];
+                pots[t] += w * dist;
+                if (update) {
+                    closest[i] = dist;
+                }
+            }
+        }
+    }
+    for (ptrdiff_t t = 0; t < n_cand; t++) {
+        if (!isfinite(pots[t])) {
+            return CEM_ENONFINITE;
+        }
+    }
+    return CEM_OK;
+}
+
+ptrdiff_t cem_kmeanspp_work_size(ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_trials)
+{
+    if (n < 0 || d < 1 || n_trials < 1) {
+        return CEM_EINVAL;
+    }
+    /* per row its distance to the nearest center; a pass's scratch; the
+     * candidates */
+    return n + cem_kmeans_work_size(n_trials, d) + n_trials * d;
+}
+
 int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
                  const double *uniforms, double *centers, int64_t *indices,
                  double *work, ptrdiff_t work_len)
 {
     if (data == NULL || cem_check_data(data, data->d) != CEM_OK || check_weights(data) != CEM_OK
-        || k < 1 || k > data->n || n_trials < 1 || uniforms == NULL || centers == NULL
-        || indices == NULL || work == NULL) {
+        || k < 1 || k > data->n || n_trials < 1 || n_trials > CEM_KMEANSPP_MAX_TRIALS
+        || uniforms == NULL || centers == NULL || indices == NULL || work == NULL) {
         return CEM_EINVAL;
     }
     const ptrdiff_t n = data->n, d = data->d;
-    if (work_len < 2 * n) {
+    if (work_len < cem_kmeanspp_work_size(n, d, n_trials)) {
         return CEM_EWORK;
     }
-    double *weighted_dist = work;  /* w_i * D(x_i)^2 to the nearest chosen center */
-    double *closest = work + n;    /* D(x_i)^2 */
+    double *closest = work; /* D(x_i)^2 to the nearest chosen center */
+    double *pass_work = closest + n;
+    const ptrdiff_t pass_len = cem_kmeans_work_size(n_trials, d);
+    double *cand = pass_work + pass_len;
+    double pot;
 
     double total_weight = 0.0;
     for (ptrdiff_t i = 0; i < n; i++) {
@@ -124,55 +192,46 @@ int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
     /* First center: drawn with probability w_i / sum w (numpy's choice with p,
      * which takes the first cumulative fraction strictly above the uniform). */
     ptrdiff_t first = n - 1;
-    {
-        double cum = 0.0;
-        for (ptrdiff_t i = 0; i < n; i++) {
-            cum += cem_row_weight(data, i);
-            if (cum / total_weight > uniforms[0]) {
-                first = i;
-                break;
-            }
+    double cum = 0.0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        cum += cem_row_weight(data, i);
+        if (cum / total_weight > uniforms[0]) {
+            first = i;
+            break;
         }
     }
     indices[0] = first;
     copy_row(data, first, centers);
-    double potential = 0.0;
     for (ptrdiff_t i = 0; i < n; i++) {
-        closest[i] = sq_dist_to(data, i, centers);
-        if (!isfinite(closest[i])) {
-            return CEM_ENONFINITE;
-        }
-        weighted_dist[i] = cem_row_weight(data, i) * closest[i];
-        potential += weighted_dist[i];
+        closest[i] = INFINITY;
+    }
+    int status = cem_kmeanspp_pass(1, centers, data, closest, 1, &pot, pass_work, pass_len);
+    if (status != CEM_OK) {
+        return status;
     }
     for (ptrdiff_t c = 1; c < k; c++) {
-        double *center = centers + c * d;
-        ptrdiff_t best = -1;
-        double best_potential = 0.0;
+        int64_t trial_rows[CEM_KMEANSPP_MAX_TRIALS];
+        double trial_pots[CEM_KMEANSPP_MAX_TRIALS];
         for (ptrdiff_t t = 0; t < n_trials; t++) {
             const double u = uniforms[1 + (c - 1) * n_trials + t];
-            const ptrdiff_t cand = first_reaching(weighted_dist, n, u * potential);
-            copy_row(data, cand, center);
-            double pot = 0.0;
-            for (ptrdiff_t i = 0; i < n; i++) {
-                const double dist = sq_dist_to(data, i, center);
-                pot += cem_row_weight(data, i) * (dist < closest[i] ? dist : closest[i]);
-            }
-            if (best < 0 || pot < best_potential) {
-                best = cand;
-                best_potential = pot;
-            }
+            trial_rows[t] = first_reaching(data, closest, u * pot);
+            copy_row(data, trial_rows[t], cand + t * d);
         }
-        indices[c] = best;
-        copy_row(data, best, center);
-        potential = 0.0;
-        for (ptrdiff_t i = 0; i < n; i++) {
-            const double dist = sq_dist_to(data, i, center);
-            if (dist < closest[i]) {
-                closest[i] = dist;
-            }
-            weighted_dist[i] = cem_row_weight(data, i) * closest[i];
-            potential += weighted_dist[i];
+        status = cem_kmeanspp_pass(n_trials, cand, data, closest, 0, trial_pots, pass_work,
+                                   pass_len);
+        if (status != CEM_OK) {
+            return status;
+        }
+        ptrdiff_t best = 0;
+        for (ptrdiff_t t = 1; t < n_trials; t++) { /* the first of equal potentials */
+            best = trial_pots[t] < trial_pots[best] ? t : best;
+        }
+        indices[c] = trial_rows[best];
+        copy_row(data, trial_rows[best], centers + c * d);
+        status = cem_kmeanspp_pass(1, centers + c * d, data, closest, 1, &pot, pass_work,
+                                   pass_len);
+        if (status != CEM_OK) {
+            return status;
         }
     }
     return CEM_OK;

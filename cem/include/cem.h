@@ -226,12 +226,16 @@ int cem_m_step(ptrdiff_t k, ptrdiff_t d, int covariance_type,
 int cem_precision_cholesky(ptrdiff_t k, ptrdiff_t d, int covariance_type,
                            const double *covariances, double *prec_chol);
 
+/* Doubles of scratch cem_kmeans_step() needs for k centers of d features,
+ * or CEM_EINVAL. Independent of n. */
+ptrdiff_t cem_kmeans_work_size(ptrdiff_t k, ptrdiff_t d);
+
 /*
  * cem_kmeans_step -- one Lloyd pass: each row goes to its nearest center
  * (squared Euclidean distance, ties to the lowest index) and is added to
  * that center's weighted sum.
  *
- *   k              centers, >= 1
+ *   k              centers, 1 <= k <= INT32_MAX
  *   centers        IN     [k][d]
  *   data           IN     n x d rows (sample weights optional)
  *   sums           INOUT  [k][d]  ADDED to: sum of w_i x_i per center
@@ -241,12 +245,41 @@ int cem_precision_cholesky(ptrdiff_t k, ptrdiff_t d, int covariance_type,
  *   n_changed      INOUT  [1] ADDED to: rows whose label differs from the
  *                         value labels held on entry; NULL to skip
  *                         (requires labels)
+ *   work           IN     scratch, work_len >= cem_kmeans_work_size(k, d)
  *
- * Returns CEM_OK, CEM_EINVAL, CEM_ENONFINITE (a non-finite distance).
+ * Returns CEM_OK, CEM_EINVAL, CEM_EWORK, CEM_ENONFINITE (a non-finite
+ * distance).
  */
 int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
                     double *sums, double *counts, double *inertia,
-                    int32_t *labels, int64_t *n_changed);
+                    int32_t *labels, int64_t *n_changed, double *work, ptrdiff_t work_len);
+
+/*
+ * cem_kmeanspp_pass -- one pass of k-means++ seeding over rows, the step
+ * cem_kmeanspp() repeats (exposed so callers can run partitions of rows in
+ * parallel and choose candidates themselves).
+ *
+ *   n_cand         candidates, >= 1 (1 when update)
+ *   candidates     IN     [n_cand][d]
+ *   data           IN     n x d rows (sample weights optional)
+ *   closest        INOUT  [n] squared distance of each row to its nearest
+ *                         chosen center (+infinity before the first)
+ *   update                0: only evaluate; 1: lower closest to candidate 0
+ *   pots           OUT    [n_cand] sum_i w_i min(closest_i, D(x_i, cand_t)^2)
+ *   work           IN     scratch, work_len >= cem_kmeans_work_size(n_cand, d)
+ *
+ * Returns CEM_OK, CEM_EINVAL, CEM_EWORK, CEM_ENONFINITE.
+ */
+int cem_kmeanspp_pass(ptrdiff_t n_cand, const double *candidates, const cem_data *data,
+                      double *closest, int update, double *pots, double *work,
+                      ptrdiff_t work_len);
+
+/* Most candidates per center cem_kmeanspp() takes. */
+#define CEM_KMEANSPP_MAX_TRIALS 64
+
+/* Doubles of scratch cem_kmeanspp() needs for n rows of d features, or
+ * CEM_EINVAL: O(n), one double per row. */
+ptrdiff_t cem_kmeanspp_work_size(ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_trials);
 
 /*
  * cem_kmeanspp -- k-means++ seeding with greedy local trials (Arthur &
@@ -257,17 +290,18 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
  * fraction exceeding uniforms[0]; each next center takes n_trials
  * candidates drawn with probability proportional to w_i * D(x_i)^2
  * (uniforms[1 + (c-1) * n_trials + t] for center c, trial t) and keeps the
- * one that lowers the weighted potential most.
+ * one that lowers the weighted potential most (the first of equals).
  *
  *   k              centers to pick, 1 <= k <= n
- *   n_trials       candidates per center, >= 1
+ *   n_trials       candidates per center, 1 <= n_trials <= CEM_KMEANSPP_MAX_TRIALS
  *   data           IN     n x d rows (sample weights optional)
  *   uniforms       IN     [1 + (k - 1) * n_trials] numbers in [0, 1)
  *   centers        OUT    [k][d]
  *   indices        OUT    [k] row index of each center
- *   work           IN     scratch of work_len >= 2 * n doubles
+ *   work           IN     scratch, work_len >= cem_kmeanspp_work_size(n, d, n_trials)
  *
- * Returns CEM_OK, CEM_EINVAL, CEM_EWORK, CEM_ENOWEIGHT (all weights 0).
+ * Returns CEM_OK, CEM_EINVAL, CEM_EWORK, CEM_ENOWEIGHT (all weights 0),
+ * CEM_ENONFINITE.
  */
 int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
                  const double *uniforms, double *centers, int64_t *indices,

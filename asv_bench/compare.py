@@ -1,0 +1,146 @@
+"""cem against scikit-learn on identical work, in one invocation.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python asv_bench/compare.py
+
+(unset those two in this command only: they slow a current numpy, and the
+comparison should give scikit-learn its fastest configuration). For every
+workload both libraries start from the same parameters with tol=0; the
+per-iteration time is the median over repeats of (fit with MAX_ITER_HI -
+fit with MAX_ITER_LO) / (HI - LO), so fixed costs (validation,
+scikit-learn's final E-step) cancel. cem and scikit-learn alternate within
+each repeat. Peak extra memory is the growth of the peak RSS over the RSS
+with X in memory, measured in a fresh process per library and workload.
+The lower bound is the workload's arithmetic (workloads.flops_per_iteration)
+at the DGEMM rate numpy reaches in the same run, both cores.
+Prints a markdown table.
+"""
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from workloads import WORKLOADS, flops_per_iteration, initial_params, make_data  # noqa: E402
+
+MAX_ITER_LO, MAX_ITER_HI = 1, 4
+
+
+def estimator(lib, k, cov, n_threads, init):
+    if lib == "cem":
+        from cem import GMM
+        return GMM(k, covariance_type=cov, tol=0.0, n_threads=n_threads, **init)
+    from sklearn.mixture import GaussianMixture
+    return GaussianMixture(k, covariance_type=cov, tol=0.0, **init)
+
+
+def fit_seconds(lib, X, k, cov, max_iter, n_threads, init):
+    est = estimator(lib, k, cov, n_threads, init).set_params(max_iter=max_iter)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        est.fit(X)
+        return time.perf_counter() - start
+
+
+def per_iteration(X, k, cov, repeats, n_threads, init):
+    times = {"cem": [], "sklearn": []}
+    for _ in range(repeats):
+        for lib in times:  # alternate, so drift hits both alike
+            lo = fit_seconds(lib, X, k, cov, MAX_ITER_LO, n_threads, init)
+            hi = fit_seconds(lib, X, k, cov, MAX_ITER_HI, n_threads, init)
+            times[lib].append((hi - lo) / (MAX_ITER_HI - MAX_ITER_LO))
+    return {lib: float(np.median(t)) for lib, t in times.items()}
+
+
+def dgemm_rate(n_threads):
+    from threadpoolctl import threadpool_limits
+    a = np.random.default_rng(0).random((2000, 2000))
+    with threadpool_limits(n_threads):
+        a @ a
+        best = min(_timed(lambda: a @ a) for _ in range(5))
+    return 2 * 2000 ** 3 / best
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def peak_extra_mb(lib, name, n_threads, dtype):
+    """Peak RSS growth during one fit, in a fresh process."""
+    out = subprocess.run([sys.executable, __file__, "--peakmem-child", lib, name,
+                          "--n-threads", str(n_threads), "--dtype", dtype],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def peakmem_child(lib, name, n_threads, dtype):
+    n, d, k, cov = WORKLOADS[name]
+    X, centers = make_data(n, d, k, dtype)
+    init = initial_params(centers, cov)
+    est = estimator(lib, k, cov, n_threads, init).set_params(max_iter=2)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((peak - base) / 1024.0)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--n-threads", type=int, default=2)
+    parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    parser.add_argument("--only", help="run the workloads whose name contains this")
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--peakmem-child", nargs=2, metavar=("LIB", "WORKLOAD"))
+    args = parser.parse_args()
+    if args.peakmem_child:
+        peakmem_child(*args.peakmem_child, args.n_threads, args.dtype)
+        return
+
+    from threadpoolctl import threadpool_info
+    import sklearn
+    import cem
+    blas = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, "
+            f"{i['num_threads']} threads)" for i in threadpool_info()
+            if i["user_api"] == "blas"]
+    rate = dgemm_rate(args.n_threads)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"{platform.processor() or platform.platform()}")
+    print(f"cem {cem.__version__} (n_threads={args.n_threads}), scikit-learn "
+          f"{sklearn.__version__}, numpy {np.__version__}, BLAS: {'; '.join(blas)}")
+    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}")
+    print(f"DGEMM (numpy matmul 2000x2000, {args.n_threads} threads): {rate / 1e9:.1f} GFLOP/s; "
+          f"dtype {args.dtype}; per-iteration medians of {args.repeats} repeats\n")
+    print("| workload | cem s/iter | sklearn s/iter | speed-up | cem GFLOP/s | "
+          "cem / lower bound | cem peak extra MB | sklearn peak extra MB | X MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, (n, d, k, cov) in WORKLOADS.items():
+        if args.only and args.only not in name:
+            continue
+        X, centers = make_data(n, d, k, args.dtype)
+        init = initial_params(centers, cov)
+        t = per_iteration(X, k, cov, args.repeats, args.n_threads, init)
+        flops = flops_per_iteration(n, d, k, cov)
+        bound = flops / rate
+        mem = ("-", "-") if args.no_memory else tuple(
+            f"{peak_extra_mb(lib, name, args.n_threads, args.dtype):.0f}"
+            for lib in ("cem", "sklearn"))
+        print(f"| {name} | {t['cem']:.4f} | {t['sklearn']:.4f} | "
+              f"{t['sklearn'] / t['cem']:.1f}x | {flops / t['cem'] / 1e9:.1f} | "
+              f"{t['cem'] / bound:.1f}x | {mem[0]} | {mem[1]} | {X.nbytes / 2**20:.0f} |",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
