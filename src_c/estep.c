@@ -24,6 +24,12 @@ static ptrdiff_t factor_size(ptrdiff_t k, ptrdiff_t ld, int covariance_type)
     }
 }
 
+/* Doubles of the tied path's extra scratch (see pass_work). */
+static ptrdiff_t tied_size(ptrdiff_t k, ptrdiff_t d, ptrdiff_t ld)
+{
+    return 2 * ld + k * ld + d * d + k + k * d;
+}
+
 ptrdiff_t cem_e_step_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
 {
     if (k < 1 || d < 1 || !cem_valid_covariance_type(covariance_type)) {
@@ -33,7 +39,7 @@ ptrdiff_t cem_e_step_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
     /* block, differences, weighted differences, gathered rows; log-densities; five
      * per-row vectors; log weights and log dets; two moment rows; factors */
     return 4 * CEM_BLOCK_ROWS * ld + CEM_BLOCK_ROWS * k + 5 * CEM_BLOCK_ROWS + 2 * k + 2 * ld
-           + k * ld + factor_size(k, ld, covariance_type);
+           + k * ld + factor_size(k, ld, covariance_type) + tied_size(k, d, ld);
 }
 
 /* Scratch of one pass, carved out of the caller's work buffer. */
@@ -55,9 +61,19 @@ typedef struct {
     double *sq_row;  /* [ld] a block's diagonal second moment of one component */
     double *shift_pad; /* [k][ld] the shifts (means) padded with zeros */
     double *factor;  /* padded factors: FULL [k][ld][ld], TIED [ld][ld], else [k][ld] */
+    /* Wide tied blocks apply the one shared factor once per block, about a
+     * common center s (the mean of the shifts), instead of once per
+     * component; the pooled second moment is then moved to the
+     * per-component shifts when the pass ends (tied_finish). */
+    double *tied_center; /* [ld] s, padded */
+    double *tied_b;      /* [k][ld] (shift_c - s) U, padded */
+    double *ones;        /* [ld] 1 on the d features, 0 in the padding */
+    double *tied_s;      /* [d][d] this pass's sum_r W_r (x_r - s)(x_r - s)^T, lower */
+    double *tied_nk;     /* [k] this pass's counts */
+    double *tied_sx;     /* [k][d] this pass's first moments about the shifts */
 } pass_work;
 
-static pass_work carve(double *work, ptrdiff_t k, ptrdiff_t ld)
+static pass_work carve(double *work, ptrdiff_t k, ptrdiff_t d, ptrdiff_t ld, int covariance_type)
 {
     pass_work w;
     w.xb = work;
@@ -76,6 +92,12 @@ static pass_work carve(double *work, ptrdiff_t k, ptrdiff_t ld)
     w.sq_row = w.sx_row + ld;
     w.shift_pad = w.sq_row + ld;
     w.factor = w.shift_pad + k * ld;
+    w.tied_center = w.factor + factor_size(k, ld, covariance_type);
+    w.tied_b = w.tied_center + ld;
+    w.ones = w.tied_b + k * ld;
+    w.tied_s = w.ones + ld;
+    w.tied_nk = w.tied_s + d * d;
+    w.tied_sx = w.tied_nk + k;
     return w;
 }
 
@@ -84,6 +106,68 @@ static void pad_shift(const double *shift, ptrdiff_t k, ptrdiff_t d, ptrdiff_t l
     for (ptrdiff_t c = 0; c < k; c++) {
         for (ptrdiff_t j = 0; j < ld; j++) {
             out[c * ld + j] = j < d ? shift[c * d + j] : 0.0;
+        }
+    }
+}
+
+/* Is this a wide tied pass (the shared-factor path)? */
+static int tied_wide(int covariance_type, ptrdiff_t d)
+{
+    return covariance_type == CEM_TIED && d > CEM_NARROW_MAX_D;
+}
+
+/* s = mean of the shifts, the ones row, zeroed local sums; and, when the
+ * padded factor U is given (E-step), b_c = (shift_c - s) U. */
+static void tied_start(ptrdiff_t k, ptrdiff_t d, ptrdiff_t ld, const double *shift,
+                       const double *up, pass_work *w)
+{
+    for (ptrdiff_t j = 0; j < ld; j++) {
+        double s = 0.0;
+        for (ptrdiff_t c = 0; c < k && j < d; c++) {
+            s += shift[c * d + j];
+        }
+        w->tied_center[j] = j < d ? s / (double)k : 0.0;
+        w->ones[j] = j < d ? 1.0 : 0.0;
+    }
+    memset(w->tied_s, 0, (size_t)(d * d) * sizeof(double));
+    memset(w->tied_nk, 0, (size_t)k * sizeof(double));
+    memset(w->tied_sx, 0, (size_t)(k * d) * sizeof(double));
+    if (up == NULL) {
+        return;
+    }
+    for (ptrdiff_t c = 0; c < k; c++) {
+        double *b = w->tied_b + c * ld;
+        for (ptrdiff_t j = 0; j < ld; j++) {
+            double t = 0.0;
+            for (ptrdiff_t i = 0; i <= j && j < d; i++) {
+                t += (shift[c * d + i] - w->tied_center[i]) * up[i * ld + j];
+            }
+            b[j] = t;
+        }
+    }
+}
+
+/* Add this pass's pooled moment, moved from the common center s to each
+ * component's shift: with v = x - s, delta_c = shift_c - s and
+ * t_c = sum_r a_rc v_r = sx_c + nk_c delta_c,
+ *   sum_c sum_r a_rc (v - delta_c)(v - delta_c)^T
+ *     = sum_r W_r v v^T - sum_c (delta_c t_c^T + t_c delta_c^T - nk_c delta_c delta_c^T). */
+static void tied_finish(ptrdiff_t k, ptrdiff_t d, const double *shift, const pass_work *w,
+                        double *stats)
+{
+    double *sxx = stats + 2 + k + k * d;
+    for (ptrdiff_t j = 0; j < d; j++) {
+        for (ptrdiff_t l = 0; l <= j; l++) {
+            double v = w->tied_s[j * d + l];
+            for (ptrdiff_t c = 0; c < k; c++) {
+                const double n_c = w->tied_nk[c];
+                const double dj = shift[c * d + j] - w->tied_center[j];
+                const double dl = shift[c * d + l] - w->tied_center[l];
+                const double tj = w->tied_sx[c * d + j] + n_c * dj;
+                const double tl = w->tied_sx[c * d + l] + n_c * dl;
+                v -= dj * tl + tj * dl - n_c * dj * dl;
+            }
+            sxx[j * d + l] += v;
         }
     }
 }
@@ -170,6 +254,19 @@ static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t
     const ptrdiff_t k = m->k, d = m->d, nb8 = cem_round_rows(nb), B = CEM_BLOCK_ROWS;
     const double norm = -0.5 * (double)d * CEM_LOG_2PI;
     const int triangular = m->covariance_type == CEM_FULL || m->covariance_type == CEM_TIED;
+    if (tied_wide(m->covariance_type, d)) { /* Y = (X - s) U once; then ||Y - b_c||^2 */
+        kern->block_diff(w->rows, nb8, ld, w->tied_center, w->dif);
+        kern->tri_product(w->dif, nb8, d, ld, w->factor, w->wdif);
+        for (ptrdiff_t c = 0; c < k; c++) {
+            kern->quad_diag(w->wdif, nb8, ld, w->tied_b + c * ld, w->ones, w->q);
+            const double base = w->log_w[c] + w->log_det[c] + norm;
+            double *l = w->lpt + c * B;
+            for (ptrdiff_t r = 0; r < nb8; r++) {
+                l[r] = base - 0.5 * w->q[r];
+            }
+        }
+        return;
+    }
     for (ptrdiff_t c = 0; c < k; c++) {
         const double *mu = m->means + c * d;
         const ptrdiff_t f = m->covariance_type == CEM_TIED ? 0 : c;
@@ -209,6 +306,34 @@ static void accumulate_block(const cem_kernels *kern, ptrdiff_t k, ptrdiff_t d,
     const int pairs = covariance_type == CEM_FULL || covariance_type == CEM_TIED;
     for (ptrdiff_t r = nb; r < nb8; r++) {
         w->a[r] = 0.0;
+    }
+    if (tied_wide(covariance_type, d)) {
+        double *row_total = w->y; /* W_r = sum_c a_rc */
+        memset(row_total, 0, (size_t)nb8 * sizeof(double));
+        for (ptrdiff_t c = 0; c < k; c++) {
+            double a_sum = 0.0;
+            for (ptrdiff_t r = 0; r < nb; r++) {
+                w->a[r] = cem_row_weight(data, i0 + r) * resp[r * rs + c * cs];
+                a_sum += w->a[r];
+                row_total[r] += w->a[r];
+            }
+            if (a_sum == 0.0) {
+                continue;
+            }
+            nk[c] += a_sum;
+            w->tied_nk[c] += a_sum;
+            memset(w->sx_row, 0, (size_t)ld * sizeof(double));
+            memset(w->sq_row, 0, (size_t)ld * sizeof(double));
+            kern->diag_moments(w->rows, w->a, nb, ld, w->shift_pad + c * ld, w->sx_row, w->sq_row);
+            for (ptrdiff_t j = 0; j < d; j++) {
+                sx[c * d + j] += w->sx_row[j];
+                w->tied_sx[c * d + j] += w->sx_row[j];
+            }
+        }
+        kern->block_diff(w->rows, nb8, ld, w->tied_center, w->dif);
+        kern->weighted_moments(w->dif, row_total, nb, ld, w->wdif, w->sq_row, NULL);
+        kern->syrk_lower(w->dif, w->wdif, nb, d, ld, w->tied_s);
+        return;
     }
     for (ptrdiff_t c = 0; c < k; c++) {
         double a_sum = 0.0;
@@ -318,12 +443,16 @@ int cem_e_step(const cem_model *model, const cem_data *data,
         return CEM_EWORK;
     }
     const cem_kernels *kern = cem_select_kernels();
-    pass_work w = carve(work, k, ld);
+    pass_work w = carve(work, k, d, ld, model->covariance_type);
     status = prepare_model(model, ld, &w);
     if (status != CEM_OK) {
         return status;
     }
     pad_shift(model->means, k, d, ld, w.shift_pad);
+    const int tied = tied_wide(model->covariance_type, d);
+    if (tied) {
+        tied_start(k, d, ld, model->means, w.factor, &w);
+    }
     double weight_sum = 0.0, ll_sum = 0.0;
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += CEM_BLOCK_ROWS) {
         const ptrdiff_t nb = data->n - i0 < CEM_BLOCK_ROWS ? data->n - i0 : CEM_BLOCK_ROWS;
@@ -376,6 +505,9 @@ int cem_e_step(const cem_model *model, const cem_data *data,
     if (stats != NULL) {
         stats[0] += weight_sum;
         stats[1] += ll_sum;
+        if (tied) {
+            tied_finish(k, d, model->means, &w, stats);
+        }
     }
     return CEM_OK;
 }
@@ -396,8 +528,12 @@ int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
         return CEM_EWORK;
     }
     const cem_kernels *kern = cem_select_kernels();
-    pass_work w = carve(work, k, ld);
+    pass_work w = carve(work, k, d, ld, covariance_type);
     pad_shift(shift, k, d, ld, w.shift_pad);
+    const int tied = tied_wide(covariance_type, d);
+    if (tied) {
+        tied_start(k, d, ld, shift, NULL, &w);
+    }
     double weight_sum = 0.0;
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += CEM_BLOCK_ROWS) {
         const ptrdiff_t nb = data->n - i0 < CEM_BLOCK_ROWS ? data->n - i0 : CEM_BLOCK_ROWS;
@@ -418,5 +554,8 @@ int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
                          &w, stats);
     }
     stats[0] += weight_sum;
+    if (tied) {
+        tied_finish(k, d, shift, &w, stats);
+    }
     return CEM_OK;
 }

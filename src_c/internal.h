@@ -30,6 +30,8 @@ typedef struct {
                        double *dif);
     void (*quad_full)(const double *dif, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t ld,
                       const double *up, double *q);
+    void (*tri_product)(const double *dif, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t ld,
+                        const double *up, double *y);
     void (*quad_diag)(const double *xb, ptrdiff_t nb8, ptrdiff_t ld, const double *mu_pad,
                       const double *p, double *q);
     void (*diag_moments)(const double *xb, const double *a, ptrdiff_t nb, ptrdiff_t ld,
