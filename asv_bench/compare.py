@@ -17,7 +17,6 @@ Prints a markdown table.
 import argparse
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -81,17 +80,30 @@ def peak_extra_mb(lib, name, n_threads, dtype):
     return float(out.strip().splitlines()[-1])
 
 
+def _status_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
 def peakmem_child(lib, name, n_threads, dtype):
+    """Print the peak RSS growth (MiB) of one fit over the RSS before it:
+    Linux's peak (VmHWM) is reset just before the fit (clear_refs 5), so the
+    temporaries of making X do not count."""
     n, d, k, cov = WORKLOADS[name]
     X, centers = make_data(n, d, k, dtype)
     init = initial_params(centers, cov)
     est = estimator(lib, k, cov, n_threads, init).set_params(max_iter=2)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # warm up imports and thread pools on a tiny fit
         warnings.simplefilter("ignore")
+        estimator(lib, k, cov, n_threads, init).set_params(max_iter=1).fit(X[:5 * k])
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        base = _status_kib("VmRSS")
         est.fit(X)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print((peak - base) / 1024.0)
+    print((_status_kib("VmHWM") - base) / 1024.0)
 
 
 def main():

@@ -260,10 +260,7 @@ static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t
         for (ptrdiff_t c = 0; c < k; c++) {
             kern->quad_diag(w->wdif, nb8, ld, w->tied_b + c * ld, w->ones, w->q);
             const double base = w->log_w[c] + w->log_det[c] + norm;
-            double *l = w->lpt + c * B;
-            for (ptrdiff_t r = 0; r < nb8; r++) {
-                l[r] = base - 0.5 * w->q[r];
-            }
+            kern->log_density_row(w->q, base, nb8, w->lpt + c * B);
         }
         return;
     }
@@ -285,10 +282,7 @@ static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t
             }
         }
         const double base = w->log_w[c] + w->log_det[c] + norm;
-        double *l = w->lpt + c * B;
-        for (ptrdiff_t r = 0; r < nb8; r++) {
-            l[r] = base - 0.5 * w->q[r];
-        }
+        kern->log_density_row(w->q, base, nb8, w->lpt + c * B);
     }
 }
 
@@ -483,12 +477,7 @@ int cem_e_step(const cem_model *model, const cem_data *data,
                 log_density[i0 + r] = lse;
             }
         }
-        for (ptrdiff_t c = 0; c < k; c++) {
-            double *l = w.lpt + c * CEM_BLOCK_ROWS;
-            for (ptrdiff_t r = 0; r < nb; r++) {
-                l[r] *= w.ssum[r];
-            }
-        }
+        kern->scale_rows_t(w.lpt, nb8, k, CEM_BLOCK_ROWS, w.ssum);
         if (resp != NULL) {
             for (ptrdiff_t r = 0; r < nb; r++) {
                 double *out = resp + (i0 + r) * resp_stride;

@@ -46,6 +46,9 @@ typedef struct {
     void (*exp_shifted_t)(double *lpt, ptrdiff_t nb8, ptrdiff_t k, ptrdiff_t stride,
                           const double *mx, double *s);
     void (*log_sum_t)(const double *mx, double *s, ptrdiff_t nb8, double *lse);
+    void (*log_density_row)(const double *q, double base, ptrdiff_t nb8, double *l);
+    void (*scale_rows_t)(double *lpt, ptrdiff_t nb8, ptrdiff_t k, ptrdiff_t stride,
+                         const double *inv);
     void (*narrow_quad_full)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
                              const double *mu, const double *u, double *q, double *y);
     void (*narrow_quad_diag)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
