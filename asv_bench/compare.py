@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks"))
 from workloads import WORKLOADS, flops_per_iteration, initial_params, make_data  # noqa: E402
 
 MAX_ITER_LO, MAX_ITER_HI = 1, 4
