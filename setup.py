@@ -41,6 +41,28 @@ def compiles_with(compiler, compile_flags, link_flags):
 
 
 class BuildExt(build_ext):
+    """Builds the extension, then the static library libcem.a (cem.lib with
+    MSVC) from the same C sources, without OpenMP, into cem/lib/ of the
+    package, for downstream C and Cython code (see cem.get_library_dirs)."""
+
+    def run(self):
+        super().run()
+        self.build_static_library()
+
+    def build_static_library(self):
+        package_dir = os.path.join("cem" if self.inplace else os.path.join(self.build_lib, "cem"))
+        objects = self.compiler.compile(
+            C_SOURCES, output_dir=os.path.join(self.build_temp, "libcem"),
+            include_dirs=["cem/include", "src_c"], extra_postargs=self.optimisation_flags())
+        self.compiler.create_static_lib(objects, "cem", output_dir=os.path.join(package_dir, "lib"))
+
+    def optimisation_flags(self):
+        # -fno-trapping-math lets the compiler turn the clamps of the vector
+        # exp into blends (we never read FP exception flags); -fno-math-errno
+        # lets sqrt inline. Neither changes a result: no reassociation.
+        return (["/O2"] if self.compiler.compiler_type == "msvc"
+                else ["-O3", "-fno-trapping-math", "-fno-math-errno"])
+
     def build_extensions(self):
         flags = None
         if os.environ.get("CEM_OPENMP", "1") != "0":
@@ -48,11 +70,7 @@ class BuildExt(build_ext):
             if not compiles_with(self.compiler, *flags):
                 print("cem: the compiler does not support OpenMP; building serial", file=sys.stderr)
                 flags = None
-        # -fno-trapping-math lets the compiler turn the clamps of the vector
-        # exp into blends (we never read FP exception flags); -fno-math-errno
-        # lets sqrt inline. Neither changes a result: no reassociation.
-        opt = (["/O2"] if self.compiler.compiler_type == "msvc"
-               else ["-O3", "-fno-trapping-math", "-fno-math-errno"])
+        opt = self.optimisation_flags()
         for ext in self.extensions:
             ext.extra_compile_args = opt + (flags[0] if flags else [])
             ext.extra_link_args = flags[1] if flags else []

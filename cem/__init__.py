@@ -19,9 +19,26 @@ from cem._gmm import GMM
 from cem._validation import ConvergenceWarning, NotFittedError
 
 __version__ = "0.1.0"
-__all__ = ["GMM", "ConvergenceWarning", "NotFittedError", "get_include"]
+__all__ = ["GMM", "ConvergenceWarning", "NotFittedError", "get_include", "get_library_dirs",
+           "get_libraries"]
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def get_include():
-    """Directory holding ``cem.h`` (pass it to the C compiler with -I)."""
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
+    """Directory holding ``cem.h``: pass it to the C compiler (``-I``) and,
+    for Cython, ``from cem.core cimport ...`` finds ``core.pxd`` in the
+    installed package."""
+    return os.path.join(_HERE, "include")
+
+
+def get_library_dirs():
+    """Directories holding the static library of the C core (``libcem.a``,
+    or ``cem.lib`` with MSVC): pass them to the linker (``-L``)."""
+    return [os.path.join(_HERE, "lib")]
+
+
+def get_libraries():
+    """Names of the libraries to link for the C core (``-lcem``): plain C99,
+    no OpenMP, no BLAS; link the math library (``-lm``) on Unix too."""
+    return ["cem"]

@@ -66,6 +66,14 @@ cdef extern from "cem.h" nogil:
                    double *prec_chol)
     int cem_precision_cholesky(ptrdiff_t k, ptrdiff_t d, int covariance_type,
                                const double *covariances, double *prec_chol)
+    ptrdiff_t cem_fit_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
+    int cem_fit(ptrdiff_t k, int covariance_type, const cem_data *data, double tol,
+                ptrdiff_t max_iter, double reg_covar, double *weights, double *means,
+                double *covariances, double *prec_chol, ptrdiff_t *n_iter, int *converged,
+                double *lower_bound, double *work, ptrdiff_t work_len)
+    ptrdiff_t cem_predict_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
+    int cem_predict(const cem_model *model, const cem_data *data, int64_t *labels,
+                    double *work, ptrdiff_t work_len)
     ptrdiff_t cem_kmeans_work_size(ptrdiff_t k, ptrdiff_t d)
     int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
                         double *sums, double *counts, double *inertia,

@@ -226,6 +226,57 @@ int cem_m_step(ptrdiff_t k, ptrdiff_t d, int covariance_type,
 int cem_precision_cholesky(ptrdiff_t k, ptrdiff_t d, int covariance_type,
                            const double *covariances, double *prec_chol);
 
+/* Doubles of scratch cem_fit() needs, or CEM_EINVAL. Independent of n. */
+ptrdiff_t cem_fit_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type);
+
+/*
+ * cem_fit -- EM from given initial parameters until the mean
+ * log-likelihood changes by less than tol, or max_iter iterations
+ * (scikit-learn's GaussianMixture loop, for one initialisation).
+ *
+ *   k, covariance_type    the mixture's shape
+ *   data           IN     n x d rows (sample weights optional)
+ *   tol                   >= 0, on the change of the mean log-likelihood
+ *   max_iter              >= 0 (0: parameters unchanged, lower_bound -inf)
+ *   reg_covar             >= 0, added to every covariance's diagonal
+ *   weights        INOUT  [k]      initial in, fitted out
+ *   means          INOUT  [k][d]   initial in, fitted out
+ *   covariances    OUT    [cem_param_size()] fitted (untouched if max_iter is 0)
+ *   prec_chol      INOUT  [cem_param_size()] initial in, fitted out
+ *   n_iter         OUT    iterations run
+ *   converged      OUT    1 if the tol test stopped the loop, else 0
+ *   lower_bound    OUT    mean log-likelihood of the parameters of the last
+ *                         iteration's E-step (scikit-learn's lower_bound_)
+ *   work           IN     scratch, work_len >= cem_fit_work_size()
+ *
+ * Returns CEM_OK; CEM_EINVAL; CEM_EWORK; CEM_ENOWEIGHT (no row with positive
+ * weight); CEM_ENOTPD (a covariance became singular: raise reg_covar);
+ * CEM_ENONFINITE (non-finite data). On error the parameters hold the last
+ * iteration's partial results.
+ */
+int cem_fit(ptrdiff_t k, int covariance_type, const cem_data *data, double tol,
+            ptrdiff_t max_iter, double reg_covar, double *weights, double *means,
+            double *covariances, double *prec_chol, ptrdiff_t *n_iter, int *converged,
+            double *lower_bound, double *work, ptrdiff_t work_len);
+
+/* Doubles of scratch cem_predict() needs, or CEM_EINVAL. Independent of n. */
+ptrdiff_t cem_predict_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type);
+
+/*
+ * cem_predict -- the most probable component of each row (ties to the
+ * lowest index). For log-densities or responsibilities use cem_e_step with
+ * stats NULL.
+ *
+ *   model          IN     the mixture
+ *   data           IN     n x model->d rows
+ *   labels         OUT    [n]
+ *   work           IN     scratch, work_len >= cem_predict_work_size()
+ *
+ * Returns CEM_OK, CEM_EINVAL, CEM_EWORK, CEM_ENONFINITE.
+ */
+int cem_predict(const cem_model *model, const cem_data *data, int64_t *labels,
+                double *work, ptrdiff_t work_len);
+
 /* Doubles of scratch cem_kmeans_step() needs for k centers of d features,
  * or CEM_EINVAL. Independent of n. */
 ptrdiff_t cem_kmeans_work_size(ptrdiff_t k, ptrdiff_t d);
