@@ -24,6 +24,37 @@ static ptrdiff_t factor_size(ptrdiff_t k, ptrdiff_t ld, int covariance_type)
     }
 }
 
+/* Sum of v[0 .. n8) (n8 a multiple of 8) in 8 interleaved partial sums:
+ * a fixed order, and no chain of dependent additions one row long. */
+static double lane_sum(const double *v, ptrdiff_t n8)
+{
+    double part[8] = {0};
+    for (ptrdiff_t r = 0; r < n8; r += 8) {
+        for (int t = 0; t < 8; t++) {
+            part[t] += v[r + t];
+        }
+    }
+    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
+/* a[r] = w_r * resp[r * rs + c * cs] for the block's rows, 0 on padding;
+ * returns their sum. */
+static double component_weights(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb,
+                                const double *resp, ptrdiff_t rs, ptrdiff_t c, ptrdiff_t cs,
+                                double *a)
+{
+    const double *col = resp + c * cs;
+    const double *sw = data->sample_weight != NULL ? data->sample_weight + i0 : NULL;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        a[r] = sw != NULL ? sw[r] * col[r * rs] : col[r * rs];
+    }
+    const ptrdiff_t nb8 = cem_round_rows(nb);
+    for (ptrdiff_t r = nb; r < nb8; r++) {
+        a[r] = 0.0;
+    }
+    return lane_sum(a, nb8);
+}
+
 /* Doubles of the tied path's extra scratch (see pass_work). */
 static ptrdiff_t tied_size(ptrdiff_t k, ptrdiff_t d, ptrdiff_t ld)
 {
@@ -305,10 +336,8 @@ static void accumulate_block(const cem_kernels *kern, ptrdiff_t k, ptrdiff_t d,
         double *row_total = w->y; /* W_r = sum_c a_rc */
         memset(row_total, 0, (size_t)nb8 * sizeof(double));
         for (ptrdiff_t c = 0; c < k; c++) {
-            double a_sum = 0.0;
+            const double a_sum = component_weights(data, i0, nb, resp, rs, c, cs, w->a);
             for (ptrdiff_t r = 0; r < nb; r++) {
-                w->a[r] = cem_row_weight(data, i0 + r) * resp[r * rs + c * cs];
-                a_sum += w->a[r];
                 row_total[r] += w->a[r];
             }
             if (a_sum == 0.0) {
@@ -330,11 +359,7 @@ static void accumulate_block(const cem_kernels *kern, ptrdiff_t k, ptrdiff_t d,
         return;
     }
     for (ptrdiff_t c = 0; c < k; c++) {
-        double a_sum = 0.0;
-        for (ptrdiff_t r = 0; r < nb; r++) {
-            w->a[r] = cem_row_weight(data, i0 + r) * resp[r * rs + c * cs];
-            a_sum += w->a[r];
-        }
+        const double a_sum = component_weights(data, i0, nb, resp, rs, c, cs, w->a);
         if (a_sum == 0.0) { /* every term would be an exact zero */
             continue;
         }
@@ -406,19 +431,23 @@ static void accumulate_block(const cem_kernels *kern, ptrdiff_t k, ptrdiff_t d,
     }
 }
 
-/* Sum of the block's row weights; CEM_EINVAL for a negative or non-finite one. */
+/* Adds the block's row weights to *sum (nb exactly without weights);
+ * CEM_EINVAL for a negative or non-finite weight. */
 static int block_weight(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, double *sum)
 {
-    double s = 0.0;
-    for (ptrdiff_t r = 0; r < nb; r++) {
-        const double wr = cem_row_weight(data, i0 + r);
-        if (!(wr >= 0.0) || !isfinite(wr)) {
-            return CEM_EINVAL;
-        }
-        s += wr;
+    if (data->sample_weight == NULL) {
+        *sum += (double)nb;
+        return CEM_OK;
     }
-    *sum += s;
-    return CEM_OK;
+    const double *sw = data->sample_weight + i0;
+    double part[8] = {0};
+    int bad = 0;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        bad |= !(sw[r] >= 0.0) || !isfinite(sw[r]);
+        part[r % 8] += sw[r];
+    }
+    *sum += ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    return bad ? CEM_EINVAL : CEM_OK;
 }
 
 int cem_e_step(const cem_model *model, const cem_data *data,
@@ -470,13 +499,13 @@ int cem_e_step(const cem_model *model, const cem_data *data,
             }
         }
         kern->log_sum_t(w.mx, w.ssum, nb8, w.q); /* q now holds each row's log p(x) */
-        for (ptrdiff_t r = 0; r < nb; r++) {
-            const double lse = w.q[r];
-            ll_sum += cem_row_weight(data, i0 + r) * lse;
-            if (log_density != NULL) {
-                log_density[i0 + r] = lse;
-            }
+        if (log_density != NULL) {
+            memcpy(log_density + i0, w.q, (size_t)nb * sizeof(double));
         }
+        for (ptrdiff_t r = 0; r < nb8; r++) { /* w_i log p(x_i), 0 on padding */
+            w.y[r] = r < nb ? cem_row_weight(data, i0 + r) * w.q[r] : 0.0;
+        }
+        ll_sum += lane_sum(w.y, nb8);
         kern->scale_rows_t(w.lpt, nb8, k, CEM_BLOCK_ROWS, w.ssum);
         if (resp != NULL) {
             for (ptrdiff_t r = 0; r < nb; r++) {
