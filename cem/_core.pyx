@@ -1,4 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: freethreading_compatible=True
 """Thin Cython layer over the C core (cem/include/cem.h).
 
 Turns numpy arrays into the core's structs, calls it with the GIL released,
