@@ -13,6 +13,8 @@ import numpy as np
 
 from cem import _core
 from cem._init import NK_FLOOR, initial_stats
+from cem._sources import INIT_SAMPLE_ROWS, _is_dask_array, data_source
+from cem._stats import SufficientStatistics
 from cem._validation import (
     CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_means, check_params,
     check_precisions, check_random_state, check_sample_weight, check_weights, check_X,
@@ -85,6 +87,10 @@ class GMM:
     verbose : int, default=0
     verbose_interval : int, default=10
     n_threads : int or None, default=None
+    learning_decay, learning_offset : float, default=0.7, 10.0
+        Step sizes of ``partial_fit`` (stepwise EM): the t-th call blends its
+        chunk's statistics in with weight (learning_offset + t) **
+        -learning_decay; learning_decay in (0.5, 1] for convergence.
 
     Attributes
     ----------
@@ -99,7 +105,8 @@ class GMM:
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
                  max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
                  means_init=None, precisions_init=None, random_state=None, warm_start=False,
-                 verbose=0, verbose_interval=10, n_threads=None):
+                 verbose=0, verbose_interval=10, n_threads=None, learning_decay=0.7,
+                 learning_offset=10.0):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -115,6 +122,8 @@ class GMM:
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_threads = n_threads
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # ------------------------------------------------------------------
     # scikit-learn estimator protocol (no scikit-learn import needed)
@@ -203,11 +212,11 @@ class GMM:
                              "density that is not representable; check the data scale "
                              "and the initial parameters.") from None
 
-    def _user_init(self, X):
+    def _user_init(self, d, dtype):
         """The validated user-supplied *_init arrays (None where not given)."""
-        k, d = self.n_components, X.shape[1]
+        k = self.n_components
         weights = None if self.weights_init is None else check_weights(
-            self.weights_init, k, X.dtype)
+            self.weights_init, k, dtype)
         means = None if self.means_init is None else check_means(self.means_init, k, d)
         precisions = None if self.precisions_init is None else check_precisions(
             self.precisions_init, self.covariance_type, k, d)
@@ -215,7 +224,7 @@ class GMM:
 
     def _initialize(self, X, sample_weight, user_init, rng, n_threads):
         """Initial (weights, means, covariances, prec_chol), float64."""
-        k, d = self.n_components, X.shape[1]
+        k = self.n_components
         weights_init, means_init, precisions_init = user_init
         weights = means = covariances = prec_chol = None
         if weights_init is None or means_init is None or precisions_init is None:
@@ -259,6 +268,12 @@ class GMM:
 
         X : array-like (n_samples, n_features); float32 is used as is (the
             attributes come out float32), other numbers converted to float64.
+            Also, for data larger than memory: an np.memmap or a 2-D
+            array-like that slices (h5py, zarr), read in chunks; a
+            dask.array.Array, fitted chunk-wise on its scheduler; or a
+            callable returning a fresh iterator of chunks (arrays or
+            (X_chunk, weight_chunk) pairs). Those initialise from a uniform
+            sample of at most 100,000 rows unless all three *_init are given.
         y : ignored.
         sample_weight : array-like (n_samples,), optional, non-negative.
         Returns self. Raises ValueError on bad input or an ill-defined
@@ -266,14 +281,15 @@ class GMM:
         """
         check_params(self)
         names = feature_names(X)
-        X = check_X(X, min_samples=2, name=type(self).__name__)
-        n, d = X.shape
-        if n < self.n_components:
+        source = data_source(X, sample_weight, type(self).__name__)
+        d = source.n_features
+        if source.n_rows is not None and source.n_rows < self.n_components:
             raise ValueError("Expected n_samples >= n_components but got n_components = "
-                             f"{self.n_components}, n_samples = {n}")
-        sample_weight = check_sample_weight(sample_weight, n)
-        user_init = self._user_init(X)
+                             f"{self.n_components}, n_samples = {source.n_rows}")
+        user_init = self._user_init(d, source.dtype)
         n_threads = self._n_threads()
+        if _is_dask_array(X):
+            n_threads = self.n_threads or 1  # a task per chunk already uses the workers
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
@@ -287,7 +303,7 @@ class GMM:
         for init in range(n_init):
             self._verbose_init_begin(init)
             if do_init:
-                params = self._initialize(X, sample_weight, user_init, rng, n_threads)
+                params = self._initialize_from(source, user_init, rng, n_threads)
             else:
                 params = self._get_parameters64()
             lower_bound = -np.inf if do_init else self.lower_bound_
@@ -299,8 +315,8 @@ class GMM:
             for n_iter in range(1, self.max_iter + 1):
                 prev_lower_bound = lower_bound
                 weights, means, _, prec_chol = params
-                stats = self._e_step((weights, means, prec_chol), X, sample_weight, n_threads)
-                params = list(self._m_step(stats, means, X.dtype))
+                stats = self._statistics(source, (weights, means, prec_chol), n_threads)
+                params = list(self._m_step(stats, means, source.dtype))
                 lower_bound = stats[1] / stats[0]  # mean log-likelihood before the M-step
                 lower_bounds.append(lower_bound)
                 change = lower_bound - prev_lower_bound
@@ -319,21 +335,127 @@ class GMM:
             warnings.warn("Best performing initialization did not converge. Try different "
                           "init parameters, or increase max_iter, tol, or check for "
                           "degenerate data.", ConvergenceWarning, stacklevel=2)
-        self._set_parameters(best_params, X.dtype)
+        self._set_parameters(best_params, source.dtype)
         self.n_iter_ = best_n_iter
         self.lower_bound_ = float(max_lower_bound)
         self.lower_bounds_ = [float(v) for v in best_lower_bounds]
+        self._set_features(d, names)
+        return self
+
+    def _set_features(self, d, names):
         self.n_features_in_ = d
         if names is not None:
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        return self
+
+    def _initialize_from(self, source, user_init, rng, n_threads):
+        """Initial parameters: from the user's *_init alone when all three are
+        given, else by init_params on the source's initialisation sample."""
+        if all(v is not None for v in user_init):
+            return self._initialize(None, None, user_init, rng, n_threads)
+        X, w = source.init_sample(rng, INIT_SAMPLE_ROWS)
+        if X.shape[0] < self.n_components:
+            raise ValueError("Expected n_samples >= n_components but got n_components = "
+                             f"{self.n_components}, n_samples = {X.shape[0]}")
+        return self._initialize(X, w, user_init, rng, n_threads)
+
+    def _statistics(self, source, params, n_threads):
+        try:
+            return source.statistics(self.covariance_type, params, n_threads)
+        except _core.CoreError as exc:
+            raise ValueError(f"E-step failed: {exc}. The model gives some sample a "
+                             "density that is not representable; check the data scale "
+                             "and the initial parameters.") from None
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the component of each row (n_samples,) under the
         fitted model: always equal to fit(X).predict(X)."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
+
+    # ------------------------------------------------------------------
+    # Statistics API: EM as map-reduce over chunks, on any engine.
+    def initialize(self, X, sample_weight=None):
+        """Set initial parameters (by init_params, or the *_init given) from X
+        without running EM, and return self: the start of a hand-written EM
+        loop over chunks (see sufficient_statistics). X is any input fit
+        takes; from data not in memory a sample of at most 100,000 rows is
+        used."""
+        check_params(self)
+        names = feature_names(X)
+        source = data_source(X, sample_weight, type(self).__name__)
+        user_init = self._user_init(source.n_features, source.dtype)
+        rng = check_random_state(self.random_state)
+        params = self._initialize_from(source, user_init, rng, self._n_threads())
+        self._set_parameters(params, source.dtype)
+        self.converged_, self.n_iter_ = False, 0
+        self.lower_bound_, self.lower_bounds_ = -np.inf, []
+        self._set_features(source.n_features, names)
+        return self
+
+    def sufficient_statistics(self, X, sample_weight=None):
+        """The SufficientStatistics of the rows of X (in memory, one chunk)
+        under the current parameters: one E-step pass. Statistics of
+        disjoint chunks add with +; apply_m_step turns their sum into the
+        next parameters."""
+        X = self._validate_predict_X(X)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        weights, means, prec_chol = self._c_params()
+        values = self._e_step((weights, means, prec_chol), X, w, self._n_threads())
+        return SufficientStatistics(self.covariance_type, means, values)
+
+    def apply_m_step(self, stats):
+        """Set the parameters to the M-step of stats (a SufficientStatistics,
+        typically the sum over all chunks of sufficient_statistics) and
+        return self. stats.mean_log_likelihood is the lower bound of the
+        parameters that produced them; n_iter_ counts the calls."""
+        self._check_is_fitted()
+        if not isinstance(stats, SufficientStatistics):
+            raise TypeError("apply_m_step takes the SufficientStatistics returned by "
+                            "sufficient_statistics (summed over chunks)")
+        if stats.covariance_type != self.covariance_type or stats.shift.shape != self.means_.shape:
+            raise ValueError("the statistics do not match this model's covariance_type "
+                             "and shape")
+        dtype = self.means_.dtype
+        self._set_parameters(self._m_step(stats.values, stats.shift, dtype), dtype)
+        self.lower_bound_ = stats.mean_log_likelihood
+        self.lower_bounds_ = list(getattr(self, "lower_bounds_", [])) + [self.lower_bound_]
+        self.n_iter_ = getattr(self, "n_iter_", 0) + 1
+        return self
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step of online (stepwise) EM on a chunk of rows seen once.
+
+        The first call initialises the model from the chunk. Each call then
+        computes the chunk's statistics under the current parameters,
+        normalised per unit weight, and blends them into a running average,
+        s <- (1 - g) s + g s_chunk with g = (learning_offset + t) **
+        -learning_decay for the t-th call (Cappe & Moulines, 2009), and sets
+        the parameters to the M-step of s. Prefer it to fit on a chunk
+        source when the data can be read only once or keeps arriving; exact
+        chunked EM (fit) reaches the batch optimum when the data can be read
+        again. Returns self; lower_bound_ is the chunk's mean log-likelihood
+        under the parameters before the step.
+        """
+        if not hasattr(self, "_online") or not hasattr(self, "means_"):
+            self.initialize(X, sample_weight)
+            self._online = {"t": 0, "reference": None, "stats": None}
+        chunk = self.sufficient_statistics(X, sample_weight)
+        online = self._online
+        if online["reference"] is None:  # a fixed point the running moments are about
+            online["reference"] = np.tile(chunk.shift.mean(axis=0), (self.n_components, 1))
+        chunk = chunk.moved_to(online["reference"]).scaled(1.0 / chunk.total_weight)
+        step = 1.0 if online["stats"] is None else \
+            (self.learning_offset + online["t"]) ** -self.learning_decay
+        online["stats"] = chunk if online["stats"] is None else \
+            online["stats"].scaled(1.0 - step) + chunk.scaled(step)
+        online["t"] += 1
+        dtype = self.means_.dtype
+        self._set_parameters(self._m_step(online["stats"].values, online["reference"], dtype),
+                             dtype)
+        self.lower_bound_ = chunk.mean_log_likelihood
+        self.n_iter_ = online["t"]
+        return self
 
     # ------------------------------------------------------------------
     def _pass(self, X, resp=None, log_density=None):
@@ -345,9 +467,24 @@ class GMM:
         except _core.CoreError as exc:
             raise ValueError(f"cannot evaluate the model on X: {exc}") from None
 
+    def _dask_map(self, X, method, dtype, n_columns=None):
+        """method applied lazily to each row chunk of a dask array: a 1-D
+        result, or n_columns columns."""
+        self._check_is_fitted()
+        X = X.rechunk({1: -1})
+        if n_columns is None:
+            return X.map_blocks(method, drop_axis=1, dtype=dtype)
+        return X.map_blocks(method, chunks=(X.chunks[0], (n_columns,)), dtype=dtype)
+
+    @staticmethod
+    def _float_dtype(X):
+        return np.float32 if X.dtype == np.float32 else np.float64
+
     def score_samples(self, X):
         """Natural log of the mixture density at each row: (n_samples,), in
-        X's float dtype."""
+        X's float dtype (a lazy dask array for a dask array X)."""
+        if _is_dask_array(X):
+            return self._dask_map(X, self.score_samples, self._float_dtype(X))
         X = self._validate_predict_X(X)
         out = np.empty(X.shape[0])
         self._pass(X, log_density=out)
@@ -355,7 +492,10 @@ class GMM:
 
     def predict_proba(self, X):
         """Responsibilities: posterior probability of each component for each
-        row, (n_samples, n_components), rows summing to 1."""
+        row, (n_samples, n_components), rows summing to 1 (a lazy dask array
+        for a dask array X)."""
+        if _is_dask_array(X):
+            return self._dask_map(X, self.predict_proba, self._float_dtype(X), self.n_components)
         X = self._validate_predict_X(X)
         resp = np.empty((X.shape[0], self.n_components))
         self._pass(X, resp=resp)
@@ -363,7 +503,10 @@ class GMM:
 
     def predict(self, X):
         """Most probable component of each row, (n_samples,) int64. Works
-        in chunks, so it allocates only its output beyond O(chunk x k)."""
+        in chunks, so it allocates only its output beyond O(chunk x k) (a
+        lazy dask array for a dask array X)."""
+        if _is_dask_array(X):
+            return self._dask_map(X, self.predict, np.int64)
         X = self._validate_predict_X(X)
         labels = np.empty(X.shape[0], dtype=np.int64)
         resp = np.empty((min(CHUNK_ROWS, X.shape[0]), self.n_components))

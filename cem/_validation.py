@@ -61,6 +61,10 @@ def check_params(est):
         bad("verbose", "an int in the range [0, inf) or a bool")
     if est.n_threads is not None and (not _is_int(est.n_threads) or est.n_threads < 1):
         bad("n_threads", "None or an int in the range [1, inf)")
+    if not _is_real(est.learning_decay) or not 0.5 < est.learning_decay <= 1.0:
+        bad("learning_decay", "a float in the range (0.5, 1.0]")
+    if not _is_real(est.learning_offset) or not est.learning_offset >= 0.0:
+        bad("learning_offset", "a float in the range [0.0, inf)")
     check_random_state(est.random_state)
 
 
