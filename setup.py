@@ -70,6 +70,8 @@ class BuildExt(build_ext):
             if not compiles_with(self.compiler, *flags):
                 print("cem: the compiler does not support OpenMP; building serial", file=sys.stderr)
                 flags = None
+        if flags is None:  # keep serial objects apart: never link them into an OpenMP build
+            self.build_temp = self.build_temp + "-serial"
         opt = self.optimisation_flags()
         for ext in self.extensions:
             ext.extra_compile_args = opt + (flags[0] if flags else [])
