@@ -9,7 +9,7 @@ import cem
 
 
 def test_import_cem_pulls_in_numpy_only(tmp_path):
-    code = ("import sys, cem; heavy = [m for m in ('sklearn', 'scipy', 'matplotlib', 'pandas') "
+    code = ("import sys, cem; heavy = [m for m in ('sklearn', 'scipy', 'matplotlib', 'pandas', 'dask') "
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, check=True).stdout.strip()

@@ -36,10 +36,14 @@ def initial_params(centers, covariance_type):
 
 def flops_per_iteration(n, d, k, covariance_type):
     """Arithmetic of one EM iteration, the numerator of the lower bound:
-    full/tied 2 n k d^2 (a triangular product in the E-step and a symmetric
-    rank update in the M-step, d^2 / 2 multiply-adds each per row and
-    component); diag/spherical 8 n k d (two multiply-adds per feature in
-    each step)."""
-    if covariance_type in ("full", "tied"):
+    full 2 n k d^2 (a triangular product in the E-step and a symmetric rank
+    update in the M-step, d^2 / 2 multiply-adds each per row and
+    component); tied 2 n d^2 + 8 n k d (the shared factor applied and the
+    pooled update made once per row, then per component a shift and first
+    moments); diag/spherical 8 n k d (two multiply-adds per feature in each
+    step)."""
+    if covariance_type == "full":
         return 2.0 * n * k * d * d
+    if covariance_type == "tied":
+        return 2.0 * n * d * d + 8.0 * n * k * d
     return 8.0 * n * k * d
