@@ -33,6 +33,12 @@ def _ill_defined_message(dtype):
     return message
 
 
+def _e_step_error(exc):
+    """The ValueError for a failed pass of the C core."""
+    return ValueError(f"E-step failed: {exc}. The model gives some sample a density that is "
+                      "not representable; check the data scale and the initial parameters.")
+
+
 def _flip(a):
     return a[..., ::-1, ::-1]
 
@@ -208,9 +214,7 @@ class GMM:
             return _core.e_step(self.covariance_type, weights, means, prec_chol, X,
                                 sample_weight, n_threads=n_threads)
         except _core.CoreError as exc:
-            raise ValueError(f"E-step failed: {exc}. The model gives some sample a "
-                             "density that is not representable; check the data scale "
-                             "and the initial parameters.") from None
+            raise _e_step_error(exc) from None
 
     def _user_init(self, d, dtype):
         """The validated user-supplied *_init arrays (None where not given)."""
@@ -364,9 +368,7 @@ class GMM:
         try:
             return source.statistics(self.covariance_type, params, n_threads)
         except _core.CoreError as exc:
-            raise ValueError(f"E-step failed: {exc}. The model gives some sample a "
-                             "density that is not representable; check the data scale "
-                             "and the initial parameters.") from None
+            raise _e_step_error(exc) from None
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the component of each row (n_samples,) under the
