@@ -40,7 +40,6 @@ typedef struct {
                        ptrdiff_t ld, double *s);
     void (*weighted_moments)(const double *dif, const double *a, ptrdiff_t nb, ptrdiff_t ld,
                              double *wdif, double *sx, double *sq);
-    void (*exp_nonpositive)(double *v, ptrdiff_t len);
     void (*row_max_t)(const double *lpt, ptrdiff_t nb8, ptrdiff_t k, ptrdiff_t stride,
                       double *mx);
     void (*exp_shifted_t)(double *lpt, ptrdiff_t nb8, ptrdiff_t k, ptrdiff_t stride,
