@@ -6,6 +6,11 @@
 
 #include "cem.h"
 
+/* MSVC spells C99's restrict __restrict unless compiling as C11 or later. */
+#if defined(_MSC_VER) && !defined(__clang__) && (!defined(__STDC_VERSION__) || __STDC_VERSION__ < 201112L)
+#define restrict __restrict
+#endif
+
 /* Rows per block of the fused pass: a block's rows, log-densities and
  * responsibilities stay in L1/L2 between the E-step and the accumulation. */
 #define CEM_BLOCK_ROWS 64
