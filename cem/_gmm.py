@@ -521,11 +521,8 @@ class GMM:
 
     def _log_likelihood(self, X, sample_weight):
         """(sum of w_i log p(x_i), sum of w_i) over the rows of X."""
-        X = self._validate_predict_X(X)
-        w = check_sample_weight(sample_weight, X.shape[0])
-        weights, means, prec_chol = self._c_params()
-        stats = self._e_step((weights, means, prec_chol), X, w, self._n_threads())
-        return float(stats[1]), float(stats[0])
+        stats = self.sufficient_statistics(X, sample_weight)
+        return stats.log_likelihood, stats.total_weight
 
     def score(self, X, y=None, sample_weight=None):
         """Per-sample average log-likelihood of X (weighted by sample_weight
