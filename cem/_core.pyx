@@ -120,27 +120,28 @@ cdef cem_data as_data(X, sample_weight) except *:
     return data
 
 
-cdef cem_data rows_of(const cem_data *data, ptrdiff_t start, ptrdiff_t stop) noexcept nogil:
-    """The sub-matrix of rows [start, stop)."""
-    cdef cem_data sub = data[0]
-    sub.x = <const char *>data.x + start * data.row_stride
-    sub.n = stop - start
-    if data.sample_weight != NULL:
-        sub.sample_weight = data.sample_weight + start
-    return sub
-
-
 cdef inline ptrdiff_t partition_start(ptrdiff_t p, ptrdiff_t n_parts, ptrdiff_t n) noexcept nogil:
     return (p * n) // n_parts
+
+
+cdef cem_data partition(const cem_data *data, ptrdiff_t p, ptrdiff_t n_parts,
+                        ptrdiff_t *start) noexcept nogil:
+    """The rows of partition p of n_parts; *start is its first row."""
+    start[0] = partition_start(p, n_parts, data.n)
+    cdef cem_data sub = data[0]
+    sub.x = <const char *>data.x + start[0] * data.row_stride
+    sub.n = partition_start(p + 1, n_parts, data.n) - start[0]
+    if data.sample_weight != NULL:
+        sub.sample_weight = data.sample_weight + start[0]
+    return sub
 
 
 cdef int e_step_partition(const cem_model *model, const cem_data *data, ptrdiff_t p,
                           ptrdiff_t n_parts, double *stats, double *resp,
                           double *log_density, double *work,
                           ptrdiff_t work_len) noexcept nogil:
-    cdef ptrdiff_t start = partition_start(p, n_parts, data.n)
-    cdef ptrdiff_t stop = partition_start(p + 1, n_parts, data.n)
-    cdef cem_data sub = rows_of(data, start, stop)
+    cdef ptrdiff_t start
+    cdef cem_data sub = partition(data, p, n_parts, &start)
     return cem_e_step(model, &sub, stats,
                       resp + start * model.k if resp != NULL else NULL, model.k,
                       log_density + start if log_density != NULL else NULL,
@@ -285,9 +286,8 @@ cdef int kmeans_partition(ptrdiff_t k, const double *centers, const cem_data *da
                           ptrdiff_t p, ptrdiff_t n_parts, double *sums, double *counts,
                           double *inertia, int32_t *labels, int64_t *n_changed,
                           double *work, ptrdiff_t work_len) noexcept nogil:
-    cdef ptrdiff_t start = partition_start(p, n_parts, data.n)
-    cdef ptrdiff_t stop = partition_start(p + 1, n_parts, data.n)
-    cdef cem_data sub = rows_of(data, start, stop)
+    cdef ptrdiff_t start
+    cdef cem_data sub = partition(data, p, n_parts, &start)
     return cem_kmeans_step(k, centers, &sub, sums, counts, inertia,
                            labels + start if labels != NULL else NULL, n_changed,
                            work, work_len)
@@ -347,9 +347,8 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, int n_threads=1):
 cdef int kmeanspp_partition(ptrdiff_t n_cand, const double *cand, const cem_data *data,
                             ptrdiff_t p, ptrdiff_t n_parts, double *closest, int update,
                             double *pots, double *work, ptrdiff_t work_len) noexcept nogil:
-    cdef ptrdiff_t start = partition_start(p, n_parts, data.n)
-    cdef ptrdiff_t stop = partition_start(p + 1, n_parts, data.n)
-    cdef cem_data sub = rows_of(data, start, stop)
+    cdef ptrdiff_t start
+    cdef cem_data sub = partition(data, p, n_parts, &start)
     return cem_kmeanspp_pass(n_cand, cand, &sub, closest + start, update, pots, work, work_len)
 
 
