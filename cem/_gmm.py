@@ -347,6 +347,10 @@ class GMM:
         return self
 
     def _set_features(self, d, names):
+        """Record the fitted features; a model set afresh (fit, initialize)
+        also drops partial_fit's running statistics, which belong to the
+        parameters it replaced."""
+        self.__dict__.pop("_online", None)
         self.n_features_in_ = d
         if names is not None:
             self.feature_names_in_ = names

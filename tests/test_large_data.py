@@ -202,6 +202,15 @@ def test_partial_fit_approaches_the_batch_fit(rng):
     assert gap < 0.01, gap
 
 
+def test_fit_after_partial_fit_starts_the_stream_afresh(rng):
+    gmm = GMM(2, random_state=0)
+    gmm.partial_fit(rng.normal(size=(500, 2)))
+    gmm.partial_fit(rng.normal(size=(500, 2)))
+    gmm.fit(rng.normal(size=(500, 3)))
+    gmm.partial_fit(rng.normal(size=(500, 3)))  # running statistics of the new shape
+    assert gmm.n_iter_ == 1 and gmm.means_.shape == (2, 3)
+
+
 def test_learning_parameters_are_validated(rng):
     X = blobs(rng, n=100, d=2, k=2)
     with pytest.raises(ValueError, match="learning_decay"):
