@@ -9,6 +9,8 @@ import numpy as np
 # size of temporaries to CHUNK_ROWS x max(d, k) whatever n is.
 CHUNK_ROWS = 65536
 
+ZERO_WEIGHT_MESSAGE = "sample_weight sums to zero: no row would count in the fit"
+
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -151,9 +153,10 @@ def check_X(X, *, min_samples=1, n_features=None, name="GMM"):
     return X
 
 
-def check_sample_weight(sample_weight, n):
+def check_sample_weight(sample_weight, n, *, positive_sum=True):
     """None, or a contiguous float64 (n,) array of finite, non-negative
-    weights with a positive sum."""
+    weights with a positive sum (any sum, zero included, when not
+    positive_sum: one chunk of many, where only the total must be positive)."""
     if sample_weight is None:
         return None
     if _is_real(sample_weight):
@@ -168,8 +171,8 @@ def check_sample_weight(sample_weight, n):
         raise ValueError("sample_weight contains NaN or infinity.")
     if (w < 0).any():
         raise ValueError("Negative values in data passed to sample_weight")
-    if not w.sum() > 0:
-        raise ValueError("sample_weight sums to zero: no row would count in the fit")
+    if positive_sum and not w.sum() > 0:
+        raise ValueError(ZERO_WEIGHT_MESSAGE)
     return w
 
 
