@@ -1,5 +1,6 @@
 """Ctrl-C stops a long pass promptly and leaves the estimator as it was; the
-waves and thread counts that make that possible never change a bit."""
+waves and thread counts that make that possible never change a bit; small
+work runs on few threads, and idle OpenMP threads sleep instead of spinning."""
 import os
 import signal
 import subprocess
@@ -114,3 +115,31 @@ def test_many_partitions_and_waves_are_bit_identical_for_any_thread_count(covari
     parts = sum(_core.e_step(covariance_type, weights, means, prec_chol, X[a:b], w[a:b])
                 for a, b in ((0, 100_000), (100_000, n)))
     np.testing.assert_allclose(parts, results[0], rtol=1e-9, atol=1e-6)
+
+
+def _import_cem_in_child(**env):
+    """What libgomp reports at load (OMP_DISPLAY_ENV: wait policy and spin
+    count) and whether
+    OMP_WAIT_POLICY is left in the environment, after `import cem`."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")}
+    base["PYTHONPATH"] = os.pathsep.join([os.path.dirname(HERE), base.get("PYTHONPATH", "")])
+    out = subprocess.run(
+        [sys.executable, "-c", "import os, cem; print('left', os.environ.get('OMP_WAIT_POLICY'))"],
+        env=dict(base, OMP_DISPLAY_ENV="verbose", **env), capture_output=True, text=True, timeout=60)
+    policy = [line.split("=")[1].strip(" '") for line in (out.stdout + out.stderr).splitlines()
+              if line.strip().startswith(("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"))]
+    left = [line.split()[1] for line in out.stdout.splitlines() if line.startswith("left")]
+    return policy, left
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="GNU libgomp reports its setup")
+def test_openmp_threads_wait_passively_unless_the_user_chose():
+    policy, left = _import_cem_in_child()
+    if not policy:
+        pytest.skip("the OpenMP runtime is not GNU libgomp (or cem was built without OpenMP)")
+    assert policy == ["PASSIVE", "0"] and left == ["None"]  # and not leaked to children
+    policy, left = _import_cem_in_child(OMP_WAIT_POLICY="active")
+    assert policy[0] == "ACTIVE" and left == ["active"]
+    policy, left = _import_cem_in_child(GOMP_SPINCOUNT="1000")
+    assert policy[1] == "1000" and left == ["None"]
