@@ -11,7 +11,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 import cem
 import cem._sources
@@ -46,6 +46,7 @@ def fit_both(reference_X, source, k=2, cov="full", sample_weight=None, **params)
         try:
             ref = GMM(k, **kw).fit(reference_X, sample_weight=sample_weight)
         except ValueError:
+            event("the in-memory fit raised: the source must raise too")
             with pytest.raises(ValueError):
                 GMM(k, **kw).fit(source, sample_weight=sample_weight)
             return None, None
@@ -404,3 +405,21 @@ def test_property_dask_fits_as_in_memory(n, chunk_rows, cov, dtype, seed):
             assert_same_fit(ref, got)
             np.testing.assert_allclose(got.score_samples(da.from_array(X, chunks=(chunk_rows, 2)))
                                        .compute(), ref.score_samples(X), rtol=1e-10)
+
+
+def test_huge_n_threads_means_as_many_as_useful(rng, monkeypatch):
+    """n_threads=2**31 gave a raw OverflowError (a C int)."""
+    X = blobs(rng, n=500, d=2, k=2)
+    ref = GMM(2, random_state=0).fit(X)
+    for n_threads in (2**31, 2**70):
+        for source in (X, SlicedArray(X)):
+            got = GMM(2, random_state=0, n_threads=n_threads).fit(source)
+            np.testing.assert_array_equal(got.means_, ref.means_)
+        np.testing.assert_array_equal(got.predict(X), ref.predict(X))
+    monkeypatch.setenv("OMP_NUM_THREADS", str(2**40))
+    np.testing.assert_array_equal(GMM(2, random_state=0).fit(X).means_, ref.means_)
+    da = pytest.importorskip("dask.array")
+    import dask
+    with dask.config.set(scheduler="synchronous"):
+        got = GMM(2, random_state=0, n_threads=2**31).fit(da.from_array(X, chunks=(100, 2)))
+    assert np.isfinite(got.means_).all()
