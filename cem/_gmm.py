@@ -13,7 +13,9 @@ import numpy as np
 
 from cem import _core
 from cem._init import NK_FLOOR, initial_stats
-from cem._sources import INIT_SAMPLE_ROWS, data_source, is_dask_array, map_dask_rows
+from cem._sources import (
+    INIT_SAMPLE_ROWS, data_source, is_dask_array, map_dask_rows, source_threads,
+)
 from cem._stats import SufficientStatistics
 from cem._validation import (
     CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_means, check_params,
@@ -291,9 +293,7 @@ class GMM:
             raise ValueError("Expected n_samples >= n_components but got n_components = "
                              f"{self.n_components}, n_samples = {source.n_rows}")
         user_init = self._user_init(d, source.dtype)
-        n_threads = self._n_threads()
-        if is_dask_array(X):
-            n_threads = self.n_threads or 1  # a task per chunk already uses the workers
+        n_threads = source_threads(source, self.n_threads)
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1

@@ -10,7 +10,9 @@ import mmap
 import numpy as np
 
 from cem import _core
-from cem._validation import CHUNK_ROWS, ZERO_WEIGHT_MESSAGE, check_sample_weight, check_X
+from cem._validation import (
+    CHUNK_ROWS, ZERO_WEIGHT_MESSAGE, check_sample_weight, check_X, effective_n_threads,
+)
 
 # Rows an initialisation draws from data that is not in memory.
 INIT_SAMPLE_ROWS = 100_000
@@ -69,6 +71,15 @@ def data_source(X, sample_weight, name):
     if _is_chunked_array(X):
         return ChunkedArraySource(X, sample_weight, name)
     return InMemorySource(X, sample_weight, name)
+
+
+def source_threads(source, n_threads):
+    """Threads for each pass over the source, from the estimator's n_threads:
+    effective_n_threads, except one per Dask task unless n_threads is given
+    (a task per chunk already keeps the workers busy)."""
+    if isinstance(source, DaskSource) and n_threads is None:
+        return 1
+    return effective_n_threads(n_threads)
 
 
 def _chunk_statistics(covariance_type, params, X, sample_weight, n_threads):

@@ -70,14 +70,20 @@ def check_params(est):
     check_random_state(est.random_state)
 
 
+# More threads than any machine runs: a larger n_threads (or OMP_NUM_THREADS)
+# means "as many as useful" and is capped here, not passed on to overflow a
+# C int. The passes then use no more threads than their work is worth.
+MAX_THREADS = 1 << 15
+
+
 def effective_n_threads(n_threads):
     """Threads to use: n_threads if given, else OMP_NUM_THREADS if set, else
-    every core this process may run on."""
+    every core this process may run on; at most MAX_THREADS."""
     if n_threads is not None:
-        return int(n_threads)
+        return min(int(n_threads), MAX_THREADS)
     env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if env.isdigit() and int(env) > 0:
-        return int(env)
+        return min(int(env), MAX_THREADS)
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
