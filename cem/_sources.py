@@ -44,6 +44,7 @@ def sample_rows(rng, n, size):
 
 
 def is_dask_array(X):
+    """A dask.array.Array (recognised without importing dask)."""
     return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "to_delayed")
 
 
