@@ -13,7 +13,9 @@ import numpy as np
 
 from cem import _core
 from cem._init import NK_FLOOR, initial_stats
-from cem._sources import INIT_SAMPLE_ROWS, _is_dask_array, data_source
+from cem._sources import (
+    INIT_SAMPLE_ROWS, data_source, is_dask_array, map_dask_rows, source_threads,
+)
 from cem._stats import SufficientStatistics
 from cem._validation import (
     CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_means, check_params,
@@ -291,9 +293,7 @@ class GMM:
             raise ValueError("Expected n_samples >= n_components but got n_components = "
                              f"{self.n_components}, n_samples = {source.n_rows}")
         user_init = self._user_init(d, source.dtype)
-        n_threads = self._n_threads()
-        if _is_dask_array(X):
-            n_threads = self.n_threads or 1  # a task per chunk already uses the workers
+        n_threads = source_threads(source, self.n_threads)
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1
@@ -473,24 +473,11 @@ class GMM:
         except _core.CoreError as exc:
             raise ValueError(f"cannot evaluate the model on X: {exc}") from None
 
-    def _dask_map(self, X, method, dtype, n_columns=None):
-        """method applied lazily to each row chunk of a dask array: a 1-D
-        result, or n_columns columns."""
-        self._check_is_fitted()
-        X = X.rechunk({1: -1})
-        if n_columns is None:
-            return X.map_blocks(method, drop_axis=1, dtype=dtype)
-        return X.map_blocks(method, chunks=(X.chunks[0], (n_columns,)), dtype=dtype)
-
-    @staticmethod
-    def _float_dtype(X):
-        return np.float32 if X.dtype == np.float32 else np.float64
-
     def score_samples(self, X):
         """Natural log of the mixture density at each row: (n_samples,), in
         X's float dtype (a lazy dask array for a dask array X)."""
-        if _is_dask_array(X):
-            return self._dask_map(X, self.score_samples, self._float_dtype(X))
+        if is_dask_array(X):
+            return map_dask_rows(self, "score_samples", X)
         X = self._validate_predict_X(X)
         out = np.empty(X.shape[0])
         self._pass(X, log_density=out)
@@ -500,8 +487,8 @@ class GMM:
         """Responsibilities: posterior probability of each component for each
         row, (n_samples, n_components), rows summing to 1 (a lazy dask array
         for a dask array X)."""
-        if _is_dask_array(X):
-            return self._dask_map(X, self.predict_proba, self._float_dtype(X), self.n_components)
+        if is_dask_array(X):
+            return map_dask_rows(self, "predict_proba", X)
         X = self._validate_predict_X(X)
         resp = np.empty((X.shape[0], self.n_components))
         self._pass(X, resp=resp)
@@ -511,8 +498,8 @@ class GMM:
         """Most probable component of each row, (n_samples,) int64. Works
         in chunks, so it allocates only its output beyond O(chunk x k) (a
         lazy dask array for a dask array X)."""
-        if _is_dask_array(X):
-            return self._dask_map(X, self.predict, np.int64)
+        if is_dask_array(X):
+            return map_dask_rows(self, "predict", X)
         X = self._validate_predict_X(X)
         labels = np.empty(X.shape[0], dtype=np.int64)
         resp = np.empty((min(CHUNK_ROWS, X.shape[0]), self.n_components))

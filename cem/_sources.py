@@ -5,16 +5,46 @@ model in one pass (EM's E-step), so the EM loop in cem/_gmm.py is the same
 for all of them; chunked and Dask sources add per-chunk statistics, which is
 exact because statistics add.
 """
+import mmap
+
 import numpy as np
 
 from cem import _core
-from cem._validation import CHUNK_ROWS, check_sample_weight, check_X
+from cem._validation import (
+    CHUNK_ROWS, ZERO_WEIGHT_MESSAGE, check_sample_weight, check_X, effective_n_threads,
+)
 
 # Rows an initialisation draws from data that is not in memory.
 INIT_SAMPLE_ROWS = 100_000
 
 
-def _is_dask_array(X):
+def fit_dtype(dtype):
+    """The float dtype a fit of data of this dtype works in and returns:
+    float32 for float32, float64 for every other number (as check_X)."""
+    return np.dtype(np.float32) if np.dtype(dtype) == np.float32 else np.dtype(np.float64)
+
+
+def sample_rows(rng, n, size):
+    """`size` distinct rows of range(n), uniformly at random, sorted, in
+    O(size) memory whatever n (RandomState.choice(n, size, replace=False)
+    permutes all n rows: 8 bytes per row). Draws with replacement and keeps
+    the distinct rows until there are `size` of them: the rule never looks
+    at which rows were drawn, so every subset is equally likely. The draws
+    differ from scikit-learn's, which matters only for sources that are not
+    in memory (those already initialise from a sample)."""
+    if size >= n:
+        return np.arange(n)
+    if n <= 2 * size:  # n is O(size) here; rejection would need many rounds
+        return np.sort(rng.permutation(n)[:size])
+    rows = np.unique(rng.randint(0, n, size=size, dtype=np.int64))
+    while len(rows) < size:  # each round keeps at least half its draws on average
+        more = rng.randint(0, n, size=size - len(rows), dtype=np.int64)
+        rows = np.unique(np.concatenate([rows, more]))
+    return rows
+
+
+def is_dask_array(X):
+    """A dask.array.Array (recognised without importing dask)."""
     return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "to_delayed")
 
 
@@ -32,7 +62,7 @@ def _is_chunked_array(X):
 
 def data_source(X, sample_weight, name):
     """The source for fit's X: Dask, chunked, a callable of chunks, or memory."""
-    if _is_dask_array(X):
+    if is_dask_array(X):
         return DaskSource(X, sample_weight, name)
     if callable(X) and not hasattr(X, "shape"):
         if sample_weight is not None:
@@ -42,6 +72,15 @@ def data_source(X, sample_weight, name):
     if _is_chunked_array(X):
         return ChunkedArraySource(X, sample_weight, name)
     return InMemorySource(X, sample_weight, name)
+
+
+def source_threads(source, n_threads):
+    """Threads for each pass over the source, from the estimator's n_threads:
+    effective_n_threads, except one per Dask task unless n_threads is given
+    (a task per chunk already keeps the workers busy)."""
+    if isinstance(source, DaskSource) and n_threads is None:
+        return 1
+    return effective_n_threads(n_threads)
 
 
 def _chunk_statistics(covariance_type, params, X, sample_weight, n_threads):
@@ -78,11 +117,12 @@ class _ChunkedSource:
             total = stats if total is None else total + stats
         if total is None:
             raise ValueError("the data source yielded no rows")
-        return total
+        return _check_total_weight(total)
 
     def _checked(self, X, w):
-        X = check_X(X, n_features=self.n_features, name=self.name)
-        return X, check_sample_weight(w, X.shape[0]) if w is not None else None
+        """One chunk, validated; it may be empty or weigh nothing: only the
+        total weight of all chunks must be positive."""
+        return _checked_chunk(X, w, self.n_features, self.name)
 
 
 class ChunkedArraySource(_ChunkedSource):
@@ -93,22 +133,22 @@ class ChunkedArraySource(_ChunkedSource):
     def __init__(self, X, sample_weight, name):
         self.X, self.name = X, name
         self.n_rows, self.n_features = (int(s) for s in X.shape)
-        self.dtype = np.dtype(X.dtype)
+        self.dtype = fit_dtype(X.dtype)
         if self.n_rows < 2:
             raise ValueError(f"Found array with {self.n_rows} sample(s) while a minimum of 2 "
                              f"is required by {name}.")
         self.sample_weight = check_sample_weight(sample_weight, self.n_rows)
-        self._file = None
-        if isinstance(X, np.memmap) and X.flags.c_contiguous and getattr(X, "filename", None):
-            self._file = (X.filename, X.offset, X.dtype)
+        self._file = _memmap_file(X)
 
     def _rows(self, start, stop):
         if self._file is not None:
-            filename, offset, dtype = self._file
+            filename, offset = self._file
             with open(filename, "rb") as f:
-                f.seek(offset + start * self.n_features * dtype.itemsize)
+                f.seek(offset + start * self.n_features * self.X.dtype.itemsize)
                 count = (stop - start) * self.n_features
-                block = np.fromfile(f, dtype=dtype, count=count)
+                block = np.fromfile(f, dtype=self.X.dtype, count=count)
+            if block.size != count:
+                raise ValueError(f"{filename} ended before row {stop} of the memmap")
             return block.reshape(stop - start, self.n_features)
         return np.asarray(self.X[start:stop])
 
@@ -120,20 +160,48 @@ class ChunkedArraySource(_ChunkedSource):
 
     def init_sample(self, rng, max_rows):
         """A uniform sample of at most max_rows rows, read chunk by chunk so
-        memory stays bounded however the rows are spread."""
-        if self.n_rows <= max_rows:
-            rows = np.arange(self.n_rows)
-        else:
-            rows = np.sort(rng.choice(self.n_rows, size=max_rows, replace=False))
+        memory stays bounded however the rows are spread; chunks without a
+        sampled row are not read."""
+        rows = sample_rows(rng, self.n_rows, max_rows)
         parts = []
         for start in range(0, self.n_rows, CHUNK_ROWS):
             stop = min(start + CHUNK_ROWS, self.n_rows)
-            inside = rows[(rows >= start) & (rows < stop)]
-            if len(inside):
-                parts.append(np.asarray(self._rows(start, stop))[inside - start])
+            lo, hi = np.searchsorted(rows, [start, stop])
+            if hi > lo:
+                parts.append(np.asarray(self._rows(start, stop))[rows[lo:hi] - start])
         X = check_X(np.concatenate(parts), min_samples=2, name=self.name)
         w = None if self.sample_weight is None else self.sample_weight[rows]
         return X, w
+
+
+def _memmap_file(X):
+    """(filename, byte offset of X[0, 0]) when reading X's rows from its file
+    provably gives X's bytes, else None (then X is sliced in memory).
+
+    A view of an np.memmap (mm[500:], a view of a view) keeps the offset of
+    the memmap it came from, so the true offset is computed from the data
+    pointers: the memmap that owns the mapping (the end of the .base chain,
+    whose base is the mmap object) starts at its own offset in the file.
+    Only shared mappings ('r', 'r+', 'w+') show the file's bytes; a 'c'
+    (copy-on-write) memmap may hold private edits. Rows must be C-contiguous
+    so that consecutive rows are consecutive bytes of the file."""
+    if not (isinstance(X, np.memmap) and X.flags.c_contiguous and X.size > 0):
+        return None
+    owner = X
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    if not (isinstance(owner, np.memmap) and isinstance(owner.base, mmap.mmap)
+            and owner.mode in ("r", "r+", "w+") and owner.filename is not None
+            and owner.offset is not None and X.filename == owner.filename):
+        return None
+    delta = X.ctypes.data - owner.ctypes.data
+    try:  # owner's data starts offset % ALLOCATIONGRANULARITY bytes into the mapping
+        room = len(owner.base) - owner.offset % mmap.ALLOCATIONGRANULARITY - delta
+    except ValueError:  # the mapping was closed
+        return None
+    if delta < 0 or X.nbytes > room:
+        return None  # not inside the mapping: never read bytes X does not hold
+    return owner.filename, owner.offset + delta
 
 
 class ChunkSource(_ChunkedSource):
@@ -145,7 +213,7 @@ class ChunkSource(_ChunkedSource):
         first = next(iter(self._raw()), None)
         if first is None:
             raise ValueError("the chunk source yielded no chunks")
-        X0 = check_X(first[0], name=name)
+        X0 = check_X(first[0], min_samples=0, name=name)
         self.n_features, self.dtype, self.n_rows = X0.shape[1], X0.dtype, None
 
     def _raw(self):
@@ -171,13 +239,15 @@ class ChunkSource(_ChunkedSource):
             sample[seen:seen + take], weights[seen:seen + take] = X[:take], w[:take]
             if take < m:  # row t (0-based, global) replaces slot j < max_rows w.p. max_rows/(t+1)
                 t = seen + np.arange(take, m)
-                j = rng.integers(0, t + 1)
+                j = rng.randint(0, t + 1)  # rng is a RandomState (scikit-learn's rule)
                 keep = j < max_rows
                 sample[j[keep]], weights[j[keep]] = X[take:][keep], w[take:][keep]
             seen += m
         n = min(seen, max_rows)
         if n < 2:
             raise ValueError("the chunk source holds fewer than 2 rows")
+        if not weights[:n].sum() > 0:
+            raise ValueError(ZERO_WEIGHT_MESSAGE)
         self.n_rows = seen
         return sample[:n], weights[:n]
 
@@ -207,10 +277,7 @@ class DaskSource:
             self.sample_weight = w.rechunk((self.X.chunks[0],))
 
     def init_sample(self, rng, max_rows):
-        if self.n_rows <= max_rows:
-            rows = np.arange(self.n_rows)
-        else:
-            rows = np.sort(rng.choice(self.n_rows, size=max_rows, replace=False))
+        rows = sample_rows(rng, self.n_rows, max_rows)
         X = check_X(self.X[rows].compute(), min_samples=2, name=self.name)
         w = None if self.sample_weight is None else check_sample_weight(
             self.sample_weight[rows].compute(), len(rows))
@@ -228,14 +295,57 @@ class DaskSource:
         while len(parts) > 1:  # a balanced tree, pairs in chunk order
             parts = [add(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
                      for i in range(0, len(parts), 2)]
-        return dask.compute(parts[0])[0]
+        return _check_total_weight(dask.compute(parts[0])[0])
+
+
+def _checked_chunk(X, w, n_features, name):
+    """A chunk of a chunked or Dask source, validated: it may be empty or
+    weigh nothing (only the total weight must be positive)."""
+    X = check_X(X, min_samples=0, n_features=n_features, name=name)
+    return X, None if w is None else check_sample_weight(w, X.shape[0], positive_sum=False)
+
+
+def _check_total_weight(stats):
+    """The summed statistics of all chunks, once their total weight is
+    known to be positive (the check an in-memory sample_weight gets)."""
+    if not stats[0] > 0:
+        raise ValueError(ZERO_WEIGHT_MESSAGE)
+    return stats
 
 
 def _checked_chunk_statistics(covariance_type, params, X, w, n_features, n_threads, name):
-    X = check_X(X, n_features=n_features, name=name)
-    w = None if w is None else check_sample_weight(w, X.shape[0])
+    X, w = _checked_chunk(X, w, n_features, name)
     return _chunk_statistics(covariance_type, params, X, w, n_threads)
 
 
 def _add(a, b):
     return a + b
+
+
+# Per-row methods of a fitted estimator that map over a dask array's row
+# chunks: name -> (output dtype, None for a float dtype like X's; output
+# columns, None for a 1-D output, or the attribute holding their number).
+_ROW_METHODS = {
+    "score_samples": (None, None),
+    "predict_proba": (None, "n_components"),
+    "predict": (np.int64, None),
+}
+
+
+def map_dask_rows(estimator, method_name, X):
+    """estimator.<method_name> applied lazily to each row chunk of the dask
+    array X: a dask array (n_samples,) or (n_samples, n_columns) computed on
+    X's scheduler. Raises NotFittedError at once, before any graph is built."""
+    estimator._check_is_fitted()
+    dtype, columns = _ROW_METHODS[method_name]
+    dtype = fit_dtype(X.dtype) if dtype is None else dtype
+    method = getattr(estimator, method_name)
+    n_columns = None if columns is None else getattr(estimator, columns)
+    empty = (0,) if columns is None else (0, n_columns)
+
+    def on_rows(block):  # an empty chunk of a dask array is no error
+        return method(block) if block.shape[0] else np.empty(empty, dtype=dtype)
+    X = X.rechunk({1: -1})  # whole rows in every chunk
+    if columns is None:
+        return X.map_blocks(on_rows, drop_axis=1, dtype=dtype)
+    return X.map_blocks(on_rows, chunks=(X.chunks[0], (n_columns,)), dtype=dtype)

@@ -9,6 +9,8 @@ import numpy as np
 # size of temporaries to CHUNK_ROWS x max(d, k) whatever n is.
 CHUNK_ROWS = 65536
 
+ZERO_WEIGHT_MESSAGE = "sample_weight sums to zero: no row would count in the fit"
+
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -68,14 +70,20 @@ def check_params(est):
     check_random_state(est.random_state)
 
 
+# More threads than any machine runs: a larger n_threads (or OMP_NUM_THREADS)
+# means "as many as useful" and is capped here, not passed on to overflow a
+# C int. The passes then use no more threads than their work is worth.
+MAX_THREADS = 1 << 15
+
+
 def effective_n_threads(n_threads):
     """Threads to use: n_threads if given, else OMP_NUM_THREADS if set, else
-    every core this process may run on."""
+    every core this process may run on; at most MAX_THREADS."""
     if n_threads is not None:
-        return int(n_threads)
+        return min(int(n_threads), MAX_THREADS)
     env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if env.isdigit() and int(env) > 0:
-        return int(env)
+        return min(int(env), MAX_THREADS)
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
@@ -151,9 +159,10 @@ def check_X(X, *, min_samples=1, n_features=None, name="GMM"):
     return X
 
 
-def check_sample_weight(sample_weight, n):
+def check_sample_weight(sample_weight, n, *, positive_sum=True):
     """None, or a contiguous float64 (n,) array of finite, non-negative
-    weights with a positive sum."""
+    weights with a positive sum (any sum, zero included, when not
+    positive_sum: one chunk of many, where only the total must be positive)."""
     if sample_weight is None:
         return None
     if _is_real(sample_weight):
@@ -168,8 +177,8 @@ def check_sample_weight(sample_weight, n):
         raise ValueError("sample_weight contains NaN or infinity.")
     if (w < 0).any():
         raise ValueError("Negative values in data passed to sample_weight")
-    if not w.sum() > 0:
-        raise ValueError("sample_weight sums to zero: no row would count in the fit")
+    if positive_sum and not w.sum() > 0:
+        raise ValueError(ZERO_WEIGHT_MESSAGE)
     return w
 
 
