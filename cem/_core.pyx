@@ -14,6 +14,8 @@ gives bit-identical results for any number of threads.
 """
 import numpy as np
 
+from cem._shapes import param_shape
+
 from cython.parallel cimport parallel, prange, threadid
 from libc.stddef cimport ptrdiff_t
 from libc.stdint cimport int32_t, int64_t
@@ -67,11 +69,6 @@ def version():
     """Version of the linked C core as (major, minor, patch)."""
     cdef int v = cem_version()
     return (v // 10000, (v // 100) % 100, v % 100)
-
-
-def param_shape(covariance_type, Py_ssize_t k, Py_ssize_t d):
-    """Shape of a covariances / prec_chol array of this covariance type."""
-    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
 
 
 def stats_size(covariance_type, Py_ssize_t k, Py_ssize_t d):
