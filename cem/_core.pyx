@@ -85,15 +85,28 @@ def n_partitions(Py_ssize_t n, Py_ssize_t stats_len):
     return max(1, min(by_rows, MAX_PARTITIONS, by_memory))
 
 
-cdef cem_data as_data(X, sample_weight) except *:
+cdef int threads_for(n_threads, ptrdiff_t n_parts) except -1:
+    """Threads to run n_parts partitions on: n_threads (any Python integer)
+    clipped to [1, n_parts]."""
+    return <int>max(1, min(n_threads, n_parts))
+
+
+cdef cem_data as_data(X, sample_weight, ptrdiff_t d=-1) except *:
     """A cem_data view of a 2-D float64/float32 array (any strides) and
-    optional contiguous float64 weights. X must outlive the struct."""
+    optional contiguous float64 weights; with d >= 0, X must have d columns.
+    X must outlive the struct."""
     cdef cem_data data
     cdef const double[:, :] x64
     cdef const float[:, :] x32
     cdef const double[::1] w
+    if np.ndim(X) != 2:
+        raise ValueError(f"X must be a 2-D array, got {np.ndim(X)} dimensions")
     data.n = X.shape[0]
     data.d = X.shape[1]
+    if data.d < 1:
+        raise ValueError("X must have at least one column")
+    if d >= 0 and data.d != d:
+        raise ValueError(f"X has {data.d} features where the parameters have {d}")
     data.sample_weight = NULL
     if X.dtype == np.float64:
         x64 = X
@@ -146,7 +159,7 @@ cdef int e_step_partition(const cem_model *model, const cem_data *data, ptrdiff_
 
 
 def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
-           bint want_stats=True, resp=None, log_density=None, int n_threads=1):
+           bint want_stats=True, resp=None, log_density=None, n_threads=1):
     """One fused pass over X under the given mixture (see cem_e_step).
 
     weights (k,), means (k, d), prec_chol (cem.h layout): C-contiguous float64.
@@ -168,14 +181,14 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
     model.prec_chol = &pc[0]
     if w.shape[0] != model.k or pc.shape[0] != cem_param_size(model.k, model.d, model.covariance_type):
         raise ValueError("weights, means and prec_chol disagree in shape")
-    cdef cem_data data = as_data(X, sample_weight)
+    cdef cem_data data = as_data(X, sample_weight, model.d)
     cdef ptrdiff_t stats_len = cem_stats_size(model.k, model.d, model.covariance_type)
     cdef ptrdiff_t work_len = cem_e_step_work_size(model.k, model.d, model.covariance_type)
     cdef ptrdiff_t n_parts = n_partitions(data.n, stats_len)
-    n_threads = max(1, min(n_threads, n_parts))
+    cdef int threads = threads_for(n_threads, n_parts)
 
     cdef double[:, ::1] part_stats = np.zeros((n_parts if want_stats else 1, padded_row(stats_len)))
-    cdef double[:, ::1] work = np.empty((n_threads, padded_row(work_len)))
+    cdef double[:, ::1] work = np.empty((threads, padded_row(work_len)))
     cdef int[::1] status = np.zeros(n_parts, dtype=np.intc)
     cdef double[:, ::1] resp_view
     cdef double[::1] ld_view
@@ -195,7 +208,7 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
             ld_ptr = &ld_view[0]
 
     cdef ptrdiff_t p
-    with nogil, parallel(num_threads=n_threads):
+    with nogil, parallel(num_threads=threads):
         for p in prange(n_parts, schedule="dynamic"):
             status[p] = e_step_partition(
                 &model, &data, p, n_parts,
@@ -219,7 +232,9 @@ def accumulate(covariance_type, shift, X, resp, sample_weight=None, stats=None):
     cdef int ct = COVARIANCE_TYPES[covariance_type]
     cdef ptrdiff_t k = s.shape[0]
     cdef ptrdiff_t d = s.shape[1]
-    cdef cem_data data = as_data(X, sample_weight)
+    if k < 1 or d < 1:
+        raise ValueError("shift must have shape (n_components, n_features), both >= 1")
+    cdef cem_data data = as_data(X, sample_weight, d)
     if r.shape[0] != data.n or r.shape[1] != k:
         raise ValueError("resp must have shape (n_samples, n_components)")
     if stats is None:
@@ -290,7 +305,7 @@ cdef int kmeans_partition(ptrdiff_t k, const double *centers, const cem_data *da
                            work, work_len)
 
 
-def kmeans_step(centers, X, sample_weight=None, labels=None, int n_threads=1):
+def kmeans_step(centers, X, sample_weight=None, labels=None, n_threads=1):
     """One Lloyd pass (see cem_kmeans_step). centers (k, d) float64
     C-contiguous; labels: (n,) int32 updated in place, or None.
     Returns (sums (k, d), counts (k,), inertia, n_changed); n_changed is -1
@@ -298,11 +313,11 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, int n_threads=1):
     cdef const double[:, ::1] c = centers
     cdef ptrdiff_t k = c.shape[0]
     cdef ptrdiff_t d = c.shape[1]
-    cdef cem_data data = as_data(X, sample_weight)
-    if data.d != d:
-        raise ValueError("centers and X disagree in the number of features")
+    if k < 1 or d < 1:
+        raise ValueError("centers must have shape (n_clusters, n_features), both >= 1")
+    cdef cem_data data = as_data(X, sample_weight, d)
     cdef ptrdiff_t n_parts = n_partitions(data.n, k * d + k)
-    n_threads = max(1, min(n_threads, n_parts))
+    cdef int threads = threads_for(n_threads, n_parts)
     cdef double[:, ::1] sums = np.zeros((n_parts, padded_row(k * d)))
     cdef double[:, ::1] counts = np.zeros((n_parts, padded_row(k)))
     cdef double[:, ::1] inertia = np.zeros((n_parts, LINE_DOUBLES))
@@ -310,7 +325,7 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, int n_threads=1):
     cdef int[::1] status = np.zeros(n_parts, dtype=np.intc)
     cdef ptrdiff_t work_len = cem_kmeans_work_size(k, d)
     check(<int>work_len if work_len < 0 else CEM_OK)
-    cdef double[:, ::1] work = np.empty((n_threads, padded_row(work_len)))
+    cdef double[:, ::1] work = np.empty((threads, padded_row(work_len)))
     cdef int32_t[::1] lab
     cdef int32_t *lab_ptr = NULL
     if labels is not None:
@@ -320,7 +335,7 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, int n_threads=1):
         if data.n > 0:
             lab_ptr = &lab[0]
     cdef ptrdiff_t p
-    with nogil, parallel(num_threads=n_threads):
+    with nogil, parallel(num_threads=threads):
         for p in prange(n_parts, schedule="dynamic"):
             status[p] = kmeans_partition(k, &c[0, 0], &data, p, n_parts, &sums[p, 0],
                                          &counts[p, 0], &inertia[p, 0], lab_ptr,
@@ -361,11 +376,11 @@ cdef class _SeedingPasses:
     cdef ptrdiff_t n_parts, work_len, max_cand
     cdef int n_threads
 
-    def __init__(self, X, sample_weight, ptrdiff_t max_cand, int n_threads):
+    def __init__(self, X, sample_weight, ptrdiff_t max_cand, n_threads):
         self.X, self.sample_weight = X, sample_weight
         self.data = as_data(X, sample_weight)
         self.n_parts = n_partitions(self.data.n, 1)
-        self.n_threads = max(1, min(n_threads, self.n_parts))
+        self.n_threads = threads_for(n_threads, self.n_parts)
         self.max_cand = max_cand
         self.work_len = cem_kmeans_work_size(max_cand, self.data.d)
         self.closest = np.full(self.data.n, np.inf)
@@ -410,15 +425,16 @@ cdef class _SeedingPasses:
 
 
 def kmeanspp(X, Py_ssize_t k, Py_ssize_t n_trials, uniforms, sample_weight=None,
-             int n_threads=1):
+             n_threads=1):
     """k-means++ seeding (the algorithm of cem_kmeanspp, with its passes run
     over row partitions in parallel). uniforms: 1 + (k - 1) * n_trials
     numbers in [0, 1). Returns (centers (k, d), indices (k,))."""
     if not 1 <= n_trials <= CEM_KMEANSPP_MAX_TRIALS:
         raise ValueError(f"n_trials must be in [1, {CEM_KMEANSPP_MAX_TRIALS}]")
     u = np.ascontiguousarray(uniforms, dtype=np.float64)
-    if u.shape[0] != 1 + (k - 1) * n_trials:
+    if u.ndim != 1 or u.shape[0] != 1 + (k - 1) * n_trials:
         raise ValueError("uniforms must hold 1 + (k - 1) * n_trials numbers")
+    passes = _SeedingPasses(X, sample_weight, n_trials, n_threads)
     n = X.shape[0]
     if not 1 <= k <= n:
         raise ValueError("k-means++ needs 1 <= k <= n_samples")
@@ -429,7 +445,6 @@ def kmeanspp(X, Py_ssize_t k, Py_ssize_t n_trials, uniforms, sample_weight=None,
         if not cdf[-1] > 0:
             raise CoreError(CEM_ENOWEIGHT, cem_strerror(CEM_ENOWEIGHT).decode("ascii"))
         first = min(int(np.searchsorted(cdf / cdf[-1], u[0], side="right")), n - 1)
-    passes = _SeedingPasses(X, sample_weight, n_trials, n_threads)
     indices = np.empty(k, dtype=np.int64)
     centers = np.empty((k, X.shape[1]))
     indices[0] = first
