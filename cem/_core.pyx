@@ -33,10 +33,8 @@ STATUS_NON_FINITE = CEM_ENONFINITE
 STATUS_NO_WEIGHT = CEM_ENOWEIGHT
 STATUS_INVALID = CEM_EINVAL
 
-# Fewest rows worth a partition of their own, most partitions, and the most
-# memory all partitions' statistics may take together.
-cdef Py_ssize_t MIN_PARTITION_ROWS = 4096
-cdef Py_ssize_t MAX_PARTITIONS = 64
+# The most memory all partitions' statistics may take together (the fewest
+# rows per partition and the most partitions are the C core's, cem.h).
 cdef Py_ssize_t MAX_PARTITION_STATS_BYTES = 16 * 1024 * 1024
 # Per-partition and per-thread buffers are padded to whole 64-byte cache
 # lines (plus one) so threads writing their own rows never share a line.
@@ -79,10 +77,11 @@ def stats_size(covariance_type, Py_ssize_t k, Py_ssize_t d):
 
 
 def n_partitions(Py_ssize_t n, Py_ssize_t stats_len):
-    """Number of row partitions for n rows: a function of the shape only."""
-    cdef Py_ssize_t by_rows = (n + MIN_PARTITION_ROWS - 1) // MIN_PARTITION_ROWS
+    """Number of row partitions for n rows: a function of the shape only
+    (cem_kmeanspp_partitions(n), fewer when the partitions' statistics of
+    stats_len doubles each would take too much memory)."""
     cdef Py_ssize_t by_memory = MAX_PARTITION_STATS_BYTES // (8 * max(stats_len, 1))
-    return max(1, min(by_rows, MAX_PARTITIONS, by_memory))
+    return max(1, min(cem_kmeanspp_partitions(n), by_memory))
 
 
 cdef int threads_for(n_threads, ptrdiff_t n_parts) except -1:
@@ -130,17 +129,14 @@ cdef cem_data as_data(X, sample_weight, ptrdiff_t d=-1) except *:
     return data
 
 
-cdef inline ptrdiff_t partition_start(ptrdiff_t p, ptrdiff_t n_parts, ptrdiff_t n) noexcept nogil:
-    return (p * n) // n_parts
-
-
 cdef cem_data partition(const cem_data *data, ptrdiff_t p, ptrdiff_t n_parts,
                         ptrdiff_t *start) noexcept nogil:
-    """The rows of partition p of n_parts; *start is its first row."""
-    start[0] = partition_start(p, n_parts, data.n)
+    """The rows of partition p of n_parts (cem_partition_start); *start is
+    its first row."""
+    start[0] = cem_partition_start(data.n, n_parts, p)
     cdef cem_data sub = data[0]
     sub.x = <const char *>data.x + start[0] * data.row_stride
-    sub.n = partition_start(p + 1, n_parts, data.n) - start[0]
+    sub.n = cem_partition_start(data.n, n_parts, p + 1) - start[0]
     if data.sample_weight != NULL:
         sub.sample_weight = data.sample_weight + start[0]
     return sub
@@ -365,9 +361,10 @@ cdef int kmeanspp_partition(ptrdiff_t n_cand, const double *cand, const cem_data
 
 
 cdef class _SeedingPasses:
-    """k-means++ passes over fixed row partitions, run in parallel; the
-    per-partition potentials are kept so candidate rows can be located by
-    partition first (partition totals in order), then inside it."""
+    """The passes of cem_kmeanspp over its row partitions
+    (cem_kmeanspp_partitions), run in parallel; rows are chosen by the C
+    core's rules (cem_kmeanspp_first, _pick, _best) from the per-partition
+    potentials, so the seeds are cem_kmeanspp's bit for bit."""
     cdef cem_data data
     cdef object X, sample_weight
     cdef double[::1] closest
@@ -379,21 +376,32 @@ cdef class _SeedingPasses:
     def __init__(self, X, sample_weight, ptrdiff_t max_cand, n_threads):
         self.X, self.sample_weight = X, sample_weight
         self.data = as_data(X, sample_weight)
-        self.n_parts = n_partitions(self.data.n, 1)
+        self.n_parts = cem_kmeanspp_partitions(self.data.n)
         self.n_threads = threads_for(n_threads, self.n_parts)
         self.max_cand = max_cand
         self.work_len = cem_kmeans_work_size(max_cand, self.data.d)
+        check(<int>self.work_len if self.work_len < 0 else CEM_OK)
         self.closest = np.full(self.data.n, np.inf)
         self.pots = np.zeros((self.n_parts, padded_row(max_cand)))
         self.work = np.empty((self.n_threads, padded_row(self.work_len)))
         self.status = np.zeros(self.n_parts, dtype=np.intc)
 
+    def first(self, double u):
+        """Row of the first center for the uniform u (cem_kmeanspp_first)."""
+        cdef int64_t index
+        check(cem_kmeanspp_first(&self.data, u, &index))
+        return index
+
     def run(self, candidates, bint update):
-        """Potential of each candidate (n_cand,); with update, closest is
-        lowered to the single candidate."""
+        """One pass of every candidate (n_cand, d) over all partitions; with
+        update (one candidate), closest is lowered to it. Returns the best
+        candidate and its potential (cem_kmeanspp_best)."""
         cdef const double[:, ::1] cand = candidates
         cdef ptrdiff_t n_cand = cand.shape[0]
-        cdef ptrdiff_t p
+        cdef ptrdiff_t p, best
+        cdef double pot
+        if not 1 <= n_cand <= self.max_cand or cand.shape[1] != self.data.d:
+            raise ValueError("candidates must have shape (n_cand, n_features)")
         with nogil, parallel(num_threads=self.n_threads):
             for p in prange(self.n_parts, schedule="dynamic"):
                 self.status[p] = kmeanspp_partition(
@@ -401,60 +409,44 @@ cdef class _SeedingPasses:
                     update, &self.pots[p, 0], &self.work[threadid(), 0], self.work_len)
         for p in range(self.n_parts):
             check(self.status[p])
-        total = np.zeros(n_cand)
-        for p in range(self.n_parts):  # fixed order
-            total += self.pots[p, :n_cand]
-        return total
+        check(cem_kmeanspp_best(n_cand, self.n_parts, &self.pots[0, 0], self.pots.shape[1],
+                                &best, &pot))
+        return best, pot
 
-    def find(self, double target):
-        """First row where the running sum of w_i * closest_i reaches target,
-        partition totals (of the last update pass) first."""
-        cdef ptrdiff_t p = 0, i, start, stop
-        cdef double cum = 0.0
-        while p < self.n_parts - 1 and cum + self.pots[p, 0] < target:
-            cum += self.pots[p, 0]
-            p += 1
-        start = partition_start(p, self.n_parts, self.data.n)
-        stop = partition_start(p + 1, self.n_parts, self.data.n)
-        for i in range(start, stop):
-            cum += (self.data.sample_weight[i] if self.data.sample_weight != NULL else 1.0) \
-                * self.closest[i]
-            if cum >= target:
-                return i
-        return stop - 1
+    def pick(self, double target):
+        """Row where the running potential of the last update pass reaches
+        target (cem_kmeanspp_pick)."""
+        cdef int64_t index
+        check(cem_kmeanspp_pick(&self.data, &self.closest[0], self.n_parts, &self.pots[0, 0],
+                                self.pots.shape[1], target, &index))
+        return index
 
 
 def kmeanspp(X, Py_ssize_t k, Py_ssize_t n_trials, uniforms, sample_weight=None,
              n_threads=1):
-    """k-means++ seeding (the algorithm of cem_kmeanspp, with its passes run
-    over row partitions in parallel). uniforms: 1 + (k - 1) * n_trials
-    numbers in [0, 1). Returns (centers (k, d), indices (k,))."""
+    """k-means++ seeding: cem_kmeanspp, with its passes run over row
+    partitions in parallel (same seeds for the same uniforms). uniforms:
+    1 + (k - 1) * n_trials numbers in [0, 1). Returns (centers (k, d),
+    indices (k,))."""
     if not 1 <= n_trials <= CEM_KMEANSPP_MAX_TRIALS:
         raise ValueError(f"n_trials must be in [1, {CEM_KMEANSPP_MAX_TRIALS}]")
     u = np.ascontiguousarray(uniforms, dtype=np.float64)
-    if u.ndim != 1 or u.shape[0] != 1 + (k - 1) * n_trials:
+    if u.ndim != 1 or k < 1 or u.shape[0] != 1 + (k - 1) * n_trials:
         raise ValueError("uniforms must hold 1 + (k - 1) * n_trials numbers")
+    if not ((u >= 0.0) & (u < 1.0)).all():
+        raise ValueError("uniforms must lie in [0, 1)")
     passes = _SeedingPasses(X, sample_weight, n_trials, n_threads)
-    n = X.shape[0]
-    if not 1 <= k <= n:
+    if not 1 <= k <= X.shape[0]:
         raise ValueError("k-means++ needs 1 <= k <= n_samples")
-    if sample_weight is None:
-        first = min(int(u[0] * n), n - 1)
-    else:  # numpy's choice(p=w / sum w): first cumulative fraction above u
-        cdf = np.cumsum(sample_weight)
-        if not cdf[-1] > 0:
-            raise CoreError(CEM_ENOWEIGHT, cem_strerror(CEM_ENOWEIGHT).decode("ascii"))
-        first = min(int(np.searchsorted(cdf / cdf[-1], u[0], side="right")), n - 1)
     indices = np.empty(k, dtype=np.int64)
     centers = np.empty((k, X.shape[1]))
-    indices[0] = first
-    centers[0] = X[first]
-    potential = passes.run(centers[:1], True)[0]
+    indices[0] = passes.first(u[0])
+    centers[0] = X[indices[0]]
+    _, potential = passes.run(centers[:1], True)
     for c in range(1, k):
-        rows = [passes.find(u[1 + (c - 1) * n_trials + t] * potential) for t in range(n_trials)]
-        trial_pots = passes.run(np.ascontiguousarray(X[rows], dtype=np.float64), False)
-        best = int(np.argmin(trial_pots))  # the first of equal potentials
+        rows = [passes.pick(u[1 + (c - 1) * n_trials + t] * potential) for t in range(n_trials)]
+        best, _ = passes.run(np.ascontiguousarray(X[rows], dtype=np.float64), False)
         indices[c] = rows[best]
         centers[c] = X[rows[best]]
-        potential = passes.run(centers[c:c + 1], True)[0]
+        _, potential = passes.run(centers[c:c + 1], True)
     return centers, indices
