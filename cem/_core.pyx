@@ -175,7 +175,8 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
     model.weights = &w[0]
     model.means = &mu[0, 0]
     model.prec_chol = &pc[0]
-    if w.shape[0] != model.k or pc.shape[0] != cem_param_size(model.k, model.d, model.covariance_type):
+    if (w.shape[0] != model.k or pc.shape[0] != cem_param_size(model.k, model.d, model.covariance_type)
+            or np.shape(prec_chol) != param_shape(covariance_type, model.k, model.d)):
         raise ValueError("weights, means and prec_chol disagree in shape")
     cdef cem_data data = as_data(X, sample_weight, model.d)
     cdef ptrdiff_t stats_len = cem_stats_size(model.k, model.d, model.covariance_type)
@@ -279,7 +280,8 @@ def precision_cholesky(covariance_type, covariances, Py_ssize_t k, Py_ssize_t d)
     """prec_chol (upper-triangular factor of the precision) from covariances."""
     cdef int ct = COVARIANCE_TYPES[covariance_type]
     cdef const double[::1] cov = np.ascontiguousarray(covariances, dtype=np.float64).reshape(-1)
-    if cov.shape[0] != cem_param_size(k, d, ct):
+    if (cov.shape[0] != cem_param_size(k, d, ct)
+            or np.shape(covariances) != param_shape(covariance_type, k, d)):
         raise ValueError("covariances have the wrong shape")
     prec_chol = np.empty(param_shape(covariance_type, k, d))
     cdef double[::1] pc = prec_chol.reshape(-1)

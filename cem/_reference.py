@@ -3,6 +3,8 @@ what each computes, and the oracle the tests compare the C core against.
 Same names, arguments and layouts as cem._core (see cem/include/cem.h)."""
 import numpy as np
 
+from cem._shapes import param_shape
+
 NK_FLOOR = 10 * np.finfo(np.float64).eps
 
 
@@ -38,7 +40,7 @@ def accumulate(covariance_type, shift, X, resp, sample_weight=None, stats=None):
     n, d = X.shape
     k = shift.shape[0]
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    second = {"full": k * d * d, "tied": d * d, "diag": k * d, "spherical": k}[covariance_type]
+    second = int(np.prod(param_shape(covariance_type, k, d)))
     if stats is None:
         stats = np.zeros(2 + k + k * d + second)
     nk, sx, sxx = _stats_layout(stats, k, d)

@@ -405,3 +405,17 @@ def test_kmeans_step_without_centers_is_a_clear_error(rng):
 def test_kmeanspp_rejects_uniforms_outside_unit_interval(rng, uniforms):
     with pytest.raises(ValueError, match="uniforms"):
         _core.kmeanspp(rng.normal(size=(10, 2)), 2, 2, uniforms)
+
+
+@pytest.mark.parametrize("cov", ["full", "diag"])
+def test_parameters_of_the_right_size_but_wrong_shape_are_rejected(rng, cov):
+    """A transposed (d, k, d) prec_chol / covariances of the right size was
+    read silently as (k, d, d)."""
+    k, d = 2, 3
+    weights, means, covariances, prec_chol = random_model(rng, k, d, cov)
+    swapped = np.ascontiguousarray(np.swapaxes(prec_chol, 0, 1))
+    with pytest.raises(ValueError, match="shape"):
+        _core.e_step(cov, weights, means, swapped, rng.normal(size=(10, d)))
+    with pytest.raises(ValueError, match="shape"):
+        _core.precision_cholesky(cov, np.ascontiguousarray(np.swapaxes(covariances, 0, 1)),
+                                 k, d)
