@@ -19,6 +19,8 @@ the GIL is taken, never which rows are summed together or in which order.
 import numpy as np
 
 from cpython.exc cimport PyErr_CheckSignals
+from cem._shapes import param_shape
+
 from cython.parallel cimport parallel, prange, threadid
 from libc.stddef cimport ptrdiff_t
 from libc.stdint cimport int32_t, int64_t
@@ -37,10 +39,8 @@ STATUS_NON_FINITE = CEM_ENONFINITE
 STATUS_NO_WEIGHT = CEM_ENOWEIGHT
 STATUS_INVALID = CEM_EINVAL
 
-# Fewest rows worth a partition of their own, most partitions, and the most
-# memory all partitions' statistics may take together.
-cdef Py_ssize_t MIN_PARTITION_ROWS = 4096
-cdef Py_ssize_t MAX_PARTITIONS = 64
+# The most memory all partitions' statistics may take together (the fewest
+# rows per partition and the most partitions are the C core's, cem.h).
 cdef Py_ssize_t MAX_PARTITION_STATS_BYTES = 16 * 1024 * 1024
 # Per-partition and per-thread buffers are padded to whole 64-byte cache
 # lines (plus one) so threads writing their own rows never share a line.
@@ -90,11 +90,6 @@ def version():
     return (v // 10000, (v // 100) % 100, v % 100)
 
 
-def param_shape(covariance_type, Py_ssize_t k, Py_ssize_t d):
-    """Shape of a covariances / prec_chol array of this covariance type."""
-    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
-
-
 def stats_size(covariance_type, Py_ssize_t k, Py_ssize_t d):
     """Length of a flat statistics array (layout in cem.h)."""
     cdef ptrdiff_t size = cem_stats_size(k, d, COVARIANCE_TYPES[covariance_type])
@@ -103,10 +98,11 @@ def stats_size(covariance_type, Py_ssize_t k, Py_ssize_t d):
 
 
 def n_partitions(Py_ssize_t n, Py_ssize_t stats_len):
-    """Number of row partitions for n rows: a function of the shape only."""
-    cdef Py_ssize_t by_rows = (n + MIN_PARTITION_ROWS - 1) // MIN_PARTITION_ROWS
+    """Number of row partitions for n rows: a function of the shape only
+    (cem_kmeanspp_partitions(n), fewer when the partitions' statistics of
+    stats_len doubles each would take too much memory)."""
     cdef Py_ssize_t by_memory = MAX_PARTITION_STATS_BYTES // (8 * max(stats_len, 1))
-    return max(1, min(by_rows, MAX_PARTITIONS, by_memory))
+    return max(1, min(cem_kmeanspp_partitions(n), by_memory))
 
 
 def e_step_partitions(Py_ssize_t n, Py_ssize_t stats_len):
@@ -115,27 +111,35 @@ def e_step_partitions(Py_ssize_t n, Py_ssize_t stats_len):
     waits for at most a few partitions). A function of the shape only; it
     equals n_partitions unless n is large (n > 64 partitions' worth)."""
     cdef Py_ssize_t row_units = max(stats_len, 0) + ROW_OVERHEAD
-    cdef Py_ssize_t max_rows = max(MIN_PARTITION_ROWS, MAX_PARTITION_WORK // row_units)
+    cdef Py_ssize_t max_rows = max(CEM_PARTITION_MIN_ROWS, MAX_PARTITION_WORK // row_units)
     return max(n_partitions(n, stats_len), (n + max_rows - 1) // max_rows)
 
 
-def threads_for_work(Py_ssize_t n_threads, Py_ssize_t n_parts, Py_ssize_t work):
+def threads_for_work(n_threads, Py_ssize_t n_parts, Py_ssize_t work):
     """Threads for a pass of `work` row-units over n_parts partitions: at most
     n_threads, one per partition, and one per MIN_THREAD_WORK units (as
     scikit-learn's k-means uses no more threads than chunks of rows). The
-    result never changes a result, only the time."""
-    return max(1, min(n_threads, n_parts, work // MIN_THREAD_WORK))
+    result never changes a result, only the time. n_threads may be any
+    Python integer (it is clipped before it meets a C int)."""
+    return int(max(1, min(n_threads, n_parts, work // MIN_THREAD_WORK)))
 
 
-cdef cem_data as_data(X, sample_weight) except *:
+cdef cem_data as_data(X, sample_weight, ptrdiff_t d=-1) except *:
     """A cem_data view of a 2-D float64/float32 array (any strides) and
-    optional contiguous float64 weights. X must outlive the struct."""
+    optional contiguous float64 weights; with d >= 0, X must have d columns.
+    X must outlive the struct."""
     cdef cem_data data
     cdef const double[:, :] x64
     cdef const float[:, :] x32
     cdef const double[::1] w
+    if np.ndim(X) != 2:
+        raise ValueError(f"X must be a 2-D array, got {np.ndim(X)} dimensions")
     data.n = X.shape[0]
     data.d = X.shape[1]
+    if data.d < 1:
+        raise ValueError("X must have at least one column")
+    if d >= 0 and data.d != d:
+        raise ValueError(f"X has {data.d} features where the parameters have {d}")
     data.sample_weight = NULL
     if X.dtype == np.float64:
         x64 = X
@@ -159,17 +163,14 @@ cdef cem_data as_data(X, sample_weight) except *:
     return data
 
 
-cdef inline ptrdiff_t partition_start(ptrdiff_t p, ptrdiff_t n_parts, ptrdiff_t n) noexcept nogil:
-    return (p * n) // n_parts
-
-
 cdef cem_data partition(const cem_data *data, ptrdiff_t p, ptrdiff_t n_parts,
                         ptrdiff_t *start) noexcept nogil:
-    """The rows of partition p of n_parts; *start is its first row."""
-    start[0] = partition_start(p, n_parts, data.n)
+    """The rows of partition p of n_parts (cem_partition_start); *start is
+    its first row."""
+    start[0] = cem_partition_start(data.n, n_parts, p)
     cdef cem_data sub = data[0]
     sub.x = <const char *>data.x + start[0] * data.row_stride
-    sub.n = partition_start(p + 1, n_parts, data.n) - start[0]
+    sub.n = cem_partition_start(data.n, n_parts, p + 1) - start[0]
     if data.sample_weight != NULL:
         sub.sample_weight = data.sample_weight + start[0]
     return sub
@@ -188,7 +189,7 @@ cdef int e_step_partition(const cem_model *model, const cem_data *data, ptrdiff_
 
 
 def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
-           bint want_stats=True, resp=None, log_density=None, int n_threads=1):
+           bint want_stats=True, resp=None, log_density=None, n_threads=1):
     """One fused pass over X under the given mixture (see cem_e_step).
 
     weights (k,), means (k, d), prec_chol (cem.h layout): C-contiguous float64.
@@ -208,24 +209,25 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
     model.weights = &w[0]
     model.means = &mu[0, 0]
     model.prec_chol = &pc[0]
-    if w.shape[0] != model.k or pc.shape[0] != cem_param_size(model.k, model.d, model.covariance_type):
+    if (w.shape[0] != model.k or pc.shape[0] != cem_param_size(model.k, model.d, model.covariance_type)
+            or np.shape(prec_chol) != param_shape(covariance_type, model.k, model.d)):
         raise ValueError("weights, means and prec_chol disagree in shape")
-    cdef cem_data data = as_data(X, sample_weight)
+    cdef cem_data data = as_data(X, sample_weight, model.d)
     cdef ptrdiff_t stats_len = cem_stats_size(model.k, model.d, model.covariance_type)
     cdef ptrdiff_t work_len = cem_e_step_work_size(model.k, model.d, model.covariance_type)
     cdef ptrdiff_t n_parts = e_step_partitions(data.n, stats_len)
     cdef ptrdiff_t row_units = stats_len + ROW_OVERHEAD
-    n_threads = threads_for_work(n_threads, n_parts, data.n * row_units)
+    cdef int threads = threads_for_work(n_threads, n_parts, data.n * row_units)
     # Partitions per wave: about WAVE_WORK_PER_THREAD units per thread,
     # within the memory allowed for per-partition statistics.
     cdef ptrdiff_t part_work = max(1, (data.n // n_parts + 1) * row_units)
-    cdef ptrdiff_t wave = n_threads * max(1, WAVE_WORK_PER_THREAD // part_work)
+    cdef ptrdiff_t wave = threads * max(1, WAVE_WORK_PER_THREAD // part_work)
     wave = max(1, min(wave, n_parts, MAX_PARTITION_STATS_BYTES // (8 * padded_row(stats_len))))
 
     cdef double[:, ::1] part_stats = np.zeros((wave if want_stats else 1, padded_row(stats_len)))
     total = np.zeros(stats_len) if want_stats else None
     cdef double[::1] total_view = total if want_stats else None
-    cdef double[:, ::1] work = np.empty((n_threads, padded_row(work_len)))
+    cdef double[:, ::1] work = np.empty((threads, padded_row(work_len)))
     cdef int[::1] status = np.zeros(wave, dtype=np.intc)
     cdef double[:, ::1] resp_view
     cdef double[::1] ld_view
@@ -247,7 +249,7 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
     cdef ptrdiff_t p, first, last
     for first in range(0, n_parts, wave):
         last = min(first + wave, n_parts)
-        with nogil, parallel(num_threads=n_threads):
+        with nogil, parallel(num_threads=threads):
             for p in prange(first, last, schedule="dynamic"):
                 status[p - first] = e_step_partition(
                     &model, &data, p, n_parts,
@@ -278,7 +280,9 @@ def accumulate(covariance_type, shift, X, resp, sample_weight=None, stats=None):
     cdef int ct = COVARIANCE_TYPES[covariance_type]
     cdef ptrdiff_t k = s.shape[0]
     cdef ptrdiff_t d = s.shape[1]
-    cdef cem_data data = as_data(X, sample_weight)
+    if k < 1 or d < 1:
+        raise ValueError("shift must have shape (n_components, n_features), both >= 1")
+    cdef cem_data data = as_data(X, sample_weight, d)
     if r.shape[0] != data.n or r.shape[1] != k:
         raise ValueError("resp must have shape (n_samples, n_components)")
     if stats is None:
@@ -327,7 +331,8 @@ def precision_cholesky(covariance_type, covariances, Py_ssize_t k, Py_ssize_t d)
     """prec_chol (upper-triangular factor of the precision) from covariances."""
     cdef int ct = COVARIANCE_TYPES[covariance_type]
     cdef const double[::1] cov = np.ascontiguousarray(covariances, dtype=np.float64).reshape(-1)
-    if cov.shape[0] != cem_param_size(k, d, ct):
+    if (cov.shape[0] != cem_param_size(k, d, ct)
+            or np.shape(covariances) != param_shape(covariance_type, k, d)):
         raise ValueError("covariances have the wrong shape")
     prec_chol = np.empty(param_shape(covariance_type, k, d))
     cdef double[::1] pc = prec_chol.reshape(-1)
@@ -349,7 +354,7 @@ cdef int kmeans_partition(ptrdiff_t k, const double *centers, const cem_data *da
                            work, work_len)
 
 
-def kmeans_step(centers, X, sample_weight=None, labels=None, int n_threads=1):
+def kmeans_step(centers, X, sample_weight=None, labels=None, n_threads=1):
     """One Lloyd pass (see cem_kmeans_step). centers (k, d) float64
     C-contiguous; labels: (n,) int32 updated in place, or None.
     Returns (sums (k, d), counts (k,), inertia, n_changed); n_changed is -1
@@ -357,11 +362,11 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, int n_threads=1):
     cdef const double[:, ::1] c = centers
     cdef ptrdiff_t k = c.shape[0]
     cdef ptrdiff_t d = c.shape[1]
-    cdef cem_data data = as_data(X, sample_weight)
-    if data.d != d:
-        raise ValueError("centers and X disagree in the number of features")
+    if k < 1 or d < 1:
+        raise ValueError("centers must have shape (n_clusters, n_features), both >= 1")
+    cdef cem_data data = as_data(X, sample_weight, d)
     cdef ptrdiff_t n_parts = n_partitions(data.n, k * d + k)
-    n_threads = threads_for_work(n_threads, n_parts, data.n * (k * d + k + ROW_OVERHEAD))
+    cdef int threads = threads_for_work(n_threads, n_parts, data.n * (k * d + k + ROW_OVERHEAD))
     cdef double[:, ::1] sums = np.zeros((n_parts, padded_row(k * d)))
     cdef double[:, ::1] counts = np.zeros((n_parts, padded_row(k)))
     cdef double[:, ::1] inertia = np.zeros((n_parts, LINE_DOUBLES))
@@ -369,7 +374,7 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, int n_threads=1):
     cdef int[::1] status = np.zeros(n_parts, dtype=np.intc)
     cdef ptrdiff_t work_len = cem_kmeans_work_size(k, d)
     check(<int>work_len if work_len < 0 else CEM_OK)
-    cdef double[:, ::1] work = np.empty((n_threads, padded_row(work_len)))
+    cdef double[:, ::1] work = np.empty((threads, padded_row(work_len)))
     cdef int32_t[::1] lab
     cdef int32_t *lab_ptr = NULL
     if labels is not None:
@@ -379,7 +384,7 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, int n_threads=1):
         if data.n > 0:
             lab_ptr = &lab[0]
     cdef ptrdiff_t p
-    with nogil, parallel(num_threads=n_threads):
+    with nogil, parallel(num_threads=threads):
         for p in prange(n_parts, schedule="dynamic"):
             status[p] = kmeans_partition(k, &c[0, 0], &data, p, n_parts, &sums[p, 0],
                                          &counts[p, 0], &inertia[p, 0], lab_ptr,
@@ -409,9 +414,10 @@ cdef int kmeanspp_partition(ptrdiff_t n_cand, const double *cand, const cem_data
 
 
 cdef class _SeedingPasses:
-    """k-means++ passes over fixed row partitions, run in parallel; the
-    per-partition potentials are kept so candidate rows can be located by
-    partition first (partition totals in order), then inside it."""
+    """The passes of cem_kmeanspp over its row partitions
+    (cem_kmeanspp_partitions), run in parallel; rows are chosen by the C
+    core's rules (cem_kmeanspp_first, _pick, _best) from the per-partition
+    potentials, so the seeds are cem_kmeanspp's bit for bit."""
     cdef cem_data data
     cdef object X, sample_weight
     cdef double[::1] closest
@@ -420,25 +426,36 @@ cdef class _SeedingPasses:
     cdef ptrdiff_t n_parts, work_len, max_cand
     cdef int n_threads
 
-    def __init__(self, X, sample_weight, ptrdiff_t max_cand, int n_threads):
+    def __init__(self, X, sample_weight, ptrdiff_t max_cand, n_threads):
         self.X, self.sample_weight = X, sample_weight
         self.data = as_data(X, sample_weight)
-        self.n_parts = n_partitions(self.data.n, 1)
+        self.n_parts = cem_kmeanspp_partitions(self.data.n)
         self.n_threads = threads_for_work(n_threads, self.n_parts,
                                           self.data.n * (max_cand * self.data.d + ROW_OVERHEAD))
         self.max_cand = max_cand
         self.work_len = cem_kmeans_work_size(max_cand, self.data.d)
+        check(<int>self.work_len if self.work_len < 0 else CEM_OK)
         self.closest = np.full(self.data.n, np.inf)
         self.pots = np.zeros((self.n_parts, padded_row(max_cand)))
         self.work = np.empty((self.n_threads, padded_row(self.work_len)))
         self.status = np.zeros(self.n_parts, dtype=np.intc)
 
+    def first(self, double u):
+        """Row of the first center for the uniform u (cem_kmeanspp_first)."""
+        cdef int64_t index
+        check(cem_kmeanspp_first(&self.data, u, &index))
+        return index
+
     def run(self, candidates, bint update):
-        """Potential of each candidate (n_cand,); with update, closest is
-        lowered to the single candidate."""
+        """One pass of every candidate (n_cand, d) over all partitions; with
+        update (one candidate), closest is lowered to it. Returns the best
+        candidate and its potential (cem_kmeanspp_best)."""
         cdef const double[:, ::1] cand = candidates
         cdef ptrdiff_t n_cand = cand.shape[0]
-        cdef ptrdiff_t p
+        cdef ptrdiff_t p, best
+        cdef double pot
+        if not 1 <= n_cand <= self.max_cand or cand.shape[1] != self.data.d:
+            raise ValueError("candidates must have shape (n_cand, n_features)")
         with nogil, parallel(num_threads=self.n_threads):
             for p in prange(self.n_parts, schedule="dynamic"):
                 self.status[p] = kmeanspp_partition(
@@ -446,60 +463,44 @@ cdef class _SeedingPasses:
                     update, &self.pots[p, 0], &self.work[threadid(), 0], self.work_len)
         for p in range(self.n_parts):
             check(self.status[p])
-        total = np.zeros(n_cand)
-        for p in range(self.n_parts):  # fixed order
-            total += self.pots[p, :n_cand]
-        return total
+        check(cem_kmeanspp_best(n_cand, self.n_parts, &self.pots[0, 0], self.pots.shape[1],
+                                &best, &pot))
+        return best, pot
 
-    def find(self, double target):
-        """First row where the running sum of w_i * closest_i reaches target,
-        partition totals (of the last update pass) first."""
-        cdef ptrdiff_t p = 0, i, start, stop
-        cdef double cum = 0.0
-        while p < self.n_parts - 1 and cum + self.pots[p, 0] < target:
-            cum += self.pots[p, 0]
-            p += 1
-        start = partition_start(p, self.n_parts, self.data.n)
-        stop = partition_start(p + 1, self.n_parts, self.data.n)
-        for i in range(start, stop):
-            cum += (self.data.sample_weight[i] if self.data.sample_weight != NULL else 1.0) \
-                * self.closest[i]
-            if cum >= target:
-                return i
-        return stop - 1
+    def pick(self, double target):
+        """Row where the running potential of the last update pass reaches
+        target (cem_kmeanspp_pick)."""
+        cdef int64_t index
+        check(cem_kmeanspp_pick(&self.data, &self.closest[0], self.n_parts, &self.pots[0, 0],
+                                self.pots.shape[1], target, &index))
+        return index
 
 
 def kmeanspp(X, Py_ssize_t k, Py_ssize_t n_trials, uniforms, sample_weight=None,
-             int n_threads=1):
-    """k-means++ seeding (the algorithm of cem_kmeanspp, with its passes run
-    over row partitions in parallel). uniforms: 1 + (k - 1) * n_trials
-    numbers in [0, 1). Returns (centers (k, d), indices (k,))."""
+             n_threads=1):
+    """k-means++ seeding: cem_kmeanspp, with its passes run over row
+    partitions in parallel (same seeds for the same uniforms). uniforms:
+    1 + (k - 1) * n_trials numbers in [0, 1). Returns (centers (k, d),
+    indices (k,))."""
     if not 1 <= n_trials <= CEM_KMEANSPP_MAX_TRIALS:
         raise ValueError(f"n_trials must be in [1, {CEM_KMEANSPP_MAX_TRIALS}]")
     u = np.ascontiguousarray(uniforms, dtype=np.float64)
-    if u.shape[0] != 1 + (k - 1) * n_trials:
+    if u.ndim != 1 or k < 1 or u.shape[0] != 1 + (k - 1) * n_trials:
         raise ValueError("uniforms must hold 1 + (k - 1) * n_trials numbers")
-    n = X.shape[0]
-    if not 1 <= k <= n:
-        raise ValueError("k-means++ needs 1 <= k <= n_samples")
-    if sample_weight is None:
-        first = min(int(u[0] * n), n - 1)
-    else:  # numpy's choice(p=w / sum w): first cumulative fraction above u
-        cdf = np.cumsum(sample_weight)
-        if not cdf[-1] > 0:
-            raise CoreError(CEM_ENOWEIGHT, cem_strerror(CEM_ENOWEIGHT).decode("ascii"))
-        first = min(int(np.searchsorted(cdf / cdf[-1], u[0], side="right")), n - 1)
+    if not ((u >= 0.0) & (u < 1.0)).all():
+        raise ValueError("uniforms must lie in [0, 1)")
     passes = _SeedingPasses(X, sample_weight, n_trials, n_threads)
+    if not 1 <= k <= X.shape[0]:
+        raise ValueError("k-means++ needs 1 <= k <= n_samples")
     indices = np.empty(k, dtype=np.int64)
     centers = np.empty((k, X.shape[1]))
-    indices[0] = first
-    centers[0] = X[first]
-    potential = passes.run(centers[:1], True)[0]
+    indices[0] = passes.first(u[0])
+    centers[0] = X[indices[0]]
+    _, potential = passes.run(centers[:1], True)
     for c in range(1, k):
-        rows = [passes.find(u[1 + (c - 1) * n_trials + t] * potential) for t in range(n_trials)]
-        trial_pots = passes.run(np.ascontiguousarray(X[rows], dtype=np.float64), False)
-        best = int(np.argmin(trial_pots))  # the first of equal potentials
+        rows = [passes.pick(u[1 + (c - 1) * n_trials + t] * potential) for t in range(n_trials)]
+        best, _ = passes.run(np.ascontiguousarray(X[rows], dtype=np.float64), False)
         indices[c] = rows[best]
         centers[c] = X[rows[best]]
-        potential = passes.run(centers[c:c + 1], True)[0]
+        _, potential = passes.run(centers[c:c + 1], True)
     return centers, indices

@@ -3,6 +3,8 @@ what each computes, and the oracle the tests compare the C core against.
 Same names, arguments and layouts as cem._core (see cem/include/cem.h)."""
 import numpy as np
 
+from cem._shapes import param_shape
+
 NK_FLOOR = 10 * np.finfo(np.float64).eps
 
 
@@ -38,7 +40,7 @@ def accumulate(covariance_type, shift, X, resp, sample_weight=None, stats=None):
     n, d = X.shape
     k = shift.shape[0]
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    second = {"full": k * d * d, "tied": d * d, "diag": k * d, "spherical": k}[covariance_type]
+    second = int(np.prod(param_shape(covariance_type, k, d)))
     if stats is None:
         stats = np.zeros(2 + k + k * d + second)
     nk, sx, sxx = _stats_layout(stats, k, d)
@@ -114,3 +116,27 @@ def kmeans_step(centers, X, sample_weight=None):
     counts = np.array([w[labels == c].sum() for c in range(k)])
     inertia = float(w @ dist[np.arange(len(X)), labels])
     return sums.reshape(k, -1), counts, inertia, labels.astype(np.int32)
+
+
+def kmeanspp(X, k, n_trials, uniforms, sample_weight=None):
+    """(centers, indices) of k-means++ seeding from given uniforms, as
+    scikit-learn's kmeans_plusplus draws them: the first center is
+    RandomState.choice(n, p=w / w.sum()), each further one the best of
+    n_trials rows drawn in proportion to w_i * D(x_i)^2."""
+    X = np.asarray(X, dtype=np.float64)
+    n = len(X)
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    cdf = (w / w.sum()).cumsum()
+    cdf /= cdf[-1]
+    indices = [int(cdf.searchsorted(uniforms[0], side="right"))]
+    closest = ((X - X[indices[0]]) ** 2).sum(axis=1)
+    potential = closest @ w
+    for c in range(1, k):
+        targets = np.asarray(uniforms[1 + (c - 1) * n_trials:1 + c * n_trials]) * potential
+        rows = np.minimum(np.searchsorted(np.cumsum(w * closest), targets), n - 1)
+        dist = np.minimum(closest, ((X[None, :, :] - X[rows][:, None, :]) ** 2).sum(axis=2))
+        best = int(np.argmin(dist @ w))
+        indices.append(int(rows[best]))
+        closest = dist[best]
+        potential = closest @ w
+    return X[indices], np.array(indices, dtype=np.int64)

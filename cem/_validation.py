@@ -5,6 +5,8 @@ import os
 
 import numpy as np
 
+from cem._shapes import param_shape
+
 # Rows checked or processed per step when Python walks over X: bounds the
 # size of temporaries to CHUNK_ROWS x max(d, k) whatever n is.
 CHUNK_ROWS = 65536
@@ -219,8 +221,7 @@ def check_means(means, k, d):
 
 def check_precisions(precisions, covariance_type, k, d):
     precisions = _as_float_array(precisions, "precisions")
-    shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}
-    check_shape(precisions, shape[covariance_type], f"{covariance_type} precision")
+    check_shape(precisions, param_shape(covariance_type, k, d), f"{covariance_type} precision")
     if covariance_type in ("diag", "spherical"):
         if (precisions <= 0).any():
             raise ValueError(f"'{covariance_type} precision' should be positive")

@@ -18,6 +18,8 @@ cdef extern from "cem.h" nogil:
         CEM_EWORK
         CEM_ENOWEIGHT
         CEM_KMEANSPP_MAX_TRIALS
+        CEM_PARTITION_MIN_ROWS
+        CEM_PARTITION_MAX
 
     ctypedef enum cem_covariance_type:
         CEM_FULL
@@ -85,3 +87,11 @@ cdef extern from "cem.h" nogil:
     int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
                      const double *uniforms, double *centers, int64_t *indices,
                      double *work, ptrdiff_t work_len)
+    ptrdiff_t cem_kmeanspp_partitions(ptrdiff_t n)
+    ptrdiff_t cem_partition_start(ptrdiff_t n, ptrdiff_t n_parts, ptrdiff_t p)
+    int cem_kmeanspp_first(const cem_data *data, double u, int64_t *index)
+    int cem_kmeanspp_pick(const cem_data *data, const double *closest, ptrdiff_t n_parts,
+                          const double *part_pots, ptrdiff_t pots_stride, double target,
+                          int64_t *index)
+    int cem_kmeanspp_best(ptrdiff_t n_cand, ptrdiff_t n_parts, const double *part_pots,
+                          ptrdiff_t pots_stride, ptrdiff_t *best, double *pot)

@@ -88,21 +88,6 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
     return CEM_OK;
 }
 
-/* Index of the first row whose running sum of w_i * closest_i reaches
- * `target` (numpy's searchsorted(cumsum(.), target, side='left')), clipped
- * to n - 1. */
-static ptrdiff_t first_reaching(const cem_data *data, const double *closest, double target)
-{
-    double cum = 0.0;
-    for (ptrdiff_t i = 0; i < data->n; i++) {
-        cum += cem_row_weight(data, i) * closest[i];
-        if (cum >= target) {
-            return i;
-        }
-    }
-    return data->n - 1;
-}
-
 static void copy_row(const cem_data *data, ptrdiff_t i, double *out)
 {
     for (ptrdiff_t j = 0; j < data->d; j++) {
@@ -153,14 +138,180 @@ int cem_kmeanspp_pass(ptrdiff_t n_cand, const double *candidates, const cem_data
     return CEM_OK;
 }
 
+ptrdiff_t cem_kmeanspp_partitions(ptrdiff_t n)
+{
+    if (n < 0) {
+        return CEM_EINVAL;
+    }
+    const ptrdiff_t by_rows = n / CEM_PARTITION_MIN_ROWS + (n % CEM_PARTITION_MIN_ROWS != 0);
+    return by_rows < 1 ? 1 : by_rows > CEM_PARTITION_MAX ? CEM_PARTITION_MAX : by_rows;
+}
+
+ptrdiff_t cem_partition_start(ptrdiff_t n, ptrdiff_t n_parts, ptrdiff_t p)
+{
+    if (n < 0 || n_parts < 1 || p < 0 || p > n_parts) {
+        return CEM_EINVAL;
+    }
+    /* floor(p * n / n_parts) without forming p * n, which may overflow */
+    return p * (n / n_parts) + p * (n % n_parts) / n_parts;
+}
+
+/* numpy's sum of a contiguous float64 array (pairwise, 8 lanes below 128
+ * elements), so that w_i / sum(w) rounds as scikit-learn's does. */
+static double numpy_sum(const double *a, ptrdiff_t n)
+{
+    if (n < 8) {
+        double res = 0.0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            res += a[i];
+        }
+        return res;
+    }
+    if (n <= 128) {
+        double r[8];
+        for (int j = 0; j < 8; j++) {
+            r[j] = a[j];
+        }
+        ptrdiff_t i = 8;
+        for (; i < n - n % 8; i += 8) {
+            for (int j = 0; j < 8; j++) {
+                r[j] += a[i + j];
+            }
+        }
+        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for (; i < n; i++) {
+            res += a[i];
+        }
+        return res;
+    }
+    ptrdiff_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return numpy_sum(a, n2) + numpy_sum(a + n2, n - n2);
+}
+
+int cem_kmeanspp_first(const cem_data *data, double u, int64_t *index)
+{
+    if (data == NULL || index == NULL || cem_check_data(data, data->d) != CEM_OK
+        || data->n < 1 || !(u >= 0.0 && u < 1.0) || check_weights(data) != CEM_OK) {
+        return CEM_EINVAL;
+    }
+    const ptrdiff_t n = data->n;
+    const double *w = data->sample_weight;
+    /* RandomState.choice(n, p=w / w.sum()): cdf = cumsum(p) / cumsum(p)[-1],
+     * then the first i with cdf_i > u (searchsorted side='right'). */
+    const double total = w != NULL ? numpy_sum(w, n) : (double)n;
+    if (!(total > 0.0)) {
+        return CEM_ENOWEIGHT;
+    }
+    if (!isfinite(total)) {
+        return CEM_ENONFINITE;
+    }
+    double last = 0.0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        last += (w != NULL ? w[i] : 1.0) / total;
+    }
+    double cum = 0.0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        cum += (w != NULL ? w[i] : 1.0) / total;
+        if (cum / last > u) {
+            *index = i;
+            return CEM_OK;
+        }
+    }
+    *index = n - 1; /* not reached: the last fraction is exactly 1 > u */
+    return CEM_OK;
+}
+
+int cem_kmeanspp_pick(const cem_data *data, const double *closest, ptrdiff_t n_parts,
+                      const double *part_pots, ptrdiff_t pots_stride, double target,
+                      int64_t *index)
+{
+    if (data == NULL || closest == NULL || part_pots == NULL || index == NULL
+        || cem_check_data(data, data->d) != CEM_OK || n_parts < 1 || n_parts > data->n
+        || pots_stride < 1 || isnan(target)) {
+        return CEM_EINVAL;
+    }
+    /* whole partitions first (their totals, in order), then row by row */
+    ptrdiff_t p = 0;
+    double cum = 0.0;
+    while (p < n_parts - 1 && cum + part_pots[p * pots_stride] < target) {
+        cum += part_pots[p * pots_stride];
+        p++;
+    }
+    const ptrdiff_t start = cem_partition_start(data->n, n_parts, p);
+    const ptrdiff_t stop = cem_partition_start(data->n, n_parts, p + 1);
+    for (ptrdiff_t i = start; i < stop; i++) {
+        cum += cem_row_weight(data, i) * closest[i];
+        if (cum >= target) {
+            *index = i;
+            return CEM_OK;
+        }
+    }
+    *index = stop - 1;
+    return CEM_OK;
+}
+
+int cem_kmeanspp_best(ptrdiff_t n_cand, ptrdiff_t n_parts, const double *part_pots,
+                      ptrdiff_t pots_stride, ptrdiff_t *best, double *pot)
+{
+    if (n_cand < 1 || n_parts < 1 || pots_stride < n_cand || part_pots == NULL
+        || best == NULL) {
+        return CEM_EINVAL;
+    }
+    ptrdiff_t b = 0;
+    double b_pot = INFINITY;
+    for (ptrdiff_t t = 0; t < n_cand; t++) {
+        double total = 0.0;
+        for (ptrdiff_t p = 0; p < n_parts; p++) { /* in partition order */
+            total += part_pots[p * pots_stride + t];
+        }
+        if (!isfinite(total)) {
+            return CEM_ENONFINITE;
+        }
+        if (t == 0 || total < b_pot) { /* the first of equal potentials */
+            b = t;
+            b_pot = total;
+        }
+    }
+    *best = b;
+    if (pot != NULL) {
+        *pot = b_pot;
+    }
+    return CEM_OK;
+}
+
 ptrdiff_t cem_kmeanspp_work_size(ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_trials)
 {
     if (n < 0 || d < 1 || n_trials < 1) {
         return CEM_EINVAL;
     }
-    /* per row its distance to the nearest center; a pass's scratch; the
-     * candidates */
-    return n + cem_kmeans_work_size(n_trials, d) + n_trials * d;
+    /* per row its distance to the nearest center; per partition and
+     * candidate a potential; a pass's scratch; the candidates */
+    return n + cem_kmeanspp_partitions(n) * n_trials + cem_kmeans_work_size(n_trials, d)
+           + n_trials * d;
+}
+
+/* One pass over every partition in turn, potentials into part_pots
+ * [n_parts][stride]: what a parallel caller does, serially. */
+static int partitioned_pass(ptrdiff_t n_cand, const double *cand, const cem_data *data,
+                            ptrdiff_t n_parts, double *closest, int update, double *part_pots,
+                            ptrdiff_t stride, double *work, ptrdiff_t work_len)
+{
+    for (ptrdiff_t p = 0; p < n_parts; p++) {
+        const ptrdiff_t start = cem_partition_start(data->n, n_parts, p);
+        cem_data sub = *data;
+        sub.x = (const char *)data->x + start * data->row_stride;
+        sub.n = cem_partition_start(data->n, n_parts, p + 1) - start;
+        if (data->sample_weight != NULL) {
+            sub.sample_weight = data->sample_weight + start;
+        }
+        const int status = cem_kmeanspp_pass(n_cand, cand, &sub, closest + start, update,
+                                             part_pots + p * stride, work, work_len);
+        if (status != CEM_OK) {
+            return status;
+        }
+    }
+    return CEM_OK;
 }
 
 int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
@@ -172,67 +323,62 @@ int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
         || uniforms == NULL || centers == NULL || indices == NULL || work == NULL) {
         return CEM_EINVAL;
     }
-    const ptrdiff_t n = data->n, d = data->d;
+    for (ptrdiff_t t = 0; t < 1 + (k - 1) * n_trials; t++) {
+        if (!(uniforms[t] >= 0.0 && uniforms[t] < 1.0)) {
+            return CEM_EINVAL;
+        }
+    }
+    const ptrdiff_t n = data->n, d = data->d, n_parts = cem_kmeanspp_partitions(n);
     if (work_len < cem_kmeanspp_work_size(n, d, n_trials)) {
         return CEM_EWORK;
     }
     double *closest = work; /* D(x_i)^2 to the nearest chosen center */
-    double *pass_work = closest + n;
+    double *part_pots = closest + n;
+    double *pass_work = part_pots + n_parts * n_trials;
     const ptrdiff_t pass_len = cem_kmeans_work_size(n_trials, d);
     double *cand = pass_work + pass_len;
+    ptrdiff_t best;
     double pot;
 
-    double total_weight = 0.0;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        total_weight += cem_row_weight(data, i);
-    }
-    if (!(total_weight > 0.0)) {
-        return CEM_ENOWEIGHT;
-    }
-    /* First center: drawn with probability w_i / sum w (numpy's choice with p,
-     * which takes the first cumulative fraction strictly above the uniform). */
-    ptrdiff_t first = n - 1;
-    double cum = 0.0;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        cum += cem_row_weight(data, i);
-        if (cum / total_weight > uniforms[0]) {
-            first = i;
-            break;
-        }
-    }
-    indices[0] = first;
-    copy_row(data, first, centers);
-    for (ptrdiff_t i = 0; i < n; i++) {
-        closest[i] = INFINITY;
-    }
-    int status = cem_kmeanspp_pass(1, centers, data, closest, 1, &pot, pass_work, pass_len);
+    int status = cem_kmeanspp_first(data, uniforms[0], &indices[0]);
     if (status != CEM_OK) {
         return status;
     }
-    for (ptrdiff_t c = 1; c < k; c++) {
+    copy_row(data, indices[0], centers);
+    for (ptrdiff_t i = 0; i < n; i++) {
+        closest[i] = INFINITY;
+    }
+    status = partitioned_pass(1, centers, data, n_parts, closest, 1, part_pots, n_trials,
+                              pass_work, pass_len);
+    if (status == CEM_OK) {
+        status = cem_kmeanspp_best(1, n_parts, part_pots, n_trials, &best, &pot);
+    }
+    for (ptrdiff_t c = 1; c < k && status == CEM_OK; c++) {
         int64_t trial_rows[CEM_KMEANSPP_MAX_TRIALS];
-        double trial_pots[CEM_KMEANSPP_MAX_TRIALS];
-        for (ptrdiff_t t = 0; t < n_trials; t++) {
+        for (ptrdiff_t t = 0; t < n_trials && status == CEM_OK; t++) {
             const double u = uniforms[1 + (c - 1) * n_trials + t];
-            trial_rows[t] = first_reaching(data, closest, u * pot);
-            copy_row(data, trial_rows[t], cand + t * d);
+            status = cem_kmeanspp_pick(data, closest, n_parts, part_pots, n_trials, u * pot,
+                                       &trial_rows[t]);
+            if (status == CEM_OK) {
+                copy_row(data, trial_rows[t], cand + t * d);
+            }
         }
-        status = cem_kmeanspp_pass(n_trials, cand, data, closest, 0, trial_pots, pass_work,
-                                   pass_len);
-        if (status != CEM_OK) {
-            return status;
+        if (status == CEM_OK) {
+            status = partitioned_pass(n_trials, cand, data, n_parts, closest, 0, part_pots,
+                                      n_trials, pass_work, pass_len);
         }
-        ptrdiff_t best = 0;
-        for (ptrdiff_t t = 1; t < n_trials; t++) { /* the first of equal potentials */
-            best = trial_pots[t] < trial_pots[best] ? t : best;
+        if (status == CEM_OK) {
+            status = cem_kmeanspp_best(n_trials, n_parts, part_pots, n_trials, &best, NULL);
         }
-        indices[c] = trial_rows[best];
-        copy_row(data, trial_rows[best], centers + c * d);
-        status = cem_kmeanspp_pass(1, centers + c * d, data, closest, 1, &pot, pass_work,
-                                   pass_len);
-        if (status != CEM_OK) {
-            return status;
+        if (status == CEM_OK) {
+            indices[c] = trial_rows[best];
+            copy_row(data, trial_rows[best], centers + c * d);
+            status = partitioned_pass(1, centers + c * d, data, n_parts, closest, 1, part_pots,
+                                      n_trials, pass_work, pass_len);
+        }
+        if (status == CEM_OK) {
+            status = cem_kmeanspp_best(1, n_parts, part_pots, n_trials, &best, &pot);
         }
     }
-    return CEM_OK;
+    return status;
 }

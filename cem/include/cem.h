@@ -337,11 +337,13 @@ ptrdiff_t cem_kmeanspp_work_size(ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_trials);
  * Vassilvitskii 2007, as in scikit-learn's kmeans_plusplus). The caller
  * supplies the random numbers, so the core keeps no RNG state.
  *
- * The first center is the row i with the smallest weighted cumulative
- * fraction exceeding uniforms[0]; each next center takes n_trials
- * candidates drawn with probability proportional to w_i * D(x_i)^2
- * (uniforms[1 + (c-1) * n_trials + t] for center c, trial t) and keeps the
- * one that lowers the weighted potential most (the first of equals).
+ * The first center is cem_kmeanspp_first(uniforms[0]); each next center c
+ * takes n_trials candidates cem_kmeanspp_pick(u * potential), u =
+ * uniforms[1 + (c-1) * n_trials + t] for trial t (drawn with probability
+ * proportional to w_i * D(x_i)^2), and keeps cem_kmeanspp_best() of them:
+ * the one that lowers the weighted potential most. Passes run over the
+ * partitions of cem_kmeanspp_partitions(n) (see above), so the seeds are
+ * those of cem's Python layer for the same uniforms.
  *
  *   k              centers to pick, 1 <= k <= n
  *   n_trials       candidates per center, 1 <= n_trials <= CEM_KMEANSPP_MAX_TRIALS
@@ -351,12 +353,96 @@ ptrdiff_t cem_kmeanspp_work_size(ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_trials);
  *   indices        OUT    [k] row index of each center
  *   work           IN     scratch, work_len >= cem_kmeanspp_work_size(n, d, n_trials)
  *
- * Returns CEM_OK, CEM_EINVAL, CEM_EWORK, CEM_ENOWEIGHT (all weights 0),
- * CEM_ENONFINITE.
+ * Returns CEM_OK, CEM_EINVAL (also for a uniform outside [0, 1)), CEM_EWORK,
+ * CEM_ENOWEIGHT (all weights 0), CEM_ENONFINITE.
  */
 int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
                  const double *uniforms, double *centers, int64_t *indices,
                  double *work, ptrdiff_t work_len);
+
+/*
+ * Row partitions. cem_kmeanspp() sums its potentials over a fixed cut of
+ * the rows into partitions (a function of n only), partition totals added
+ * in index order, so that a caller running the partitions in parallel with
+ * cem_kmeanspp_pass() and choosing rows with cem_kmeanspp_first(),
+ * cem_kmeanspp_pick() and cem_kmeanspp_best() gets the same seeds, bit for
+ * bit, from the same uniforms. cem's Python layer cuts every pass the same
+ * way (with fewer partitions when their statistics would take too much
+ * memory).
+ */
+#define CEM_PARTITION_MIN_ROWS 4096 /* fewest rows worth a partition of their own */
+#define CEM_PARTITION_MAX 64        /* most partitions */
+
+/* Number of partitions cem_kmeanspp() cuts n rows into:
+ * clamp(ceil(n / CEM_PARTITION_MIN_ROWS), 1, CEM_PARTITION_MAX), or
+ * CEM_EINVAL for n < 0. */
+ptrdiff_t cem_kmeanspp_partitions(ptrdiff_t n);
+
+/* First row of partition p when n rows are cut into n_parts:
+ * floor(p * n / n_parts); partition p holds rows [start(p), start(p + 1)).
+ * 0 <= p <= n_parts (p = n_parts gives n); CEM_EINVAL for bad arguments. */
+ptrdiff_t cem_partition_start(ptrdiff_t n, ptrdiff_t n_parts, ptrdiff_t p);
+
+/*
+ * cem_kmeanspp_first -- the row of the first k-means++ center for the
+ * uniform u: scikit-learn's RandomState.choice(n, p=w / w.sum()), that is
+ * the first row i whose cumulative fraction cumsum(w / sum(w))_i /
+ * cumsum(w / sum(w))_{n-1} exceeds u, rounded as numpy rounds it (sum(w)
+ * pairwise as numpy sums, the cumulative sum in row order). Without sample
+ * weights every w_i is 1.
+ *
+ *   data           IN     n >= 1 rows (only n and the weights are read)
+ *   u                     in [0, 1)
+ *   index          OUT    the row
+ *
+ * Returns CEM_OK; CEM_EINVAL (u outside [0, 1), n < 1, a negative or
+ * non-finite weight); CEM_ENOWEIGHT (all weights 0); CEM_ENONFINITE (the
+ * weights' sum overflows).
+ */
+int cem_kmeanspp_first(const cem_data *data, double u, int64_t *index);
+
+/*
+ * cem_kmeanspp_pick -- the row of a k-means++ candidate: the first row i
+ * where the running sum of w_i * closest_i reaches `target` (scikit-learn's
+ * searchsorted(cumsum(w * closest), target), clipped to the last row),
+ * summed as cem_kmeanspp() sums it: whole partitions' totals first, in
+ * order, while they stay below target, then row by row inside the
+ * partition where it is reached (its last row if rounding never gets there).
+ *
+ *   data           IN     n x d rows (the weights are read)
+ *   closest        IN     [n] squared distance of each row to its nearest center
+ *   n_parts               1 <= n_parts <= n, the cut of the last update pass
+ *   part_pots      IN     part_pots[p * pots_stride]: partition p's potential
+ *                         sum_i w_i closest_i, as cem_kmeanspp_pass() with
+ *                         update returned it
+ *   pots_stride           >= 1
+ *   target                u * (sum of the partition potentials, in order),
+ *                         not NaN
+ *   index          OUT    the row
+ *
+ * Returns CEM_OK or CEM_EINVAL.
+ */
+int cem_kmeanspp_pick(const cem_data *data, const double *closest, ptrdiff_t n_parts,
+                      const double *part_pots, ptrdiff_t pots_stride, double target,
+                      int64_t *index);
+
+/*
+ * cem_kmeanspp_best -- the candidate with the least potential (the first of
+ * equals), each candidate's potential the sum of its partitions' potentials
+ * in partition order.
+ *
+ *   n_cand                candidates, >= 1
+ *   n_parts               partitions, >= 1
+ *   part_pots      IN     part_pots[p * pots_stride + t]: candidate t on
+ *                         partition p (cem_kmeanspp_pass()'s pots)
+ *   pots_stride           >= n_cand
+ *   best           OUT    the candidate
+ *   pot            OUT    its potential, or NULL
+ *
+ * Returns CEM_OK, CEM_EINVAL, CEM_ENONFINITE (a total overflows).
+ */
+int cem_kmeanspp_best(ptrdiff_t n_cand, ptrdiff_t n_parts, const double *part_pots,
+                      ptrdiff_t pots_stride, ptrdiff_t *best, double *pot);
 
 #ifdef __cplusplus
 }

@@ -198,14 +198,45 @@ static void test_predict_and_kmeans(void)
     CLOSE(sums[0], -8.9, 1e-15);
     CLOSE(inertia, 0.25 + 0.25 + 4.6 * 4.6 + 1.0 + 0.0 + 1.0, 1e-14);
 
-    /* first center: the first cumulative fraction above 0.5 is row 3 of 6 */
+    /* first center: numpy's cumsum(1/6 * ones(6)) / last is 0.5000000000000001
+     * at row 2, the first fraction above 0.5 (scikit-learn picks row 2 too) */
     const double uniforms[1 + 1 * 2] = {0.5, 0.0, 0.999};
     double centers[2];
     int64_t idx[2];
     CHECK(cem_kmeanspp(2, 2, &data, uniforms, centers, idx, work, 4096) == CEM_OK);
-    CHECK(idx[0] == 3 && centers[0] == 4.0);
-    CHECK(idx[1] == 0 || idx[1] == 1); /* the far side wins the greedy trial */
+    CHECK(idx[0] == 2 && centers[0] == 0.1);
+    /* trials: row 0 (target 0) and row 5; 6.0 leaves the smaller potential */
+    CHECK(idx[1] == 5 && centers[1] == 6.0);
     CHECK(cem_kmeanspp(7, 2, &data, uniforms, centers, idx, work, 4096) == CEM_EINVAL);
+    const double bad_uniforms[3] = {0.5, 1.0, 0.2};
+    CHECK(cem_kmeanspp(2, 2, &data, bad_uniforms, centers, idx, work, 4096) == CEM_EINVAL);
+
+    /* the pieces cem_kmeanspp is made of */
+    CHECK(cem_kmeanspp_partitions(0) == 1 && cem_kmeanspp_partitions(4096) == 1);
+    CHECK(cem_kmeanspp_partitions(4097) == 2 && cem_kmeanspp_partitions(1 << 30) == 64);
+    CHECK(cem_partition_start(10, 3, 0) == 0 && cem_partition_start(10, 3, 1) == 3);
+    CHECK(cem_partition_start(10, 3, 2) == 6 && cem_partition_start(10, 3, 3) == 10);
+    CHECK(cem_partition_start(PTRDIFF_MAX, 64, 63) == PTRDIFF_MAX / 64 * 63 + 63 * (PTRDIFF_MAX % 64) / 64);
+    CHECK(cem_partition_start(10, 3, 4) == CEM_EINVAL);
+    int64_t row = -1;
+    CHECK(cem_kmeanspp_first(&data, 0.0, &row) == CEM_OK && row == 0);
+    CHECK(cem_kmeanspp_first(&data, 0.9999, &row) == CEM_OK && row == 5);
+    CHECK(cem_kmeanspp_first(&data, 1.0, &row) == CEM_EINVAL);
+    const double zero_w[6] = {0};
+    cem_data weightless = data;
+    weightless.sample_weight = zero_w;
+    CHECK(cem_kmeanspp_first(&weightless, 0.5, &row) == CEM_ENOWEIGHT);
+    const double closest[6] = {1, 1, 1, 1, 1, 1}, part_pots[2] = {3.0, 3.0};
+    CHECK(cem_kmeanspp_pick(&data, closest, 2, part_pots, 1, 3.5, &row) == CEM_OK && row == 3);
+    CHECK(cem_kmeanspp_pick(&data, closest, 2, part_pots, 1, 3.0, &row) == CEM_OK && row == 2);
+    CHECK(cem_kmeanspp_pick(&data, closest, 2, part_pots, 1, 99.0, &row) == CEM_OK && row == 5);
+    CHECK(cem_kmeanspp_pick(&data, closest, 7, part_pots, 1, 1.0, &row) == CEM_EINVAL);
+    const double trial_pots[2][2] = {{1.0, 2.0}, {2.0, 1.0}};
+    ptrdiff_t best = -1;
+    double pot = 0.0;
+    CHECK(cem_kmeanspp_best(2, 2, &trial_pots[0][0], 2, &best, &pot) == CEM_OK);
+    CHECK(best == 0 && pot == 3.0); /* the first of equals */
+    CHECK(cem_kmeanspp_best(2, 2, &trial_pots[0][0], 1, &best, &pot) == CEM_EINVAL);
 }
 
 static void test_argument_checking(void)

@@ -1,0 +1,15 @@
+"""Array shapes by covariance type, in one place: the shape of a
+covariances / precisions / prec_chol array, and the number of free
+covariance parameters (for bic/aic)."""
+
+def param_shape(covariance_type, k, d):
+    """Shape of a covariances, precisions or prec_chol array of k components
+    of d features."""
+    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
+
+
+def n_covariance_parameters(covariance_type, k, d):
+    """Free parameters of the covariances of k components of d features
+    (a symmetric d x d matrix has d (d + 1) / 2)."""
+    return {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d,
+            "spherical": k}[covariance_type]
