@@ -1,19 +1,25 @@
 """cem.GMM: a drop-in for sklearn.mixture.GaussianMixture.
 
-Python owns policy here: validation, initialisation, the EM loop and its
-convergence test, n_init, warnings and the scikit-learn attributes. Each EM
-iteration is one call into the C core (cem._core.e_step: responsibilities and
-sufficient statistics in one pass over X) and one M-step on the statistics.
+The class is a facade: it validates input and holds scikit-learn's API and
+attributes, and delegates the rest:
+
+- cem._estimator: the scikit-learn estimator protocol (params, repr, tags);
+- cem._em: the EM driver (initialisation, iterations, convergence, n_init,
+  warm start, verbose output), which returns a result record;
+- cem._online: partial_fit's running state (stepwise EM);
+- cem._params: parameter representations and the M-step;
+- cem._sources: the data (in memory, chunked, streamed, Dask) and its E-step.
 """
-import inspect
 import warnings
-from time import perf_counter
 
 import numpy as np
 
 from cem import _core
-from cem._init import NK_FLOOR, initial_stats
-from cem._sources import INIT_SAMPLE_ROWS, _is_dask_array, data_source
+from cem._em import EM, VerboseReporter, rows_statistics
+from cem._estimator import Estimator
+from cem._online import OnlineEM
+from cem._params import Parameters, as_float64, core_view, fitted_attributes, m_step
+from cem._sources import _is_dask_array, data_source
 from cem._stats import SufficientStatistics
 from cem._validation import (
     CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_means, check_params,
@@ -22,36 +28,7 @@ from cem._validation import (
 )
 
 
-def _ill_defined_message(dtype):
-    message = ("Fitting the mixture model failed because some components have "
-               "ill-defined empirical covariance (for instance caused by singleton "
-               "or collapsed samples). Try to decrease the number of components, "
-               "increase reg_covar, or scale the input data.")
-    if dtype == np.float32:
-        message += (" The numerical accuracy can also be improved by passing float64"
-                    " data instead of float32.")
-    return message
-
-
-def _e_step_error(exc):
-    """The ValueError for a failed pass of the C core."""
-    return ValueError(f"E-step failed: {exc}. The model gives some sample a density that is "
-                      "not representable; check the data scale and the initial parameters.")
-
-
-def _flip(a):
-    return a[..., ::-1, ::-1]
-
-
-def _prec_chol_from_precisions(precisions, covariance_type):
-    """Upper-triangular U with U U^T = precision (scikit-learn's convention),
-    via the Cholesky factor of the row- and column-reversed matrix."""
-    if covariance_type in ("diag", "spherical"):
-        return np.sqrt(precisions)
-    return np.ascontiguousarray(_flip(np.linalg.cholesky(_flip(precisions))))
-
-
-class GMM:
+class GMM(Estimator):
     """Gaussian mixture model fitted by expectation-maximization.
 
     The parameters, attributes and methods are those of
@@ -108,6 +85,8 @@ class GMM:
     Attributes have the dtype of the X passed to fit (float32 or float64).
     """
 
+    _sklearn_estimator_type = "density_estimator"
+
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
                  max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
                  means_init=None, precisions_init=None, random_state=None, warm_start=False,
@@ -132,49 +111,6 @@ class GMM:
         self.learning_offset = learning_offset
 
     # ------------------------------------------------------------------
-    # scikit-learn estimator protocol (no scikit-learn import needed)
-    @classmethod
-    def _get_param_names(cls):
-        return [p.name for p in inspect.signature(cls.__init__).parameters.values()
-                if p.name != "self" and p.kind != p.VAR_KEYWORD]
-
-    def get_params(self, deep=True):
-        """The constructor parameters as a dict (``deep`` is accepted for
-        scikit-learn compatibility; GMM has no nested estimators)."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params):
-        """Set constructor parameters by name; returns self. Unknown names
-        raise ValueError."""
-        valid = self._get_param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"Invalid parameter {name!r} for estimator {self}. "
-                                 f"Valid parameters are: {sorted(valid)!r}.")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        defaults = {p.name: p.default
-                    for p in inspect.signature(type(self).__init__).parameters.values()}
-        changed = []
-        for name in self._get_param_names():
-            value = getattr(self, name)
-            default = defaults[name]
-            same = value is default or (not isinstance(value, np.ndarray) and
-                                        not isinstance(default, np.ndarray) and
-                                        value == default)
-            if not same:
-                changed.append(f"{name}={value!r}")
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    def __sklearn_tags__(self):
-        # Only reached when scikit-learn itself asks (e.g. in its utilities).
-        from sklearn.utils import Tags, TargetTags, InputTags
-        return Tags(estimator_type="density_estimator", target_tags=TargetTags(required=False),
-                    input_tags=InputTags())
-
-    # ------------------------------------------------------------------
     def _check_is_fitted(self):
         if not hasattr(self, "means_"):
             raise NotFittedError(
@@ -191,30 +127,20 @@ class GMM:
 
     def _c_params(self):
         """The fitted parameters as the C core reads them: float64, contiguous."""
-        as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)
-        return as64(self.weights_), as64(self.means_), as64(self.precisions_cholesky_)
+        return core_view(self.weights_, self.means_, self.precisions_cholesky_)
 
     def _n_threads(self):
         return effective_n_threads(self.n_threads)
 
-    # ------------------------------------------------------------------
     def _m_step(self, stats, shift, dtype):
-        try:
-            return _core.m_step(self.covariance_type, stats, shift, float(self.reg_covar))
-        except _core.CoreError as exc:
-            if exc.status == _core.STATUS_NOT_POSITIVE_DEFINITE:
-                raise ValueError(_ill_defined_message(dtype)) from None
-            raise ValueError(f"M-step failed: {exc}") from None
+        return m_step(self.covariance_type, stats, shift, self.reg_covar, dtype)
 
-    def _e_step(self, params, X, sample_weight, n_threads):
-        """Statistics of X under params (weights, means, prec_chol); raises a
-        clear ValueError when a row's likelihood is not finite."""
-        weights, means, prec_chol = params
-        try:
-            return _core.e_step(self.covariance_type, weights, means, prec_chol, X,
-                                sample_weight, n_threads=n_threads)
-        except _core.CoreError as exc:
-            raise _e_step_error(exc) from None
+    def _em(self, n_threads):
+        """The EM driver for the current parameters."""
+        return EM(covariance_type=self.covariance_type, n_components=self.n_components,
+                  reg_covar=self.reg_covar, tol=self.tol, max_iter=self.max_iter,
+                  init_params=self.init_params, n_threads=n_threads,
+                  reporter=VerboseReporter(self.verbose, self.verbose_interval))
 
     def _user_init(self, d, dtype):
         """The validated user-supplied *_init arrays (None where not given)."""
@@ -226,45 +152,14 @@ class GMM:
             self.precisions_init, self.covariance_type, k, d)
         return weights, means, precisions
 
-    def _initialize(self, X, sample_weight, user_init, rng, n_threads):
-        """Initial (weights, means, covariances, prec_chol), float64."""
-        k = self.n_components
-        weights_init, means_init, precisions_init = user_init
-        weights = means = covariances = prec_chol = None
-        if weights_init is None or means_init is None or precisions_init is None:
-            stats, shift = initial_stats(X, sample_weight, k, self.covariance_type,
-                                         self.init_params, rng, n_threads)
-            _, means, covariances, prec_chol = self._m_step(stats, shift, X.dtype)
-            # as scikit-learn: counts over the total weight, unnormalised
-            total = X.shape[0] if sample_weight is None else sample_weight.sum()
-            weights = (stats[2:2 + k] + NK_FLOOR) / total
-        if weights_init is not None:
-            weights = weights_init
-        if means_init is not None:
-            means = means_init
-        if precisions_init is not None:
-            prec_chol = _prec_chol_from_precisions(precisions_init, self.covariance_type)
-            if self.covariance_type in ("diag", "spherical"):
-                covariances = 1.0 / precisions_init
-            else:
-                covariances = np.linalg.inv(precisions_init)
-        return [np.ascontiguousarray(a, dtype=np.float64)
-                for a in (weights, means, covariances, prec_chol)]
-
     def _set_parameters(self, params, dtype):
-        weights, means, covariances, prec_chol = (np.asarray(a, dtype=dtype) for a in params)
-        self.weights_, self.means_ = weights, means
-        self.covariances_, self.precisions_cholesky_ = covariances, prec_chol
-        if self.covariance_type == "full":
-            self.precisions_ = prec_chol @ np.swapaxes(prec_chol, 1, 2)
-        elif self.covariance_type == "tied":
-            self.precisions_ = prec_chol @ prec_chol.T
-        else:
-            self.precisions_ = prec_chol ** 2
+        for name, value in fitted_attributes(params, self.covariance_type, dtype).items():
+            setattr(self, name, value)
 
-    def _get_parameters64(self):
-        return [np.ascontiguousarray(a, dtype=np.float64) for a in
-                (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)]
+    def _fitted_parameters64(self):
+        """The current parameters as float64 Parameters."""
+        return as_float64(Parameters(self.weights_, self.means_, self.covariances_,
+                                     self.precisions_cholesky_))
 
     # ------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -295,54 +190,24 @@ class GMM:
         if _is_dask_array(X):
             n_threads = self.n_threads or 1  # a task per chunk already uses the workers
 
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
-        if not do_init and self.n_features_in_ != d:
+        warm = self.warm_start and hasattr(self, "converged_")
+        if warm and self.n_features_in_ != d:
             raise ValueError(f"X has {d} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input.")
-        rng = check_random_state(self.random_state)
-        max_lower_bound = -np.inf
-        best_params, best_n_iter, best_lower_bounds, best_converged = None, 0, [], False
+        start = (self._fitted_parameters64(), self.lower_bound_) if warm else None
+        result = self._em(n_threads).run(source, n_init=1 if warm else self.n_init,
+                                         user_init=user_init,
+                                         rng=check_random_state(self.random_state), start=start)
 
-        for init in range(n_init):
-            self._verbose_init_begin(init)
-            if do_init:
-                params = self._initialize_from(source, user_init, rng, n_threads)
-            else:
-                params = self._get_parameters64()
-            lower_bound = -np.inf if do_init else self.lower_bound_
-            lower_bounds = []
-            if self.max_iter == 0:
-                best_params, best_n_iter = params, 0
-                continue
-            converged = False
-            for n_iter in range(1, self.max_iter + 1):
-                prev_lower_bound = lower_bound
-                weights, means, _, prec_chol = params
-                stats = self._statistics(source, (weights, means, prec_chol), n_threads)
-                params = list(self._m_step(stats, means, source.dtype))
-                lower_bound = stats[1] / stats[0]  # mean log-likelihood before the M-step
-                lower_bounds.append(lower_bound)
-                change = lower_bound - prev_lower_bound
-                self._verbose_iter_end(n_iter, change)
-                if abs(change) < self.tol:
-                    converged = True
-                    break
-            self._verbose_init_end(lower_bound, converged)
-            if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
-                max_lower_bound = lower_bound
-                best_params, best_n_iter = params, n_iter
-                best_lower_bounds, best_converged = lower_bounds, converged
-
-        self.converged_ = best_converged
+        self.converged_ = result.converged
         if not self.converged_ and self.max_iter > 0:
             warnings.warn("Best performing initialization did not converge. Try different "
                           "init parameters, or increase max_iter, tol, or check for "
                           "degenerate data.", ConvergenceWarning, stacklevel=2)
-        self._set_parameters(best_params, source.dtype)
-        self.n_iter_ = best_n_iter
-        self.lower_bound_ = float(max_lower_bound)
-        self.lower_bounds_ = [float(v) for v in best_lower_bounds]
+        self._set_parameters(result.params, source.dtype)
+        self.n_iter_ = result.n_iter
+        self.lower_bound_ = float(result.lower_bound)
+        self.lower_bounds_ = [float(v) for v in result.lower_bounds]
         self._set_features(d, names)
         return self
 
@@ -356,23 +221,6 @@ class GMM:
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-
-    def _initialize_from(self, source, user_init, rng, n_threads):
-        """Initial parameters: from the user's *_init alone when all three are
-        given, else by init_params on the source's initialisation sample."""
-        if all(v is not None for v in user_init):
-            return self._initialize(None, None, user_init, rng, n_threads)
-        X, w = source.init_sample(rng, INIT_SAMPLE_ROWS)
-        if X.shape[0] < self.n_components:
-            raise ValueError("Expected n_samples >= n_components but got n_components = "
-                             f"{self.n_components}, n_samples = {X.shape[0]}")
-        return self._initialize(X, w, user_init, rng, n_threads)
-
-    def _statistics(self, source, params, n_threads):
-        try:
-            return source.statistics(self.covariance_type, params, n_threads)
-        except _core.CoreError as exc:
-            raise _e_step_error(exc) from None
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the component of each row (n_samples,) under the
@@ -392,7 +240,7 @@ class GMM:
         source = data_source(X, sample_weight, type(self).__name__)
         user_init = self._user_init(source.n_features, source.dtype)
         rng = check_random_state(self.random_state)
-        params = self._initialize_from(source, user_init, rng, self._n_threads())
+        params = self._em(self._n_threads()).initial_parameters(source, user_init, rng)
         self._set_parameters(params, source.dtype)
         self.converged_, self.n_iter_ = False, 0
         self.lower_bound_, self.lower_bounds_ = -np.inf, []
@@ -406,9 +254,9 @@ class GMM:
         next parameters."""
         X = self._validate_predict_X(X)
         w = check_sample_weight(sample_weight, X.shape[0])
-        weights, means, prec_chol = self._c_params()
-        values = self._e_step((weights, means, prec_chol), X, w, self._n_threads())
-        return SufficientStatistics(self.covariance_type, means, values)
+        core_params = self._c_params()
+        values = rows_statistics(self.covariance_type, core_params, X, w, self._n_threads())
+        return SufficientStatistics(self.covariance_type, core_params[1], values)
 
     def apply_m_step(self, stats):
         """Set the parameters to the M-step of stats (a SufficientStatistics,
@@ -445,26 +293,22 @@ class GMM:
         """
         if not hasattr(self, "_online") or not hasattr(self, "means_"):
             self.initialize(X, sample_weight)
-            self._online = {"t": 0, "reference": None, "stats": None}
+            self._online = OnlineEM()
         chunk = self.sufficient_statistics(X, sample_weight)
-        online = self._online
-        if online["reference"] is None:  # a fixed point the running moments are about
-            online["reference"] = np.tile(chunk.shift.mean(axis=0), (self.n_components, 1))
-        chunk = chunk.moved_to(online["reference"]).scaled(1.0 / chunk.total_weight)
-        step = 1.0 if online["stats"] is None else \
-            (self.learning_offset + online["t"]) ** -self.learning_decay
-        online["stats"] = chunk if online["stats"] is None else \
-            online["stats"].scaled(1.0 - step) + chunk.scaled(step)
-        online["t"] += 1
+        self._online, chunk_lower_bound = self._online.after(
+            chunk, self.learning_offset, self.learning_decay)
         dtype = self.means_.dtype
-        self._set_parameters(self._m_step(online["stats"].values, online["reference"], dtype),
-                             dtype)
-        self.lower_bound_ = chunk.mean_log_likelihood
-        self.n_iter_ = online["t"]
+        self._set_parameters(self._m_step(self._online.running.values, self._online.reference,
+                                          dtype), dtype)
+        self.lower_bound_ = chunk_lower_bound
+        self.n_iter_ = self._online.n_steps
         return self
 
     # ------------------------------------------------------------------
-    def _pass(self, X, resp=None, log_density=None):
+    def _evaluate(self, X, resp=None, log_density=None):
+        """One pass over validated X under the fitted model, writing the
+        responsibilities (n, k) into resp and/or the log-densities (n,)
+        into log_density, whichever is given."""
         weights, means, prec_chol = self._c_params()
         try:
             _core.e_step(self.covariance_type, weights, means, prec_chol, X, None,
@@ -493,7 +337,7 @@ class GMM:
             return self._dask_map(X, self.score_samples, self._float_dtype(X))
         X = self._validate_predict_X(X)
         out = np.empty(X.shape[0])
-        self._pass(X, log_density=out)
+        self._evaluate(X, log_density=out)
         return out.astype(X.dtype, copy=False)
 
     def predict_proba(self, X):
@@ -504,7 +348,7 @@ class GMM:
             return self._dask_map(X, self.predict_proba, self._float_dtype(X), self.n_components)
         X = self._validate_predict_X(X)
         resp = np.empty((X.shape[0], self.n_components))
-        self._pass(X, resp=resp)
+        self._evaluate(X, resp=resp)
         return resp.astype(X.dtype, copy=False)
 
     def predict(self, X):
@@ -519,7 +363,7 @@ class GMM:
         for start in range(0, X.shape[0], CHUNK_ROWS):
             Xb = X[start:start + CHUNK_ROWS]
             rb = resp[:Xb.shape[0]]
-            self._pass(Xb, resp=rb)
+            self._evaluate(Xb, resp=rb)
             labels[start:start + Xb.shape[0]] = rb.argmax(axis=1)
         return labels
 
@@ -576,29 +420,3 @@ class GMM:
                            for m, c, s in zip(self.means_, self.covariances_, counts)])
         y = np.concatenate([np.full(int(s), i, dtype=np.int64) for i, s in enumerate(counts)])
         return X, y
-
-    # ------------------------------------------------------------------
-    def _verbose_init_begin(self, init):
-        if self.verbose >= 1:
-            print(f"Initialization {init}")
-        if self.verbose >= 2:
-            self._init_prev_time = self._iter_prev_time = perf_counter()
-
-    def _verbose_iter_end(self, n_iter, change):
-        if self.verbose and n_iter % self.verbose_interval == 0:
-            if self.verbose == 1:
-                print(f"  Iteration {n_iter}")
-            else:
-                now = perf_counter()
-                print(f"  Iteration {n_iter}\t time lapse {now - self._iter_prev_time:.5f}s\t "
-                      f"ll change {change:.5f}")
-                self._iter_prev_time = now
-
-    def _verbose_init_end(self, lower_bound, converged):
-        message = "converged" if converged else "did not converge"
-        if self.verbose == 1:
-            print(f"Initialization {message}.")
-        elif self.verbose >= 2:
-            elapsed = perf_counter() - self._init_prev_time
-            print(f"Initialization {message}. time lapse {elapsed:.5f}s\t lower bound "
-                  f"{lower_bound:.5f}.")
