@@ -35,13 +35,14 @@ class Estimator:
         return {name: getattr(self, name) for name in self._get_param_names()}
 
     def set_params(self, **params):
-        """Set constructor parameters by name; returns self. Unknown names
-        raise ValueError."""
+        """Set constructor parameters by name; returns self. An unknown name
+        raises ValueError and sets none of them."""
         valid = self._get_param_names()
-        for name, value in params.items():
+        for name in params:  # all checked first: a call that raises changes nothing
             if name not in valid:
                 raise ValueError(f"Invalid parameter {name!r} for estimator {self}. "
                                  f"Valid parameters are: {sorted(valid)!r}.")
+        for name, value in params.items():
             setattr(self, name, value)
         return self
 

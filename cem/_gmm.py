@@ -26,6 +26,7 @@ from cem._validation import (
     check_precisions, check_random_state, check_sample_weight, check_weights, check_X,
     effective_n_threads, feature_names,
 )
+from cem._weights import rescaled_for_fitting
 
 
 class GMM(Estimator):
@@ -37,7 +38,8 @@ class GMM(Estimator):
 
     - ``n_threads`` : int or None, default=None. Threads for the passes over
       the data; None uses ``OMP_NUM_THREADS`` if set, else every core the
-      process may run on. Results are bit-identical for any value.
+      process may run on; at most 4096. Results are bit-identical for any
+      value.
     - ``sample_weight`` in ``fit``, ``fit_predict``, ``score``, ``bic`` and
       ``aic``: non-negative per-row weights. Integer weights fit like
       duplicated rows, a zero weight like a dropped row.
@@ -152,14 +154,41 @@ class GMM(Estimator):
             self.precisions_init, self.covariance_type, k, d)
         return weights, means, precisions
 
-    def _set_parameters(self, params, dtype):
-        for name, value in fitted_attributes(params, self.covariance_type, dtype).items():
-            setattr(self, name, value)
-
     def _fitted_parameters64(self):
         """The current parameters as float64 Parameters."""
         return as_float64(Parameters(self.weights_, self.means_, self.covariances_,
                                      self.precisions_cholesky_))
+
+    def _has_model_of_current_shape(self):
+        """Whether the estimator holds a model that the current
+        covariance_type and n_components describe (set_params may have
+        changed them since it was set)."""
+        return (hasattr(self, "means_")
+                and self.__dict__.get("_fitted_covariance_type") == self.covariance_type
+                and self.means_.shape[0] == self.n_components)
+
+    def _commit(self, attributes, dropped=()):
+        """Delete the attributes named in dropped, then assign attributes
+        (name -> value): the one place fit, initialize, partial_fit and
+        apply_m_step change the estimator, reached only after everything
+        that can raise has run, so a call that raises leaves it as it was."""
+        for name in dropped:
+            self.__dict__.pop(name, None)
+        self.__dict__.update(attributes)
+
+    def _new_model(self, params, dtype, d, names):
+        """(attributes, dropped) that set a model afresh (fit, initialize):
+        the parameters in dtype, the fitted features, and no partial_fit
+        running statistics (they belong to the parameters replaced)."""
+        attributes = fitted_attributes(params, self.covariance_type, dtype)
+        attributes["_fitted_covariance_type"] = self.covariance_type
+        attributes["n_features_in_"] = d
+        dropped = ["_online"]
+        if names is not None:
+            attributes["feature_names_in_"] = names
+        else:
+            dropped.append("feature_names_in_")
+        return attributes, dropped
 
     # ------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -174,13 +203,20 @@ class GMM(Estimator):
             (X_chunk, weight_chunk) pairs). Those initialise from a uniform
             sample of at most 100,000 rows unless all three *_init are given.
         y : ignored.
-        sample_weight : array-like (n_samples,), optional, non-negative.
+        sample_weight : array-like (n_samples,), optional, non-negative. Only
+            relative weights matter: weights whose largest is outside
+            [2**-20, 2**500] are rescaled by a power of two (cem._weights).
         Returns self. Raises ValueError on bad input or an ill-defined
-        covariance; warns ConvergenceWarning if the best init did not converge.
+        covariance; warns ConvergenceWarning if the best init did not
+        converge. With warm_start, a fitted model of the current
+        covariance_type and n_components is the start of one EM run;
+        otherwise (not fitted, or either changed since) fit starts afresh.
+        A call that raises (the warning too, if warnings are errors) leaves
+        the estimator as it was.
         """
         check_params(self)
         names = feature_names(X)
-        source = data_source(X, sample_weight, type(self).__name__)
+        source = data_source(X, rescaled_for_fitting(sample_weight), type(self).__name__)
         d = source.n_features
         if source.n_rows is not None and source.n_rows < self.n_components:
             raise ValueError("Expected n_samples >= n_components but got n_components = "
@@ -190,7 +226,8 @@ class GMM(Estimator):
         if _is_dask_array(X):
             n_threads = self.n_threads or 1  # a task per chunk already uses the workers
 
-        warm = self.warm_start and hasattr(self, "converged_")
+        warm = self.warm_start and hasattr(self, "converged_") and \
+            self._has_model_of_current_shape()
         if warm and self.n_features_in_ != d:
             raise ValueError(f"X has {d} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input.")
@@ -199,52 +236,46 @@ class GMM(Estimator):
                                          user_init=user_init,
                                          rng=check_random_state(self.random_state), start=start)
 
-        self.converged_ = result.converged
-        if not self.converged_ and self.max_iter > 0:
+        attributes, dropped = self._new_model(result.params, source.dtype, d, names)
+        attributes.update(converged_=result.converged, n_iter_=result.n_iter,
+                          lower_bound_=float(result.lower_bound),
+                          lower_bounds_=[float(v) for v in result.lower_bounds])
+        if not result.converged and self.max_iter > 0:
             warnings.warn("Best performing initialization did not converge. Try different "
                           "init parameters, or increase max_iter, tol, or check for "
                           "degenerate data.", ConvergenceWarning, stacklevel=2)
-        self._set_parameters(result.params, source.dtype)
-        self.n_iter_ = result.n_iter
-        self.lower_bound_ = float(result.lower_bound)
-        self.lower_bounds_ = [float(v) for v in result.lower_bounds]
-        self._set_features(d, names)
+        self._commit(attributes, dropped)
         return self
-
-    def _set_features(self, d, names):
-        """Record the fitted features; a model set afresh (fit, initialize)
-        also drops partial_fit's running statistics, which belong to the
-        parameters it replaced."""
-        self.__dict__.pop("_online", None)
-        self.n_features_in_ = d
-        if names is not None:
-            self.feature_names_in_ = names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the component of each row (n_samples,) under the
-        fitted model: always equal to fit(X).predict(X)."""
+        fitted model (the final E-step's most probable component, as
+        scikit-learn): equal to fit(X).predict(X)."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
 
     # ------------------------------------------------------------------
     # Statistics API: EM as map-reduce over chunks, on any engine.
+    def _initial_model(self, X, sample_weight):
+        """(attributes, dropped, params) of the model initialize(X,
+        sample_weight) sets, computed without changing the estimator."""
+        check_params(self)
+        names = feature_names(X)
+        source = data_source(X, rescaled_for_fitting(sample_weight), type(self).__name__)
+        user_init = self._user_init(source.n_features, source.dtype)
+        rng = check_random_state(self.random_state)
+        params = self._em(self._n_threads()).initial_parameters(source, user_init, rng)
+        attributes, dropped = self._new_model(params, source.dtype, source.n_features, names)
+        attributes.update(converged_=False, n_iter_=0, lower_bound_=-np.inf, lower_bounds_=[])
+        return attributes, dropped, params
+
     def initialize(self, X, sample_weight=None):
         """Set initial parameters (by init_params, or the *_init given) from X
         without running EM, and return self: the start of a hand-written EM
         loop over chunks (see sufficient_statistics). X is any input fit
         takes; from data not in memory a sample of at most 100,000 rows is
         used."""
-        check_params(self)
-        names = feature_names(X)
-        source = data_source(X, sample_weight, type(self).__name__)
-        user_init = self._user_init(source.n_features, source.dtype)
-        rng = check_random_state(self.random_state)
-        params = self._em(self._n_threads()).initial_parameters(source, user_init, rng)
-        self._set_parameters(params, source.dtype)
-        self.converged_, self.n_iter_ = False, 0
-        self.lower_bound_, self.lower_bounds_ = -np.inf, []
-        self._set_features(source.n_features, names)
+        attributes, dropped, _ = self._initial_model(X, sample_weight)
+        self._commit(attributes, dropped)
         return self
 
     def sufficient_statistics(self, X, sample_weight=None):
@@ -253,8 +284,12 @@ class GMM(Estimator):
         disjoint chunks add with +; apply_m_step turns their sum into the
         next parameters."""
         X = self._validate_predict_X(X)
+        return self._statistics_of_rows(self._c_params(), X, sample_weight)
+
+    def _statistics_of_rows(self, core_params, X, sample_weight):
+        """SufficientStatistics of validated rows X under core_params
+        (weights, means, prec_chol as the C core reads them)."""
         w = check_sample_weight(sample_weight, X.shape[0])
-        core_params = self._c_params()
         values = rows_statistics(self.covariance_type, core_params, X, w, self._n_threads())
         return SufficientStatistics(self.covariance_type, core_params[1], values)
 
@@ -262,7 +297,8 @@ class GMM(Estimator):
         """Set the parameters to the M-step of stats (a SufficientStatistics,
         typically the sum over all chunks of sufficient_statistics) and
         return self. stats.mean_log_likelihood is the lower bound of the
-        parameters that produced them; n_iter_ counts the calls."""
+        parameters that produced them; n_iter_ counts the calls. A later
+        partial_fit continues from the parameters set."""
         self._check_is_fitted()
         if not isinstance(stats, SufficientStatistics):
             raise TypeError("apply_m_step takes the SufficientStatistics returned by "
@@ -271,37 +307,66 @@ class GMM(Estimator):
             raise ValueError("the statistics do not match this model's covariance_type "
                              "and shape")
         dtype = self.means_.dtype
-        self._set_parameters(self._m_step(stats.values, stats.shift, dtype), dtype)
-        self.lower_bound_ = stats.mean_log_likelihood
-        self.lower_bounds_ = list(getattr(self, "lower_bounds_", [])) + [self.lower_bound_]
-        self.n_iter_ = getattr(self, "n_iter_", 0) + 1
+        attributes = fitted_attributes(self._m_step(stats.values, stats.shift, dtype),
+                                       self.covariance_type, dtype)
+        lower_bound = stats.mean_log_likelihood
+        attributes.update(lower_bound_=lower_bound,
+                          lower_bounds_=list(getattr(self, "lower_bounds_", [])) + [lower_bound],
+                          n_iter_=getattr(self, "n_iter_", 0) + 1,
+                          _fitted_covariance_type=self.covariance_type)
+        self._commit(attributes, dropped=["_online"])
         return self
 
     def partial_fit(self, X, y=None, sample_weight=None):
         """One step of online (stepwise) EM on a chunk of rows seen once.
 
-        The first call initialises the model from the chunk. Each call then
-        computes the chunk's statistics under the current parameters,
-        normalised per unit weight, and blends them into a running average,
-        s <- (1 - g) s + g s_chunk with g = (learning_offset + t) **
-        -learning_decay for the t-th call (Cappe & Moulines, 2009), and sets
-        the parameters to the M-step of s. Prefer it to fit on a chunk
-        source when the data can be read only once or keeps arriving; exact
-        chunked EM (fit) reaches the batch optimum when the data can be read
-        again. Returns self; lower_bound_ is the chunk's mean log-likelihood
-        under the parameters before the step.
+        Each call computes the chunk's statistics under the current
+        parameters, normalised per unit weight, and blends them into a
+        running average, s <- (1 - g) s + g s_chunk with g =
+        (learning_offset + t) ** -learning_decay at step t (Cappe &
+        Moulines, 2009), and sets the parameters to the M-step of s. Where
+        the running average starts:
+
+        - not fitted (or covariance_type or n_components changed since):
+          the chunk initialises the model, and its statistics are s (t = 0);
+        - after fit, initialize or apply_m_step: the current model goes on.
+          s starts as the model's own statistics (those whose M-step gives
+          its parameters back) and t goes on from n_iter_, so the chunk
+          moves the model by g of the way; after initialize (n_iter_ = 0)
+          the chunk's statistics under the initial parameters are s.
+
+        Prefer it to fit on a chunk source when the data can be read only
+        once or keeps arriving; exact chunked EM (fit) reaches the batch
+        optimum when the data can be read again. Returns self; lower_bound_
+        is the chunk's mean log-likelihood under the parameters before the
+        step; n_iter_ is t after it. A call that raises leaves the
+        estimator as it was, so a later good chunk steps as if the bad one
+        had never come.
         """
-        if not hasattr(self, "_online") or not hasattr(self, "means_"):
-            self.initialize(X, sample_weight)
-            self._online = OnlineEM()
-        chunk = self.sufficient_statistics(X, sample_weight)
-        self._online, chunk_lower_bound = self._online.after(
-            chunk, self.learning_offset, self.learning_decay)
-        dtype = self.means_.dtype
-        self._set_parameters(self._m_step(self._online.running.values, self._online.reference,
-                                          dtype), dtype)
-        self.lower_bound_ = chunk_lower_bound
-        self.n_iter_ = self._online.n_steps
+        check_params(self)
+        sample_weight = rescaled_for_fitting(sample_weight)
+        if self._has_model_of_current_shape():
+            attributes, dropped = {}, []
+            X = self._validate_predict_X(X)
+            online = self.__dict__.get("_online")
+            if online is None:
+                online = OnlineEM.continuing(self._fitted_parameters64(), self.covariance_type,
+                                             self.reg_covar, self.n_iter_, self.lower_bound_)
+            core_params, dtype = self._c_params(), self.means_.dtype
+        else:
+            attributes, dropped, params = self._initial_model(X, sample_weight)
+            X = check_X(X, n_features=attributes["n_features_in_"], name=type(self).__name__)
+            online = OnlineEM()
+            core_params = core_view(params.weights, params.means, params.precisions_cholesky)
+            dtype = attributes["means_"].dtype
+        chunk = self._statistics_of_rows(core_params, X, sample_weight)
+        online, chunk_lower_bound = online.after(chunk, self.learning_offset,
+                                                 self.learning_decay)
+        params = self._m_step(online.running.values, online.reference, dtype)
+        attributes.update(fitted_attributes(params, self.covariance_type, dtype))
+        attributes.update(_online=online, lower_bound_=chunk_lower_bound,
+                          n_iter_=online.n_steps)
+        self._commit(attributes, dropped)
         return self
 
     # ------------------------------------------------------------------

@@ -2,6 +2,9 @@
 chunks (Cappe & Moulines, 2009)."""
 import numpy as np
 
+from cem._init import NK_FLOOR
+from cem._stats import SufficientStatistics
+
 
 class OnlineEM:
     """The state of stepwise EM after n_steps chunks.
@@ -24,6 +27,22 @@ class OnlineEM:
     def __init__(self, n_steps=0, reference=None, running=None):
         self.n_steps, self.reference, self.running = n_steps, reference, running
 
+    @classmethod
+    def continuing(cls, params, covariance_type, reg_covar, n_steps, lower_bound):
+        """The state that continues a model set by fit, initialize or
+        apply_m_step (params, float64 Parameters, after n_steps EM
+        iterations): the running statistics are the model's own
+        (model_statistics) and the step counter goes on from n_steps, so
+        the next chunk moves the model by (learning_offset + n_steps) **
+        -learning_decay of the way. A model of no iteration (n_steps == 0,
+        as initialize leaves it) has no statistics worth keeping: the first
+        chunk alone then sets the running statistics, under its parameters."""
+        if n_steps == 0:
+            return cls()
+        running = model_statistics(params, covariance_type, reg_covar, lower_bound)
+        reference = np.tile(running.shift.mean(axis=0), (running.n_components, 1))
+        return cls(n_steps, reference, running.moved_to(reference))
+
     def step_size(self, learning_offset, learning_decay):
         """Weight of the next chunk: 1 for the first, then
         (learning_offset + n_steps) ** -learning_decay."""
@@ -43,3 +62,28 @@ class OnlineEM:
         running = chunk if self.running is None else \
             self.running.scaled(1.0 - step) + chunk.scaled(step)
         return OnlineEM(self.n_steps + 1, reference, running), chunk.mean_log_likelihood
+
+
+def model_statistics(params, covariance_type, reg_covar, lower_bound=0.0):
+    """The SufficientStatistics, per unit weight, whose M-step gives params
+    back (to rounding): counts = weights, first moments zero about the
+    means, second moments = counts x (covariance - reg_covar). They stand
+    for the data a fitted model summarises when partial_fit continues it.
+    params: float64 Parameters; lower_bound: the model's mean log-likelihood
+    (recorded in the statistics, not used by the M-step)."""
+    weights, means, covariances, _ = params
+    k, d = means.shape
+    counts = weights + NK_FLOOR  # the M-step divides by count + floor
+    identity = np.eye(d)
+    if covariance_type == "full":
+        second = np.tril(counts[:, None, None] * (covariances - reg_covar * identity))
+    elif covariance_type == "tied":
+        second = np.tril(counts.sum() * (covariances - reg_covar * identity))
+    elif covariance_type == "diag":
+        second = counts[:, None] * (covariances - reg_covar)
+    else:
+        second = counts * d * (covariances - reg_covar)
+    total = weights.sum()
+    log_likelihood = lower_bound * total if np.isfinite(lower_bound) else 0.0
+    values = np.concatenate([[total, log_likelihood], weights, np.zeros(k * d), second.ravel()])
+    return SufficientStatistics(covariance_type, means, values)
