@@ -17,24 +17,37 @@ import numpy as np
 SAFE_MAX_WEIGHT_RANGE = (2.0 ** -20, 2.0 ** 500)
 
 
+def _power_of_two_factor(largest):
+    """2**e with largest * 2**e in [1, 2) if largest (a weight maximum) is
+    outside SAFE_MAX_WEIGHT_RANGE, else None (also for 0, NaN, infinity)."""
+    low, high = SAFE_MAX_WEIGHT_RANGE
+    if not np.isfinite(largest) or largest <= 0 or low <= largest <= high:
+        return None
+    _, exponent = np.frexp(largest)  # largest = m * 2**exponent, m in [0.5, 1)
+    return np.ldexp(1.0, 1 - int(exponent))
+
+
 def rescaled_for_fitting(sample_weight):
     """sample_weight multiplied by 2**e so that its largest entry lies in
     [1, 2), when that largest entry is outside SAFE_MAX_WEIGHT_RANGE; else
-    sample_weight unchanged. Anything that is not a 1-D array-like of finite
-    non-negative numbers with a positive maximum (None, a scalar, a Dask
-    array, bad input) is returned unchanged for the data source to accept
-    or reject with its own message."""
-    if sample_weight is None or np.ndim(sample_weight) != 1 or hasattr(sample_weight, "compute"):
+    sample_weight unchanged. A Dask array is rescaled lazily (its maximum
+    costs one pass over the weights). Anything else that is not a 1-D
+    array-like of finite non-negative numbers with a positive maximum
+    (None, a scalar, bad input) is returned unchanged, for the data source
+    to accept or reject with its own message. Weights yielded by a callable
+    chunk source are not seen here and are not rescaled."""
+    if sample_weight is None or np.ndim(sample_weight) != 1:
         return sample_weight
+    if hasattr(sample_weight, "compute"):  # dask
+        if np.dtype(sample_weight.dtype).kind not in "biuf" or sample_weight.size == 0:
+            return sample_weight
+        factor = _power_of_two_factor(float(sample_weight.max().compute()))
+        return sample_weight if factor is None else sample_weight.astype(np.float64) * factor
     w = np.asarray(sample_weight)
     if w.dtype.kind not in "biuf" or w.size == 0:
         return sample_weight
     w = w.astype(np.float64, copy=False)
     if not np.isfinite(w).all() or (w < 0).any():
         return sample_weight
-    largest = w.max()
-    low, high = SAFE_MAX_WEIGHT_RANGE
-    if largest == 0 or low <= largest <= high:
-        return sample_weight
-    _, exponent = np.frexp(largest)  # largest = m * 2**exponent, m in [0.5, 1)
-    return np.ldexp(w, 1 - int(exponent))
+    factor = _power_of_two_factor(w.max())
+    return sample_weight if factor is None else w * factor

@@ -325,3 +325,108 @@ def test_partial_fit_and_initialize_with_huge_weights(rng):
     c = GMM(2, random_state=0).initialize(X, sample_weight=w * 1e-250)
     d = GMM(2, random_state=0).initialize(X, sample_weight=w)
     np.testing.assert_allclose(c.weights_, d.weights_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("source", ["memmap", "dask-weights", "dask-numpy-weights"])
+@pytest.mark.parametrize("c", [1e-200, 1e200])
+def test_chunked_and_dask_fits_depend_only_on_relative_weights(rng, tmp_path, source, c):
+    X = blobs(rng, n=3000, d=2, k=2)
+    w = rng.integers(1, 4, size=len(X)).astype(float)
+    base = GMM(2, random_state=0, tol=1e-10).fit(X, sample_weight=w)
+    if source == "memmap":
+        Xs = np.memmap(tmp_path / "X.dat", dtype=np.float64, mode="w+", shape=X.shape)
+        Xs[:] = X
+        Xs.flush()
+        ws = w * c
+    else:
+        da = pytest.importorskip("dask.array")
+        Xs = da.from_array(X, chunks=1000)
+        ws = da.from_array(w * c, chunks=1000) if source == "dask-weights" else w * c
+    got = GMM(2, random_state=0, tol=1e-10).fit(Xs, sample_weight=ws)
+    np.testing.assert_allclose(got.means_, base.means_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got.covariances_, base.covariances_, rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# any sequence of calls: the failures among them change nothing
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_GOOD = ["partial_fit", "fit", "initialize", "apply_m_step", "set_cov"]
+_BAD = ["partial_fit_overflow", "partial_fit_nan", "partial_fit_features", "fit_nan",
+        "fit_warm_features", "initialize_collapsed", "apply_m_step_singular",
+        "set_params_unknown"]
+_ALWAYS_RAISE = ["partial_fit_nan", "fit_nan", "initialize_collapsed", "apply_m_step_singular",
+                 "set_params_unknown"]
+
+
+def _apply(gmm, op, X, chunk):
+    if op == "partial_fit":
+        gmm.partial_fit(chunk)
+    elif op == "fit":
+        gmm.fit(X)
+    elif op == "initialize":
+        gmm.initialize(X)
+    elif op == "apply_m_step":
+        gmm.apply_m_step(gmm.sufficient_statistics(chunk))
+    elif op == "set_cov":
+        gmm.set_params(covariance_type="diag" if gmm.covariance_type == "full" else "full")
+    elif op == "partial_fit_overflow":
+        gmm.partial_fit(chunk * (3e153 / np.abs(chunk).max()))  # squares overflow in the M-step
+    elif op == "partial_fit_nan":
+        gmm.partial_fit(np.where(chunk > chunk.max() - 1e-9, np.nan, chunk))
+    elif op == "partial_fit_features":
+        gmm.partial_fit(chunk[:, :1])
+    elif op == "fit_nan":
+        gmm.fit(np.where(X > X.max() - 1e-9, np.nan, X))
+    elif op == "fit_warm_features":
+        gmm.set_params(warm_start=True)
+        try:
+            gmm.fit(X[:, :1])
+        finally:
+            gmm.set_params(warm_start=False)
+    elif op == "initialize_collapsed":
+        reg = gmm.reg_covar
+        gmm.set_params(reg_covar=0.0)
+        try:
+            gmm.initialize(np.ones((20, X.shape[1])))
+        finally:
+            gmm.set_params(reg_covar=reg)
+    elif op == "apply_m_step_singular":
+        stats = gmm.sufficient_statistics(chunk)
+        values = stats.values.copy()
+        values[2:] = 0.0
+        values[2] = 1.0
+        reg = gmm.reg_covar
+        gmm.set_params(reg_covar=0.0)
+        try:
+            gmm.apply_m_step(SufficientStatistics(stats.covariance_type, stats.shift, values))
+        finally:
+            gmm.set_params(reg_covar=reg)
+    elif op == "set_params_unknown":
+        gmm.set_params(tol=0.5, no_such_param=1)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(st.tuples(st.sampled_from(_GOOD + _BAD), st.integers(0, 3)),
+                    min_size=1, max_size=8),
+       seed=st.integers(0, 2 ** 16))
+def test_failed_calls_in_any_sequence_change_nothing(ops, seed):
+    rng = np.random.default_rng(seed)
+    X = blobs(rng, n=400, d=2, k=2, spread=5.0)
+    chunks = [X[i:i + 100] for i in range(0, 400, 100)]
+    gmm = GMM(2, random_state=0, max_iter=20)
+    twin = GMM(2, random_state=0, max_iter=20)  # sees only the calls that succeed
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cem.ConvergenceWarning)
+        for op, i in ops:
+            before = copy.deepcopy(gmm.__dict__)
+            try:
+                _apply(gmm, op, X, chunks[i])
+            except (ValueError, TypeError):
+                assert_unchanged(before, gmm)
+                continue
+            # the others can succeed, e.g. on a model not fitted yet
+            assert op not in _ALWAYS_RAISE, f"{op} did not raise"
+            _apply(twin, op, X, chunks[i])
+            assert_unchanged(copy.deepcopy(twin.__dict__), gmm)
