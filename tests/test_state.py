@@ -148,6 +148,33 @@ def test_apply_m_step_that_raises_changes_nothing(rng, cov):
     raises_and_leaves_unchanged(gmm, lambda: gmm.apply_m_step(stats.values), TypeError)
 
 
+def test_interrupted_fit_and_partial_fit_change_nothing(rng, monkeypatch):
+    # Ctrl-C arrives as a KeyboardInterrupt out of a pass over the data.
+    import cem._em
+    import cem._gmm
+    X, gmm = _fitted(rng)
+    gmm.partial_fit(X[:100])
+    real_fit_pass, real_rows_pass = cem._em.e_step_statistics, cem._gmm.rows_statistics
+    calls = []
+
+    def interrupted(real):
+        def call(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(cem._em, "e_step_statistics", interrupted(real_fit_pass))
+    gmm.set_params(tol=0.0, max_iter=10, random_state=7)
+    raises_and_leaves_unchanged(gmm, lambda: gmm.fit(X), KeyboardInterrupt)
+    assert len(calls) == 3
+    calls.clear()
+    calls.extend([1, 1])
+    monkeypatch.setattr(cem._gmm, "rows_statistics", interrupted(real_rows_pass))
+    raises_and_leaves_unchanged(gmm, lambda: gmm.partial_fit(X[100:200]), KeyboardInterrupt)
+
+
 # ---------------------------------------------------------------------------
 # partial_fit
 def _bad_chunks(X):
