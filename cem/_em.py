@@ -127,8 +127,12 @@ class EM:
         weights_init, means_init, precisions_init = user_init
         weights = means = covariances = prec_chol = None
         if weights_init is None or means_init is None or precisions_init is None:
-            stats, shift = initial_stats(X, sample_weight, k, self.covariance_type,
-                                         self.init_params, rng, self.n_threads)
+            try:
+                stats, shift = initial_stats(X, sample_weight, k, self.covariance_type,
+                                             self.init_params, rng, self.n_threads)
+            except _core.CoreError as exc:
+                raise ValueError(f"Initialisation by init_params={self.init_params!r} failed: "
+                                 f"{exc}. Check the scale of the data.") from None
             _, means, covariances, prec_chol = self.m_step(stats, shift, X.dtype)
             # as scikit-learn: counts over the total weight, unnormalised
             total = X.shape[0] if sample_weight is None else sample_weight.sum()

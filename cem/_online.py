@@ -53,14 +53,19 @@ class OnlineEM:
     def after(self, chunk, learning_offset, learning_decay):
         """(next state, the chunk's mean log-likelihood) after blending in
         chunk, the SufficientStatistics of one chunk under the current
-        parameters."""
+        parameters. Raises ValueError if the blended statistics overflow."""
         reference = self.reference
         if reference is None:
             reference = np.tile(chunk.shift.mean(axis=0), (chunk.n_components, 1))
-        chunk = chunk.moved_to(reference).scaled(1.0 / chunk.total_weight)
         step = self.step_size(learning_offset, learning_decay)
-        running = chunk if self.running is None else \
-            self.running.scaled(1.0 - step) + chunk.scaled(step)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, as a ValueError
+            chunk = chunk.moved_to(reference).scaled(1.0 / chunk.total_weight)
+            running = chunk if self.running is None else \
+                self.running.scaled(1.0 - step) + chunk.scaled(step)
+        if not np.isfinite(running.values).all():
+            raise ValueError("partial_fit: the chunk's moments about the model's reference "
+                             "point overflow; the chunk lies too far from the data seen so "
+                             "far for its scale. Scale the data.")
         return OnlineEM(self.n_steps + 1, reference, running), chunk.mean_log_likelihood
 
 

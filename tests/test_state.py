@@ -181,7 +181,7 @@ def _bad_chunks(X):
     nan = X.copy()
     nan[3, 1] = np.nan
     return {
-        "overflowing-m-step": (X * 1e153, None, "M-step|E-step"),
+        "overflowing-m-step": (X * 1e153, None, "M-step|E-step|too far"),
         "nan": (nan, None, "NaN"),
         "wrong-n-features": (X[:, :2], None, "features"),
         "negative-weight": (X, -np.ones(len(X)), "Negative"),
@@ -204,6 +204,23 @@ def test_failed_partial_fit_changes_nothing_and_the_next_chunk_works(rng, cov, b
     gmm.partial_fit(chunks[2])  # as if the bad chunk had never come
     twin.partial_fit(chunks[2])
     assert_unchanged(copy.deepcopy(twin.__dict__), gmm)
+
+
+def test_partial_fit_far_from_the_model_is_a_clear_value_error(rng):
+    # Found by the sequence test below: a model initialised on a chunk of
+    # scale 1e153, then an ordinary chunk: moving its moments to the
+    # model's reference point overflowed in NumPy (a RuntimeWarning, then
+    # "non-finite" from the M-step).
+    X = blobs(np.random.default_rng(606), n=400, d=2, k=2, spread=5.0)[:100]
+    gmm = GMM(2, random_state=0, max_iter=20)
+    gmm.partial_fit(X * (3e153 / np.abs(X).max()))
+    raises_and_leaves_unchanged(gmm, lambda: gmm.partial_fit(X), match="too far")
+
+
+def test_initialisation_overflow_is_a_clear_value_error(rng):
+    X = blobs(rng, n=200, d=2, k=2)
+    with pytest.raises(ValueError, match="Initialisation by init_params='kmeans' failed"):
+        GMM(2, random_state=0).partial_fit(X * (3e153 / np.abs(X).max()))
 
 
 def test_failed_first_partial_fit_changes_nothing(rng):
@@ -377,7 +394,7 @@ def test_chunked_and_dask_fits_depend_only_on_relative_weights(rng, tmp_path, so
 # ---------------------------------------------------------------------------
 # any sequence of calls: the failures among them change nothing
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings, strategies as st  # noqa: E402
 
 _GOOD = ["partial_fit", "fit", "initialize", "apply_m_step", "set_cov"]
 _BAD = ["partial_fit_overflow", "partial_fit_nan", "partial_fit_features", "fit_nan",
@@ -435,6 +452,7 @@ def _apply(gmm, op, X, chunk):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(ops=[("partial_fit_overflow", 0), ("partial_fit", 0)], seed=606)
 @given(ops=st.lists(st.tuples(st.sampled_from(_GOOD + _BAD), st.integers(0, 3)),
                     min_size=1, max_size=8),
        seed=st.integers(0, 2 ** 16))
