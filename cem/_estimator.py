@@ -30,20 +30,36 @@ class Estimator:
                 if p.name != "self" and p.kind != p.VAR_KEYWORD]
 
     def get_params(self, deep=True):
-        """The constructor parameters as a dict (``deep`` is accepted for
-        scikit-learn compatibility; cem's estimators have no nested ones)."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
+        """The constructor parameters as a dict; with deep, also those of
+        any parameter that is itself an estimator, as "name__param" (how
+        scikit-learn's grid search reaches a nested estimator)."""
+        params = {}
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                params.update((f"{name}__{key}", inner)
+                              for key, inner in value.get_params(deep=True).items())
+            params[name] = value
+        return params
 
     def set_params(self, **params):
-        """Set constructor parameters by name; returns self. An unknown name
-        raises ValueError and sets none of them."""
-        valid = self._get_param_names()
+        """Set constructor parameters by name ("name__param" for a nested
+        estimator's); returns self. An unknown name raises ValueError and
+        sets none of them."""
+        valid = self.get_params(deep=True)
         for name in params:  # all checked first: a call that raises changes nothing
             if name not in valid:
                 raise ValueError(f"Invalid parameter {name!r} for estimator {self}. "
                                  f"Valid parameters are: {sorted(valid)!r}.")
+        nested = {}
         for name, value in params.items():
-            setattr(self, name, value)
+            outer, _, inner = name.partition("__")
+            if inner:
+                nested.setdefault(outer, {})[inner] = value
+            else:
+                setattr(self, name, value)
+        for outer, inner_params in nested.items():
+            getattr(self, outer).set_params(**inner_params)
         return self
 
     def __repr__(self):
