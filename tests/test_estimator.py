@@ -30,7 +30,8 @@ def test_protocol_of_a_subclass():
     est = _Selector((2, 3), criterion="aic", estimator=GMM(4))
     assert est.get_params(deep=False) == {"n_components": (2, 3), "criterion": "aic",
                                 "estimator": est.estimator}
-    assert repr(est) == "_Selector(n_components=(2, 3), criterion='aic', estimator=GMM(n_components=4))"
+    assert repr(est) == ("_Selector(n_components=(2, 3), criterion='aic', "
+                         "estimator=GMM(n_components=4))")
     copy = clone(est)
     assert copy is not est and copy.criterion == "aic" and copy.estimator.n_components == 4
     assert est.set_params(criterion="bic") is est and est.criterion == "bic"
