@@ -37,7 +37,9 @@ def e_step_error(exc):
 def e_step_statistics(source, covariance_type, params, n_threads):
     """The E-step of a fit: flat sufficient statistics (the C core's layout,
     moments about params.means) of every row of source under params. The
-    one place the EM loop reads the data."""
+    one place the EM loop reads the data: a pass with an explicit shift
+    (moments about a point near the data rather than the means, issue 9
+    defect 7) plugs in here, and in rows_statistics for the statistics API."""
     weights, means, _, prec_chol = params
     try:
         return source.statistics(covariance_type, (weights, means, prec_chol), n_threads)

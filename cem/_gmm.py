@@ -273,7 +273,8 @@ class GMM(Estimator):
         without running EM, and return self: the start of a hand-written EM
         loop over chunks (see sufficient_statistics). X is any input fit
         takes; from data not in memory a sample of at most 100,000 rows is
-        used."""
+        used. sample_weight is rescaled as in fit. A later partial_fit steps
+        from these parameters."""
         attributes, dropped, _ = self._initial_model(X, sample_weight)
         self._commit(attributes, dropped)
         return self
@@ -339,9 +340,10 @@ class GMM(Estimator):
         once or keeps arriving; exact chunked EM (fit) reaches the batch
         optimum when the data can be read again. Returns self; lower_bound_
         is the chunk's mean log-likelihood under the parameters before the
-        step; n_iter_ is t after it. A call that raises leaves the
-        estimator as it was, so a later good chunk steps as if the bad one
-        had never come.
+        step; n_iter_ is t after it. The chunk's sample_weight is rescaled
+        as in fit (its statistics are normalised per unit weight anyway).
+        A call that raises leaves the estimator as it was, so a later good
+        chunk steps as if the bad one had never come.
         """
         check_params(self)
         sample_weight = rescaled_for_fitting(sample_weight)
