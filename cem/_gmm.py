@@ -1,59 +1,35 @@
 """cem.GMM: a drop-in for sklearn.mixture.GaussianMixture.
 
-Python owns policy here: validation, initialisation, the EM loop and its
-convergence test, n_init, warnings and the scikit-learn attributes. Each EM
-iteration is one call into the C core (cem._core.e_step: responsibilities and
-sufficient statistics in one pass over X) and one M-step on the statistics.
+The class is a facade: it validates input and holds scikit-learn's API and
+attributes, and delegates the rest:
+
+- cem._estimator: the scikit-learn estimator protocol (params, repr, tags);
+- cem._em: the EM driver (initialisation, iterations, convergence, n_init,
+  warm start, verbose output), which returns a result record;
+- cem._online: partial_fit's running state (stepwise EM);
+- cem._params: parameter representations and the M-step;
+- cem._sources: the data (in memory, chunked, streamed, Dask) and its E-step.
 """
-import inspect
 import warnings
-from time import perf_counter
 
 import numpy as np
 
 from cem import _core
-from cem._init import NK_FLOOR, initial_stats
-from cem._sources import (
-    INIT_SAMPLE_ROWS, data_source, is_dask_array, map_dask_rows, source_threads,
-)
+from cem._em import EM, VerboseReporter, rows_statistics
+from cem._estimator import Estimator
+from cem._online import OnlineEM
+from cem._params import Parameters, as_float64, core_view, fitted_attributes, m_step
+from cem._sources import data_source, is_dask_array, map_dask_rows, source_threads
 from cem._stats import SufficientStatistics
 from cem._validation import (
     CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_means, check_params,
     check_precisions, check_random_state, check_sample_weight, check_weights, check_X,
     effective_n_threads, feature_names,
 )
+from cem._weights import rescaled_for_fitting
 
 
-def _ill_defined_message(dtype):
-    message = ("Fitting the mixture model failed because some components have "
-               "ill-defined empirical covariance (for instance caused by singleton "
-               "or collapsed samples). Try to decrease the number of components, "
-               "increase reg_covar, or scale the input data.")
-    if dtype == np.float32:
-        message += (" The numerical accuracy can also be improved by passing float64"
-                    " data instead of float32.")
-    return message
-
-
-def _e_step_error(exc):
-    """The ValueError for a failed pass of the C core."""
-    return ValueError(f"E-step failed: {exc}. The model gives some sample a density that is "
-                      "not representable; check the data scale and the initial parameters.")
-
-
-def _flip(a):
-    return a[..., ::-1, ::-1]
-
-
-def _prec_chol_from_precisions(precisions, covariance_type):
-    """Upper-triangular U with U U^T = precision (scikit-learn's convention),
-    via the Cholesky factor of the row- and column-reversed matrix."""
-    if covariance_type in ("diag", "spherical"):
-        return np.sqrt(precisions)
-    return np.ascontiguousarray(_flip(np.linalg.cholesky(_flip(precisions))))
-
-
-class GMM:
+class GMM(Estimator):
     """Gaussian mixture model fitted by expectation-maximization.
 
     The parameters, attributes and methods are those of
@@ -62,7 +38,8 @@ class GMM:
 
     - ``n_threads`` : int or None, default=None. Threads for the passes over
       the data; None uses ``OMP_NUM_THREADS`` if set, else every core the
-      process may run on. Results are bit-identical for any value.
+      process may run on; at most 4096. Results are bit-identical for any
+      value.
     - ``sample_weight`` in ``fit``, ``fit_predict``, ``score``, ``bic`` and
       ``aic``: non-negative per-row weights. Integer weights fit like
       duplicated rows, a zero weight like a dropped row.
@@ -110,6 +87,8 @@ class GMM:
     Attributes have the dtype of the X passed to fit (float32 or float64).
     """
 
+    _sklearn_estimator_type = "density_estimator"
+
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
                  max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
                  means_init=None, precisions_init=None, random_state=None, warm_start=False,
@@ -134,49 +113,6 @@ class GMM:
         self.learning_offset = learning_offset
 
     # ------------------------------------------------------------------
-    # scikit-learn estimator protocol (no scikit-learn import needed)
-    @classmethod
-    def _get_param_names(cls):
-        return [p.name for p in inspect.signature(cls.__init__).parameters.values()
-                if p.name != "self" and p.kind != p.VAR_KEYWORD]
-
-    def get_params(self, deep=True):
-        """The constructor parameters as a dict (``deep`` is accepted for
-        scikit-learn compatibility; GMM has no nested estimators)."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params):
-        """Set constructor parameters by name; returns self. Unknown names
-        raise ValueError."""
-        valid = self._get_param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"Invalid parameter {name!r} for estimator {self}. "
-                                 f"Valid parameters are: {sorted(valid)!r}.")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        defaults = {p.name: p.default
-                    for p in inspect.signature(type(self).__init__).parameters.values()}
-        changed = []
-        for name in self._get_param_names():
-            value = getattr(self, name)
-            default = defaults[name]
-            same = value is default or (not isinstance(value, np.ndarray) and
-                                        not isinstance(default, np.ndarray) and
-                                        value == default)
-            if not same:
-                changed.append(f"{name}={value!r}")
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    def __sklearn_tags__(self):
-        # Only reached when scikit-learn itself asks (e.g. in its utilities).
-        from sklearn.utils import Tags, TargetTags, InputTags
-        return Tags(estimator_type="density_estimator", target_tags=TargetTags(required=False),
-                    input_tags=InputTags())
-
-    # ------------------------------------------------------------------
     def _check_is_fitted(self):
         if not hasattr(self, "means_"):
             raise NotFittedError(
@@ -193,30 +129,20 @@ class GMM:
 
     def _c_params(self):
         """The fitted parameters as the C core reads them: float64, contiguous."""
-        as64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)
-        return as64(self.weights_), as64(self.means_), as64(self.precisions_cholesky_)
+        return core_view(self.weights_, self.means_, self.precisions_cholesky_)
 
     def _n_threads(self):
         return effective_n_threads(self.n_threads)
 
-    # ------------------------------------------------------------------
     def _m_step(self, stats, shift, dtype):
-        try:
-            return _core.m_step(self.covariance_type, stats, shift, float(self.reg_covar))
-        except _core.CoreError as exc:
-            if exc.status == _core.STATUS_NOT_POSITIVE_DEFINITE:
-                raise ValueError(_ill_defined_message(dtype)) from None
-            raise ValueError(f"M-step failed: {exc}") from None
+        return m_step(self.covariance_type, stats, shift, self.reg_covar, dtype)
 
-    def _e_step(self, params, X, sample_weight, n_threads):
-        """Statistics of X under params (weights, means, prec_chol); raises a
-        clear ValueError when a row's likelihood is not finite."""
-        weights, means, prec_chol = params
-        try:
-            return _core.e_step(self.covariance_type, weights, means, prec_chol, X,
-                                sample_weight, n_threads=n_threads)
-        except _core.CoreError as exc:
-            raise _e_step_error(exc) from None
+    def _em(self, n_threads):
+        """The EM driver for the current parameters."""
+        return EM(covariance_type=self.covariance_type, n_components=self.n_components,
+                  reg_covar=self.reg_covar, tol=self.tol, max_iter=self.max_iter,
+                  init_params=self.init_params, n_threads=n_threads,
+                  reporter=VerboseReporter(self.verbose, self.verbose_interval))
 
     def _user_init(self, d, dtype):
         """The validated user-supplied *_init arrays (None where not given)."""
@@ -228,45 +154,41 @@ class GMM:
             self.precisions_init, self.covariance_type, k, d)
         return weights, means, precisions
 
-    def _initialize(self, X, sample_weight, user_init, rng, n_threads):
-        """Initial (weights, means, covariances, prec_chol), float64."""
-        k = self.n_components
-        weights_init, means_init, precisions_init = user_init
-        weights = means = covariances = prec_chol = None
-        if weights_init is None or means_init is None or precisions_init is None:
-            stats, shift = initial_stats(X, sample_weight, k, self.covariance_type,
-                                         self.init_params, rng, n_threads)
-            _, means, covariances, prec_chol = self._m_step(stats, shift, X.dtype)
-            # as scikit-learn: counts over the total weight, unnormalised
-            total = X.shape[0] if sample_weight is None else sample_weight.sum()
-            weights = (stats[2:2 + k] + NK_FLOOR) / total
-        if weights_init is not None:
-            weights = weights_init
-        if means_init is not None:
-            means = means_init
-        if precisions_init is not None:
-            prec_chol = _prec_chol_from_precisions(precisions_init, self.covariance_type)
-            if self.covariance_type in ("diag", "spherical"):
-                covariances = 1.0 / precisions_init
-            else:
-                covariances = np.linalg.inv(precisions_init)
-        return [np.ascontiguousarray(a, dtype=np.float64)
-                for a in (weights, means, covariances, prec_chol)]
+    def _fitted_parameters64(self):
+        """The current parameters as float64 Parameters."""
+        return as_float64(Parameters(self.weights_, self.means_, self.covariances_,
+                                     self.precisions_cholesky_))
 
-    def _set_parameters(self, params, dtype):
-        weights, means, covariances, prec_chol = (np.asarray(a, dtype=dtype) for a in params)
-        self.weights_, self.means_ = weights, means
-        self.covariances_, self.precisions_cholesky_ = covariances, prec_chol
-        if self.covariance_type == "full":
-            self.precisions_ = prec_chol @ np.swapaxes(prec_chol, 1, 2)
-        elif self.covariance_type == "tied":
-            self.precisions_ = prec_chol @ prec_chol.T
+    def _has_model_of_current_shape(self):
+        """Whether the estimator holds a model that the current
+        covariance_type and n_components describe (set_params may have
+        changed them since it was set)."""
+        return (hasattr(self, "means_")
+                and self.__dict__.get("_fitted_covariance_type") == self.covariance_type
+                and self.means_.shape[0] == self.n_components)
+
+    def _commit(self, attributes, dropped=()):
+        """Delete the attributes named in dropped, then assign attributes
+        (name -> value): the one place fit, initialize, partial_fit and
+        apply_m_step change the estimator, reached only after everything
+        that can raise has run, so a call that raises leaves it as it was."""
+        for name in dropped:
+            self.__dict__.pop(name, None)
+        self.__dict__.update(attributes)
+
+    def _new_model(self, params, dtype, d, names):
+        """(attributes, dropped) that set a model afresh (fit, initialize):
+        the parameters in dtype, the fitted features, and no partial_fit
+        running statistics (they belong to the parameters replaced)."""
+        attributes = fitted_attributes(params, self.covariance_type, dtype)
+        attributes["_fitted_covariance_type"] = self.covariance_type
+        attributes["n_features_in_"] = d
+        dropped = ["_online"]
+        if names is not None:
+            attributes["feature_names_in_"] = names
         else:
-            self.precisions_ = prec_chol ** 2
-
-    def _get_parameters64(self):
-        return [np.ascontiguousarray(a, dtype=np.float64) for a in
-                (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_)]
+            dropped.append("feature_names_in_")
+        return attributes, dropped
 
     # ------------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -281,13 +203,20 @@ class GMM:
             (X_chunk, weight_chunk) pairs). Those initialise from a uniform
             sample of at most 100,000 rows unless all three *_init are given.
         y : ignored.
-        sample_weight : array-like (n_samples,), optional, non-negative.
+        sample_weight : array-like (n_samples,), optional, non-negative. Only
+            relative weights matter: weights whose largest is outside
+            [2**-20, 2**500] are rescaled by a power of two (cem._weights).
         Returns self. Raises ValueError on bad input or an ill-defined
-        covariance; warns ConvergenceWarning if the best init did not converge.
+        covariance; warns ConvergenceWarning if the best init did not
+        converge. With warm_start, a fitted model of the current
+        covariance_type and n_components is the start of one EM run;
+        otherwise (not fitted, or either changed since) fit starts afresh.
+        A call that raises (the warning too, if warnings are errors) leaves
+        the estimator as it was.
         """
         check_params(self)
         names = feature_names(X)
-        source = data_source(X, sample_weight, type(self).__name__)
+        source = data_source(X, rescaled_for_fitting(sample_weight), type(self).__name__)
         d = source.n_features
         if source.n_rows is not None and source.n_rows < self.n_components:
             raise ValueError("Expected n_samples >= n_components but got n_components = "
@@ -295,108 +224,57 @@ class GMM:
         user_init = self._user_init(d, source.dtype)
         n_threads = source_threads(source, self.n_threads)
 
-        do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
-        if not do_init and self.n_features_in_ != d:
+        warm = self.warm_start and hasattr(self, "converged_") and \
+            self._has_model_of_current_shape()
+        if warm and self.n_features_in_ != d:
             raise ValueError(f"X has {d} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input.")
-        rng = check_random_state(self.random_state)
-        max_lower_bound = -np.inf
-        best_params, best_n_iter, best_lower_bounds, best_converged = None, 0, [], False
+        start = (self._fitted_parameters64(), self.lower_bound_) if warm else None
+        result = self._em(n_threads).run(source, n_init=1 if warm else self.n_init,
+                                         user_init=user_init,
+                                         rng=check_random_state(self.random_state), start=start)
 
-        for init in range(n_init):
-            self._verbose_init_begin(init)
-            if do_init:
-                params = self._initialize_from(source, user_init, rng, n_threads)
-            else:
-                params = self._get_parameters64()
-            lower_bound = -np.inf if do_init else self.lower_bound_
-            lower_bounds = []
-            if self.max_iter == 0:
-                best_params, best_n_iter = params, 0
-                continue
-            converged = False
-            for n_iter in range(1, self.max_iter + 1):
-                prev_lower_bound = lower_bound
-                weights, means, _, prec_chol = params
-                stats = self._statistics(source, (weights, means, prec_chol), n_threads)
-                params = list(self._m_step(stats, means, source.dtype))
-                lower_bound = stats[1] / stats[0]  # mean log-likelihood before the M-step
-                lower_bounds.append(lower_bound)
-                change = lower_bound - prev_lower_bound
-                self._verbose_iter_end(n_iter, change)
-                if abs(change) < self.tol:
-                    converged = True
-                    break
-            self._verbose_init_end(lower_bound, converged)
-            if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
-                max_lower_bound = lower_bound
-                best_params, best_n_iter = params, n_iter
-                best_lower_bounds, best_converged = lower_bounds, converged
-
-        self.converged_ = best_converged
-        if not self.converged_ and self.max_iter > 0:
+        attributes, dropped = self._new_model(result.params, source.dtype, d, names)
+        attributes.update(converged_=result.converged, n_iter_=result.n_iter,
+                          lower_bound_=float(result.lower_bound),
+                          lower_bounds_=[float(v) for v in result.lower_bounds])
+        if not result.converged and self.max_iter > 0:
             warnings.warn("Best performing initialization did not converge. Try different "
                           "init parameters, or increase max_iter, tol, or check for "
                           "degenerate data.", ConvergenceWarning, stacklevel=2)
-        self._set_parameters(best_params, source.dtype)
-        self.n_iter_ = best_n_iter
-        self.lower_bound_ = float(max_lower_bound)
-        self.lower_bounds_ = [float(v) for v in best_lower_bounds]
-        self._set_features(d, names)
+        self._commit(attributes, dropped)
         return self
-
-    def _set_features(self, d, names):
-        """Record the fitted features; a model set afresh (fit, initialize)
-        also drops partial_fit's running statistics, which belong to the
-        parameters it replaced."""
-        self.__dict__.pop("_online", None)
-        self.n_features_in_ = d
-        if names is not None:
-            self.feature_names_in_ = names
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-
-    def _initialize_from(self, source, user_init, rng, n_threads):
-        """Initial parameters: from the user's *_init alone when all three are
-        given, else by init_params on the source's initialisation sample."""
-        if all(v is not None for v in user_init):
-            return self._initialize(None, None, user_init, rng, n_threads)
-        X, w = source.init_sample(rng, INIT_SAMPLE_ROWS)
-        if X.shape[0] < self.n_components:
-            raise ValueError("Expected n_samples >= n_components but got n_components = "
-                             f"{self.n_components}, n_samples = {X.shape[0]}")
-        return self._initialize(X, w, user_init, rng, n_threads)
-
-    def _statistics(self, source, params, n_threads):
-        try:
-            return source.statistics(self.covariance_type, params, n_threads)
-        except _core.CoreError as exc:
-            raise _e_step_error(exc) from None
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the component of each row (n_samples,) under the
-        fitted model: always equal to fit(X).predict(X)."""
+        fitted model (the final E-step's most probable component, as
+        scikit-learn): equal to fit(X).predict(X)."""
         return self.fit(X, y, sample_weight=sample_weight).predict(X)
 
     # ------------------------------------------------------------------
     # Statistics API: EM as map-reduce over chunks, on any engine.
+    def _initial_model(self, X, sample_weight):
+        """(attributes, dropped, params) of the model initialize(X,
+        sample_weight) sets, computed without changing the estimator."""
+        check_params(self)
+        names = feature_names(X)
+        source = data_source(X, rescaled_for_fitting(sample_weight), type(self).__name__)
+        user_init = self._user_init(source.n_features, source.dtype)
+        rng = check_random_state(self.random_state)
+        params = self._em(self._n_threads()).initial_parameters(source, user_init, rng)
+        attributes, dropped = self._new_model(params, source.dtype, source.n_features, names)
+        attributes.update(converged_=False, n_iter_=0, lower_bound_=-np.inf, lower_bounds_=[])
+        return attributes, dropped, params
+
     def initialize(self, X, sample_weight=None):
         """Set initial parameters (by init_params, or the *_init given) from X
         without running EM, and return self: the start of a hand-written EM
         loop over chunks (see sufficient_statistics). X is any input fit
         takes; from data not in memory a sample of at most 100,000 rows is
-        used."""
-        check_params(self)
-        names = feature_names(X)
-        source = data_source(X, sample_weight, type(self).__name__)
-        user_init = self._user_init(source.n_features, source.dtype)
-        rng = check_random_state(self.random_state)
-        params = self._initialize_from(source, user_init, rng, self._n_threads())
-        self._set_parameters(params, source.dtype)
-        self.converged_, self.n_iter_ = False, 0
-        self.lower_bound_, self.lower_bounds_ = -np.inf, []
-        self._set_features(source.n_features, names)
+        used. sample_weight is rescaled as in fit. A later partial_fit steps
+        from these parameters."""
+        attributes, dropped, _ = self._initial_model(X, sample_weight)
+        self._commit(attributes, dropped)
         return self
 
     def sufficient_statistics(self, X, sample_weight=None):
@@ -405,16 +283,21 @@ class GMM:
         disjoint chunks add with +; apply_m_step turns their sum into the
         next parameters."""
         X = self._validate_predict_X(X)
+        return self._statistics_of_rows(self._c_params(), X, sample_weight)
+
+    def _statistics_of_rows(self, core_params, X, sample_weight):
+        """SufficientStatistics of validated rows X under core_params
+        (weights, means, prec_chol as the C core reads them)."""
         w = check_sample_weight(sample_weight, X.shape[0])
-        weights, means, prec_chol = self._c_params()
-        values = self._e_step((weights, means, prec_chol), X, w, self._n_threads())
-        return SufficientStatistics(self.covariance_type, means, values)
+        values = rows_statistics(self.covariance_type, core_params, X, w, self._n_threads())
+        return SufficientStatistics(self.covariance_type, core_params[1], values)
 
     def apply_m_step(self, stats):
         """Set the parameters to the M-step of stats (a SufficientStatistics,
         typically the sum over all chunks of sufficient_statistics) and
         return self. stats.mean_log_likelihood is the lower bound of the
-        parameters that produced them; n_iter_ counts the calls."""
+        parameters that produced them; n_iter_ counts the calls. A later
+        partial_fit continues from the parameters set."""
         self._check_is_fitted()
         if not isinstance(stats, SufficientStatistics):
             raise TypeError("apply_m_step takes the SufficientStatistics returned by "
@@ -423,48 +306,74 @@ class GMM:
             raise ValueError("the statistics do not match this model's covariance_type "
                              "and shape")
         dtype = self.means_.dtype
-        self._set_parameters(self._m_step(stats.values, stats.shift, dtype), dtype)
-        self.lower_bound_ = stats.mean_log_likelihood
-        self.lower_bounds_ = list(getattr(self, "lower_bounds_", [])) + [self.lower_bound_]
-        self.n_iter_ = getattr(self, "n_iter_", 0) + 1
+        attributes = fitted_attributes(self._m_step(stats.values, stats.shift, dtype),
+                                       self.covariance_type, dtype)
+        lower_bound = stats.mean_log_likelihood
+        attributes.update(lower_bound_=lower_bound,
+                          lower_bounds_=list(getattr(self, "lower_bounds_", [])) + [lower_bound],
+                          n_iter_=getattr(self, "n_iter_", 0) + 1,
+                          _fitted_covariance_type=self.covariance_type)
+        self._commit(attributes, dropped=["_online"])
         return self
 
     def partial_fit(self, X, y=None, sample_weight=None):
         """One step of online (stepwise) EM on a chunk of rows seen once.
 
-        The first call initialises the model from the chunk. Each call then
-        computes the chunk's statistics under the current parameters,
-        normalised per unit weight, and blends them into a running average,
-        s <- (1 - g) s + g s_chunk with g = (learning_offset + t) **
-        -learning_decay for the t-th call (Cappe & Moulines, 2009), and sets
-        the parameters to the M-step of s. Prefer it to fit on a chunk
-        source when the data can be read only once or keeps arriving; exact
-        chunked EM (fit) reaches the batch optimum when the data can be read
-        again. Returns self; lower_bound_ is the chunk's mean log-likelihood
-        under the parameters before the step.
+        Each call computes the chunk's statistics under the current
+        parameters, normalised per unit weight, and blends them into a
+        running average, s <- (1 - g) s + g s_chunk with g =
+        (learning_offset + t) ** -learning_decay at step t (Cappe &
+        Moulines, 2009), and sets the parameters to the M-step of s. Where
+        the running average starts:
+
+        - not fitted (or covariance_type or n_components changed since):
+          the chunk initialises the model, and its statistics are s (t = 0);
+        - after fit, initialize or apply_m_step: the current model goes on.
+          s starts as the model's own statistics (those whose M-step gives
+          its parameters back) and t goes on from n_iter_, so the chunk
+          moves the model by g of the way; after initialize (n_iter_ = 0)
+          the chunk's statistics under the initial parameters are s.
+
+        Prefer it to fit on a chunk source when the data can be read only
+        once or keeps arriving; exact chunked EM (fit) reaches the batch
+        optimum when the data can be read again. Returns self; lower_bound_
+        is the chunk's mean log-likelihood under the parameters before the
+        step; n_iter_ is t after it. The chunk's sample_weight is rescaled
+        as in fit (its statistics are normalised per unit weight anyway).
+        A call that raises leaves the estimator as it was, so a later good
+        chunk steps as if the bad one had never come.
         """
-        if not hasattr(self, "_online") or not hasattr(self, "means_"):
-            self.initialize(X, sample_weight)
-            self._online = {"t": 0, "reference": None, "stats": None}
-        chunk = self.sufficient_statistics(X, sample_weight)
-        online = self._online
-        if online["reference"] is None:  # a fixed point the running moments are about
-            online["reference"] = np.tile(chunk.shift.mean(axis=0), (self.n_components, 1))
-        chunk = chunk.moved_to(online["reference"]).scaled(1.0 / chunk.total_weight)
-        step = 1.0 if online["stats"] is None else \
-            (self.learning_offset + online["t"]) ** -self.learning_decay
-        online["stats"] = chunk if online["stats"] is None else \
-            online["stats"].scaled(1.0 - step) + chunk.scaled(step)
-        online["t"] += 1
-        dtype = self.means_.dtype
-        self._set_parameters(self._m_step(online["stats"].values, online["reference"], dtype),
-                             dtype)
-        self.lower_bound_ = chunk.mean_log_likelihood
-        self.n_iter_ = online["t"]
+        check_params(self)
+        sample_weight = rescaled_for_fitting(sample_weight)
+        if self._has_model_of_current_shape():
+            attributes, dropped = {}, []
+            X = self._validate_predict_X(X)
+            online = self.__dict__.get("_online")
+            if online is None:
+                online = OnlineEM.continuing(self._fitted_parameters64(), self.covariance_type,
+                                             self.reg_covar, self.n_iter_, self.lower_bound_)
+            core_params, dtype = self._c_params(), self.means_.dtype
+        else:
+            attributes, dropped, params = self._initial_model(X, sample_weight)
+            X = check_X(X, n_features=attributes["n_features_in_"], name=type(self).__name__)
+            online = OnlineEM()
+            core_params = core_view(params.weights, params.means, params.precisions_cholesky)
+            dtype = attributes["means_"].dtype
+        chunk = self._statistics_of_rows(core_params, X, sample_weight)
+        online, chunk_lower_bound = online.after(chunk, self.learning_offset,
+                                                 self.learning_decay)
+        params = self._m_step(online.running.values, online.reference, dtype)
+        attributes.update(fitted_attributes(params, self.covariance_type, dtype))
+        attributes.update(_online=online, lower_bound_=chunk_lower_bound,
+                          n_iter_=online.n_steps)
+        self._commit(attributes, dropped)
         return self
 
     # ------------------------------------------------------------------
-    def _pass(self, X, resp=None, log_density=None):
+    def _evaluate(self, X, resp=None, log_density=None):
+        """One pass over validated X under the fitted model, writing the
+        responsibilities (n, k) into resp and/or the log-densities (n,)
+        into log_density, whichever is given."""
         weights, means, prec_chol = self._c_params()
         try:
             _core.e_step(self.covariance_type, weights, means, prec_chol, X, None,
@@ -480,7 +389,7 @@ class GMM:
             return map_dask_rows(self, "score_samples", X)
         X = self._validate_predict_X(X)
         out = np.empty(X.shape[0])
-        self._pass(X, log_density=out)
+        self._evaluate(X, log_density=out)
         return out.astype(X.dtype, copy=False)
 
     def predict_proba(self, X):
@@ -491,7 +400,7 @@ class GMM:
             return map_dask_rows(self, "predict_proba", X)
         X = self._validate_predict_X(X)
         resp = np.empty((X.shape[0], self.n_components))
-        self._pass(X, resp=resp)
+        self._evaluate(X, resp=resp)
         return resp.astype(X.dtype, copy=False)
 
     def predict(self, X):
@@ -506,7 +415,7 @@ class GMM:
         for start in range(0, X.shape[0], CHUNK_ROWS):
             Xb = X[start:start + CHUNK_ROWS]
             rb = resp[:Xb.shape[0]]
-            self._pass(Xb, resp=rb)
+            self._evaluate(Xb, resp=rb)
             labels[start:start + Xb.shape[0]] = rb.argmax(axis=1)
         return labels
 
@@ -563,29 +472,3 @@ class GMM:
                            for m, c, s in zip(self.means_, self.covariances_, counts)])
         y = np.concatenate([np.full(int(s), i, dtype=np.int64) for i, s in enumerate(counts)])
         return X, y
-
-    # ------------------------------------------------------------------
-    def _verbose_init_begin(self, init):
-        if self.verbose >= 1:
-            print(f"Initialization {init}")
-        if self.verbose >= 2:
-            self._init_prev_time = self._iter_prev_time = perf_counter()
-
-    def _verbose_iter_end(self, n_iter, change):
-        if self.verbose and n_iter % self.verbose_interval == 0:
-            if self.verbose == 1:
-                print(f"  Iteration {n_iter}")
-            else:
-                now = perf_counter()
-                print(f"  Iteration {n_iter}\t time lapse {now - self._iter_prev_time:.5f}s\t "
-                      f"ll change {change:.5f}")
-                self._iter_prev_time = now
-
-    def _verbose_init_end(self, lower_bound, converged):
-        message = "converged" if converged else "did not converge"
-        if self.verbose == 1:
-            print(f"Initialization {message}.")
-        elif self.verbose >= 2:
-            elapsed = perf_counter() - self._init_prev_time
-            print(f"Initialization {message}. time lapse {elapsed:.5f}s\t lower bound "
-                  f"{lower_bound:.5f}.")

@@ -12,6 +12,9 @@ from cem._shapes import param_shape
 CHUNK_ROWS = 65536
 
 ZERO_WEIGHT_MESSAGE = "sample_weight sums to zero: no row would count in the fit"
+# Most threads a fit may ask for: far above any core count, far below the C
+# int the OpenMP runtime takes (2**31 overflowed there).
+MAX_N_THREADS = 4096
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -63,8 +66,9 @@ def check_params(est):
         bad("warm_start", "an instance of 'bool'", TypeError)
     if not (_is_int(est.verbose) or isinstance(est.verbose, (bool, np.bool_))) or est.verbose < 0:
         bad("verbose", "an int in the range [0, inf) or a bool")
-    if est.n_threads is not None and (not _is_int(est.n_threads) or est.n_threads < 1):
-        bad("n_threads", "None or an int in the range [1, inf)")
+    if est.n_threads is not None and (not _is_int(est.n_threads) or
+                                      not 1 <= est.n_threads <= MAX_N_THREADS):
+        bad("n_threads", f"None or an int in the range [1, {MAX_N_THREADS}]")
     if not _is_real(est.learning_decay) or not 0.5 < est.learning_decay <= 1.0:
         bad("learning_decay", "a float in the range (0.5, 1.0]")
     if not _is_real(est.learning_offset) or not est.learning_offset >= 0.0:
@@ -72,20 +76,14 @@ def check_params(est):
     check_random_state(est.random_state)
 
 
-# More threads than any machine runs: a larger n_threads (or OMP_NUM_THREADS)
-# means "as many as useful" and is capped here, not passed on to overflow a
-# C int. The passes then use no more threads than their work is worth.
-MAX_THREADS = 1 << 15
-
-
 def effective_n_threads(n_threads):
-    """Threads to use: n_threads if given, else OMP_NUM_THREADS if set, else
-    every core this process may run on; at most MAX_THREADS."""
+    """Threads to use: n_threads if given, else OMP_NUM_THREADS if set
+    (at most MAX_N_THREADS), else every core this process may run on."""
     if n_threads is not None:
-        return min(int(n_threads), MAX_THREADS)
+        return min(int(n_threads), MAX_N_THREADS)
     env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if env.isdigit() and int(env) > 0:
-        return min(int(env), MAX_THREADS)
+        return min(int(env), MAX_N_THREADS)
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)

@@ -207,8 +207,10 @@ def test_fit_after_partial_fit_starts_the_stream_afresh(rng):
     gmm.partial_fit(rng.normal(size=(500, 2)))
     gmm.partial_fit(rng.normal(size=(500, 2)))
     gmm.fit(rng.normal(size=(500, 3)))
-    gmm.partial_fit(rng.normal(size=(500, 3)))  # running statistics of the new shape
-    assert gmm.n_iter_ == 1 and gmm.means_.shape == (2, 3)
+    n_iter = gmm.n_iter_
+    # running statistics of the new shape, continuing the fitted model (issue 9, defect 5)
+    gmm.partial_fit(rng.normal(size=(500, 3)))
+    assert gmm.n_iter_ == n_iter + 1 and gmm.means_.shape == (2, 3)
 
 
 def test_learning_parameters_are_validated(rng):

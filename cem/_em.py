@@ -1,0 +1,192 @@
+"""The EM driver: initialisation, the iteration loop and its convergence
+test, n_init restarts, warm starts and verbose output.
+
+One EM iteration is one E-step (``e_step_statistics``: the sufficient
+statistics of the data under the current parameters, one pass of the C
+core over every row of the source) and one M-step (cem._params.m_step).
+``EM.run`` returns an ``EMResult`` and sets nothing: the estimator copies
+the result into its attributes only when the whole fit has succeeded.
+Accelerated EM will plug in here, as another way to go from one iterate
+to the next.
+"""
+from collections import namedtuple
+from time import perf_counter
+
+import numpy as np
+
+from cem import _core
+from cem._init import NK_FLOOR, initial_stats
+from cem._params import (
+    Parameters, as_float64, covariances_from_precisions, m_step, prec_chol_from_precisions,
+)
+from cem._sources import INIT_SAMPLE_ROWS
+
+EMResult = namedtuple("EMResult", "params n_iter lower_bound lower_bounds converged")
+EMResult.__doc__ = """What a fit found: params (Parameters, float64) of the best
+initialisation, its n_iter, lower_bound (mean log-likelihood before the last
+M-step; -inf if no iteration ran), lower_bounds (one per iteration) and
+whether it converged."""
+
+
+def e_step_error(exc):
+    """The ValueError for a failed pass of the C core."""
+    return ValueError(f"E-step failed: {exc}. The model gives some sample a density that is "
+                      "not representable; check the data scale and the initial parameters.")
+
+
+def e_step_statistics(source, covariance_type, params, n_threads):
+    """The E-step of a fit: flat sufficient statistics (the C core's layout,
+    moments about params.means) of every row of source under params. The
+    one place the EM loop reads the data: a pass with an explicit shift
+    (moments about a point near the data rather than the means, issue 9
+    defect 7) plugs in here, and in rows_statistics for the statistics API."""
+    weights, means, _, prec_chol = params
+    try:
+        return source.statistics(covariance_type, (weights, means, prec_chol), n_threads)
+    except _core.CoreError as exc:
+        raise e_step_error(exc) from None
+
+
+def rows_statistics(covariance_type, core_params, X, sample_weight, n_threads):
+    """The E-step on validated in-memory rows X (n, d) with optional weights
+    (n,): flat statistics under core_params (weights, means, prec_chol as
+    the C core reads them)."""
+    weights, means, prec_chol = core_params
+    try:
+        return _core.e_step(covariance_type, weights, means, prec_chol, X, sample_weight,
+                            n_threads=n_threads)
+    except _core.CoreError as exc:
+        raise e_step_error(exc) from None
+
+
+class VerboseReporter:
+    """Prints the progress of a fit as scikit-learn does: nothing at
+    verbose=0; at 1 each initialisation and every verbose_interval-th
+    iteration; at 2 also times and log-likelihood changes."""
+
+    def __init__(self, verbose, verbose_interval):
+        self.verbose, self.interval = verbose, verbose_interval
+        self._init_start = self._iter_start = None
+
+    def init_begin(self, init):
+        if self.verbose >= 1:
+            print(f"Initialization {init}")
+        if self.verbose >= 2:
+            self._init_start = self._iter_start = perf_counter()
+
+    def iteration_end(self, n_iter, change):
+        if self.verbose and n_iter % self.interval == 0:
+            if self.verbose == 1:
+                print(f"  Iteration {n_iter}")
+            else:
+                now = perf_counter()
+                print(f"  Iteration {n_iter}\t time lapse {now - self._iter_start:.5f}s\t "
+                      f"ll change {change:.5f}")
+                self._iter_start = now
+
+    def init_end(self, lower_bound, converged):
+        message = "converged" if converged else "did not converge"
+        if self.verbose == 1:
+            print(f"Initialization {message}.")
+        elif self.verbose >= 2:
+            elapsed = perf_counter() - self._init_start
+            print(f"Initialization {message}. time lapse {elapsed:.5f}s\t lower bound "
+                  f"{lower_bound:.5f}.")
+
+
+class EM:
+    """EM for one model specification.
+
+    covariance_type, n_components, reg_covar, tol, max_iter, init_params:
+    as GMM's parameters; n_threads: threads of each pass; reporter: a
+    VerboseReporter.
+    """
+
+    def __init__(self, *, covariance_type, n_components, reg_covar, tol, max_iter, init_params,
+                 n_threads, reporter):
+        self.covariance_type, self.n_components = covariance_type, n_components
+        self.reg_covar, self.tol, self.max_iter = reg_covar, tol, max_iter
+        self.init_params, self.n_threads, self.reporter = init_params, n_threads, reporter
+
+    def m_step(self, stats, shift, dtype):
+        return m_step(self.covariance_type, stats, shift, self.reg_covar, dtype)
+
+    def initial_parameters(self, source, user_init, rng):
+        """Initial Parameters: from the user's *_init alone when all three
+        are given, else by init_params on the source's initialisation
+        sample, with any *_init given replacing what it sets.
+        user_init: validated (weights, means, precisions), None where not given."""
+        if all(v is not None for v in user_init):
+            return self._initial_parameters(None, None, user_init, rng)
+        X, w = source.init_sample(rng, INIT_SAMPLE_ROWS)
+        if X.shape[0] < self.n_components:
+            raise ValueError("Expected n_samples >= n_components but got n_components = "
+                             f"{self.n_components}, n_samples = {X.shape[0]}")
+        return self._initial_parameters(X, w, user_init, rng)
+
+    def _initial_parameters(self, X, sample_weight, user_init, rng):
+        k = self.n_components
+        weights_init, means_init, precisions_init = user_init
+        weights = means = covariances = prec_chol = None
+        if weights_init is None or means_init is None or precisions_init is None:
+            try:
+                stats, shift = initial_stats(X, sample_weight, k, self.covariance_type,
+                                             self.init_params, rng, self.n_threads)
+            except _core.CoreError as exc:
+                raise ValueError(f"Initialisation by init_params={self.init_params!r} failed: "
+                                 f"{exc}. Check the scale of the data.") from None
+            _, means, covariances, prec_chol = self.m_step(stats, shift, X.dtype)
+            # as scikit-learn: counts over the total weight, unnormalised
+            total = X.shape[0] if sample_weight is None else sample_weight.sum()
+            weights = (stats[2:2 + k] + NK_FLOOR) / total
+        if weights_init is not None:
+            weights = weights_init
+        if means_init is not None:
+            means = means_init
+        if precisions_init is not None:
+            prec_chol = prec_chol_from_precisions(precisions_init, self.covariance_type)
+            covariances = covariances_from_precisions(precisions_init, self.covariance_type)
+        return as_float64(Parameters(weights, means, covariances, prec_chol))
+
+    def run(self, source, *, n_init, user_init, rng, start=None):
+        """Fit source: n_init initialisations (or one EM run from start, a
+        (Parameters, lower_bound) pair, for a warm start), each iterated to
+        convergence or max_iter; returns the EMResult of the one with the
+        highest final lower bound."""
+        max_lower_bound = -np.inf
+        best = EMResult(None, 0, -np.inf, [], False)
+        for init in range(n_init):
+            self.reporter.init_begin(init)
+            if start is None:
+                params, lower_bound = self.initial_parameters(source, user_init, rng), -np.inf
+            else:
+                params, lower_bound = start
+            if self.max_iter == 0:
+                best = EMResult(params, 0, max_lower_bound, [], False)
+                continue
+            params, n_iter, lower_bound, lower_bounds, converged = self._iterate(
+                source, params, lower_bound)
+            self.reporter.init_end(lower_bound, converged)
+            if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
+                max_lower_bound = lower_bound
+                best = EMResult(params, n_iter, lower_bound, lower_bounds, converged)
+        return best
+
+    def _iterate(self, source, params, lower_bound):
+        """EM iterations from params until the lower bound changes by less
+        than tol or max_iter: (params, n_iter, lower_bound, lower_bounds,
+        converged)."""
+        lower_bounds = []
+        converged = False
+        for n_iter in range(1, self.max_iter + 1):
+            prev_lower_bound = lower_bound
+            stats = e_step_statistics(source, self.covariance_type, params, self.n_threads)
+            params = self.m_step(stats, params.means, source.dtype)
+            lower_bound = stats[1] / stats[0]  # mean log-likelihood before the M-step
+            lower_bounds.append(lower_bound)
+            change = lower_bound - prev_lower_bound
+            self.reporter.iteration_end(n_iter, change)
+            if abs(change) < self.tol:
+                converged = True
+                break
+        return params, n_iter, lower_bound, lower_bounds, converged
