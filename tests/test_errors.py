@@ -142,3 +142,17 @@ def test_sample_bad_count(fitted):
 def test_set_params_unknown_name():
     with pytest.raises(ValueError, match="Invalid parameter"):
         GMM().set_params(n_clusters=3)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_random_from_data_never_starts_a_component_at_a_zero_weight_row(X, seed):
+    # a zero weight drops a row; a component started there had no weight and
+    # the first M-step failed ("no positive weight")
+    w = np.zeros(len(X))
+    w[::10] = 1.0
+    gmm = GMM(3, init_params="random_from_data", random_state=seed).fit(X, sample_weight=w)
+    assert np.isfinite(gmm.means_).all()
+    with pytest.raises(ValueError, match="random_from_data needs n_components = 3 rows of "
+                       "positive sample_weight, but only 2 have one"):
+        GMM(3, init_params="random_from_data").fit(X, sample_weight=np.r_[1.0, 1.0,
+                                                                           np.zeros(len(X) - 2)])
