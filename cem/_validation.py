@@ -1,9 +1,17 @@
 """Input and parameter validation for cem.GMM: clear errors, no copies of X
-beyond what the dtype demands."""
+beyond what the dtype demands. Messages are scikit-learn's (1.9) wherever
+scikit-learn has one, so code and tests written against GaussianMixture match
+them; the exception classes are in cem/_exceptions.py."""
 import numbers
 import os
+import sys
+import warnings
 
 import numpy as np
+
+from cem._exceptions import (  # noqa: F401  (re-exported for the modules that raise them)
+    ConvergenceWarning, InvalidParameterError, NotFittedError, raisable,
+)
 
 # Rows checked or processed per step when Python walks over X: bounds the
 # size of temporaries to CHUNK_ROWS x max(d, k) whatever n is.
@@ -11,15 +19,6 @@ CHUNK_ROWS = 65536
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
-
-
-class NotFittedError(ValueError, AttributeError):
-    """Raised when a method that needs a fitted model is called before fit
-    (scikit-learn's NotFittedError has the same two bases)."""
-
-
-class ConvergenceWarning(UserWarning):
-    """The best initialisation did not converge within max_iter iterations."""
 
 
 def _is_int(value):
@@ -30,42 +29,97 @@ def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _is_bool(value):
+    return isinstance(value, (bool, np.bool_))
+
+
+def _type_name(t):
+    """A type as scikit-learn names it in messages."""
+    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
+def is_sparse(X):
+    """Whether X is a scipy.sparse matrix or array. scipy is not imported
+    for this: while scipy.sparse is not loaded, nothing can be one."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
+
+
+def _is_array_like(value):
+    """scikit-learn's "array-like" (and not a scalar or a string)."""
+    return ((hasattr(value, "__len__") or hasattr(value, "shape") or hasattr(value, "__array__"))
+            and not np.isscalar(value) and not is_sparse(value))
+
+
+def _int_in(low, high=None):
+    if high is None:
+        return (lambda v: _is_int(v) and v >= low), f"an int in the range [{low}, inf)"
+    return (lambda v: _is_int(v) and low <= v <= high), f"an int in the range [{low}, {high}]"
+
+
+def _float_in(low, high=None):
+    """[low, inf), or (low, high] when high is given."""
+    if high is None:
+        return ((lambda v: _is_real(v) and low <= v < np.inf),
+                f"a float in the range [{low}, inf)")
+    return (lambda v: _is_real(v) and low < v <= high), f"a float in the range ({low}, {high}]"
+
+
+def _str_among(options):
+    return ((lambda v: isinstance(v, str) and v in options),
+            "a str among {" + ", ".join(repr(o) for o in options) + "}")
+
+
+_BOOL = (_is_bool, f"an instance of 'bool' or an instance of '{_type_name(np.bool_)}'")
+_ARRAY_LIKE_OR_NONE = ((lambda v: v is None or _is_array_like(v)), "an array-like or None")
+
+
+def _or_none(rule):
+    check, text = rule
+    return (lambda v: v is None or check(v)), f"{text} or None"
+
+
+# parameter -> (predicate, what scikit-learn's message says it must be);
+# GaussianMixture's constraints, plus cem's own parameters.
+_PARAMETER_RULES = {
+    "n_components": _int_in(1),
+    # set literals written as scikit-learn writes them, so that "a str among
+    # {...}" lists the options in the order its message does
+    "covariance_type": _str_among({"full", "tied", "diag", "spherical"}),
+    "tol": _float_in(0.0),
+    "reg_covar": _float_in(0.0),
+    "max_iter": _int_in(0),
+    "n_init": _int_in(1),
+    "init_params": _str_among({"kmeans", "random", "random_from_data", "k-means++"}),
+    "weights_init": _ARRAY_LIKE_OR_NONE,
+    "means_init": _ARRAY_LIKE_OR_NONE,
+    "precisions_init": _ARRAY_LIKE_OR_NONE,
+    "random_state": (
+        lambda v: v is None or isinstance(v, np.random.RandomState) or (
+            _is_int(v) and 0 <= v <= 2**32 - 1),
+        f"an int in the range [0, {2**32 - 1}], an instance of "
+        f"'{_type_name(np.random.RandomState)}' or None"),
+    "warm_start": _BOOL,
+    "verbose": ((lambda v: _is_bool(v) or (_is_int(v) and v >= 0)),
+                f"an int in the range [0, inf), {_BOOL[1]}"),
+    "verbose_interval": _int_in(1),
+    "n_threads": _or_none(_int_in(1)),
+    "learning_decay": _float_in(0.5, 1.0),
+    "learning_offset": _float_in(0.0),
+}
+
+
 def check_params(est):
-    """Validate the constructor parameters of a GMM (at fit, as scikit-learn)."""
-    name = type(est).__name__
-
-    def bad(param, expected, exc=ValueError):
-        raise exc(f"The '{param}' parameter of {name} must be {expected}. "
-                  f"Got {getattr(est, param)!r} instead.")
-
-    for param, low in (("n_components", 1), ("max_iter", 0), ("n_init", 1),
-                       ("verbose_interval", 1)):
+    """Validate the constructor parameters of a GMM (at fit, as scikit-learn):
+    InvalidParameterError, with scikit-learn's message, for the first invalid
+    one in name order (scikit-learn's order)."""
+    for param in sorted(_PARAMETER_RULES):
+        satisfied, expected = _PARAMETER_RULES[param]
         value = getattr(est, param)
-        if not _is_int(value):
-            bad(param, f"an int in the range [{low}, inf)", TypeError)
-        if value < low:
-            bad(param, f"an int in the range [{low}, inf)")
-    for param in ("tol", "reg_covar"):
-        value = getattr(est, param)
-        if not _is_real(value):
-            bad(param, "a float in the range [0.0, inf)", TypeError)
-        if not (value >= 0.0 and np.isfinite(value)):
-            bad(param, "a float in the range [0.0, inf)")
-    if not isinstance(est.covariance_type, str) or est.covariance_type not in COVARIANCE_TYPES:
-        bad("covariance_type", f"a str among {set(COVARIANCE_TYPES)}")
-    if not isinstance(est.init_params, str) or est.init_params not in INIT_PARAMS:
-        bad("init_params", f"a str among {set(INIT_PARAMS)}")
-    if not isinstance(est.warm_start, (bool, np.bool_)):
-        bad("warm_start", "an instance of 'bool'", TypeError)
-    if not (_is_int(est.verbose) or isinstance(est.verbose, (bool, np.bool_))) or est.verbose < 0:
-        bad("verbose", "an int in the range [0, inf) or a bool")
-    if est.n_threads is not None and (not _is_int(est.n_threads) or est.n_threads < 1):
-        bad("n_threads", "None or an int in the range [1, inf)")
-    if not _is_real(est.learning_decay) or not 0.5 < est.learning_decay <= 1.0:
-        bad("learning_decay", "a float in the range (0.5, 1.0]")
-    if not _is_real(est.learning_offset) or not est.learning_offset >= 0.0:
-        bad("learning_offset", "a float in the range [0.0, inf)")
-    check_random_state(est.random_state)
+        if not satisfied(value):
+            raise raisable(InvalidParameterError)(
+                f"The {param!r} parameter of {type(est).__name__} must be {expected}. "
+                f"Got {value!r} instead.")
 
 
 def effective_n_threads(n_threads):

@@ -62,7 +62,8 @@ def test_wrong_number_of_features_at_predict(fitted, X):
 
 def test_methods_before_fit(X):
     for method in ("predict", "predict_proba", "score_samples", "score", "bic", "aic"):
-        with pytest.raises(cem.NotFittedError, match="not fitted"):
+        with pytest.raises(cem.NotFittedError, match="^This GMM instance is not fitted yet. Call "
+                           "'fit' with appropriate arguments before using this estimator.$"):
             getattr(GMM(2), method)(X)
     with pytest.raises(cem.NotFittedError):
         GMM(2).sample(3)
@@ -79,8 +80,23 @@ def test_methods_before_fit(X):
     (dict(warm_start="yes"), TypeError), (dict(verbose=-1), ValueError),
 ])
 def test_bad_parameters(X, params, exc):
-    with pytest.raises(exc, match=list(params)[0] if list(params)[0] != "random_state" else "seed"):
+    with pytest.raises(exc, match=f"^The '{list(params)[0]}' parameter of GMM must be .* Got .* "
+                       "instead.$") as info:
         GMM(**params).fit(X)
+    # scikit-learn's InvalidParameterError is both, so either except clause catches it
+    assert isinstance(info.value, cem.InvalidParameterError)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, TypeError)
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_predict", "partial_fit", "initialize"])
+def test_bad_parameters_raise_before_anything_changes(X, method):
+    gmm = GMM(2, random_state=0).fit(X)
+    before = dict(gmm.__dict__)
+    gmm.set_params(means_init=3.0)  # scikit-learn: an array-like or None
+    with pytest.raises(cem.InvalidParameterError, match="'means_init' parameter of GMM must be "
+                       "an array-like or None. Got 3.0 instead."):
+        getattr(gmm, method)(X)
+    assert all(gmm.__dict__[k] is before[k] for k in before if k != "means_init")
 
 
 def test_bad_initial_parameters(X):
