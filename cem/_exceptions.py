@@ -29,7 +29,6 @@ The bases of each class are those of scikit-learn's twin, so ``except
 ValueError`` and the like behave the same with or without scikit-learn.
 """
 import sys
-import threading
 
 
 class _HasScikitLearnTwin:
@@ -61,7 +60,6 @@ _TWINS = {
     InvalidParameterError: ("sklearn.utils._param_validation", "InvalidParameterError"),
 }
 _joint_classes = {}  # (cem class, scikit-learn class) -> class deriving from both
-_lock = threading.Lock()
 
 
 def raisable(cls):
@@ -75,13 +73,10 @@ def raisable(cls):
     key = (cls, twin)
     joint = _joint_classes.get(key)
     if joint is None:
-        with _lock:
-            joint = _joint_classes.get(key)
-            if joint is None:
-                joint = type(cls.__name__, (cls, twin), {
-                    "__module__": cls.__module__, "__qualname__": cls.__qualname__,
-                    "__doc__": cls.__doc__})
-                _joint_classes[key] = joint
+        # setdefault is atomic: racing threads all get the class stored first
+        joint = _joint_classes.setdefault(key, type(cls.__name__, (cls, twin), {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__}))
     return joint
 
 

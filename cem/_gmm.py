@@ -16,9 +16,9 @@ from cem._init import NK_FLOOR, initial_stats
 from cem._sources import INIT_SAMPLE_ROWS, _is_dask_array, data_source
 from cem._stats import SufficientStatistics
 from cem._validation import (
-    CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_means, check_params,
-    check_precisions, check_random_state, check_sample_weight, check_weights, check_X,
-    effective_n_threads, feature_names, raisable,
+    CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_feature_names, check_means,
+    check_params, check_precisions, check_random_state, check_sample_weight, check_weights,
+    check_X, effective_n_threads, feature_names, raisable,
 )
 
 
@@ -183,10 +183,7 @@ class GMM:
 
     def _validate_predict_X(self, X):
         self._check_is_fitted()
-        names = feature_names(X)
-        fitted = getattr(self, "feature_names_in_", None)
-        if fitted is not None and names is not None and not np.array_equal(names, fitted):
-            raise ValueError("The feature names should match those that were passed during fit.")
+        check_feature_names(self, X)
         return check_X(X, n_features=self.n_features_in_, name=type(self).__name__)
 
     def _c_params(self):

@@ -8,7 +8,7 @@ exact because statistics add.
 import numpy as np
 
 from cem import _core
-from cem._validation import CHUNK_ROWS, check_sample_weight, check_X
+from cem._validation import CHUNK_ROWS, check_dense, check_sample_weight, check_X
 
 # Rows an initialisation draws from data that is not in memory.
 INIT_SAMPLE_ROWS = 100_000
@@ -32,6 +32,7 @@ def _is_chunked_array(X):
 
 def data_source(X, sample_weight, name):
     """The source for fit's X: Dask, chunked, a callable of chunks, or memory."""
+    check_dense(X)  # a sparse matrix would pass for a chunked array below
     if _is_dask_array(X):
         return DaskSource(X, sample_weight, name)
     if callable(X) and not hasattr(X, "shape"):

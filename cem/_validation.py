@@ -97,8 +97,9 @@ _PARAMETER_RULES = {
     "random_state": (
         lambda v: v is None or isinstance(v, np.random.RandomState) or (
             _is_int(v) and 0 <= v <= 2**32 - 1),
+        # named, not looked up: touching np.random imports it (~40 ms at import cem)
         f"an int in the range [0, {2**32 - 1}], an instance of "
-        f"'{_type_name(np.random.RandomState)}' or None"),
+        "'numpy.random.mtrand.RandomState' or None"),
     "warm_start": _BOOL,
     "verbose": ((lambda v: _is_bool(v) or (_is_int(v) and v >= 0)),
                 f"an int in the range [0, inf), {_BOOL[1]}"),
@@ -147,46 +148,103 @@ def check_random_state(seed):
     raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState instance")
 
 
+def check_dense(X):
+    """TypeError (scikit-learn's) for sparse X: cem fits dense data only."""
+    if is_sparse(X):
+        raise TypeError("Sparse data was passed for X, but dense data is required. Use "
+                        "'.toarray()' to convert to a dense numpy array.")
+
+
 def feature_names(X):
-    """Column names of a DataFrame-like X when they are all strings, else None."""
+    """Column names of a DataFrame-like X when they are all strings, else
+    None; TypeError when strings are mixed with other types (scikit-learn's
+    rule and message)."""
     columns = getattr(X, "columns", None)
     if columns is None:
         return None
     names = np.asarray(list(columns), dtype=object)
-    if len(names) and all(isinstance(c, str) for c in names):
-        return names
-    return None
+    if len(names) == 0:
+        return None
+    types = sorted(t.__qualname__ for t in set(type(v) for v in names))
+    if len(types) > 1 and "str" in types:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, "
+            f"but your input has {types} as feature name / column name types. "
+            "If you want feature names to be stored and validated, you must convert "
+            "them all to strings, by using X.columns = X.columns.astype(str) for "
+            "example. Otherwise you can remove feature / column names from your input "
+            "data, or convert them all to a non-string data type.")
+    return names if types == ["str"] else None
+
+
+def _caller_stacklevel():
+    """The stacklevel that makes warnings.warn, called by the caller of
+    this function, point at the first frame outside cem: the user's line."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "cem":
+        level, frame = level + 1, frame.f_back
+    return level
+
+
+def check_feature_names(est, X):
+    """Check X's column names against those est was fitted with, as
+    scikit-learn does after fit: a UserWarning when only one side has names,
+    a ValueError naming the differences when both have and they differ."""
+    fitted = getattr(est, "feature_names_in_", None)
+    names = feature_names(X)
+    name = type(est).__name__
+    if fitted is None and names is None:
+        return
+    if fitted is None:
+        warnings.warn(f"X has feature names, but {name} was fitted without feature names",
+                      UserWarning, stacklevel=_caller_stacklevel())
+        return
+    if names is None:
+        warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
+                      "feature names", UserWarning, stacklevel=_caller_stacklevel())
+        return
+    if len(fitted) == len(names) and np.all(fitted == names):
+        return
+    unexpected = sorted(set(names) - set(fitted))
+    missing = sorted(set(fitted) - set(names))
+
+    def listed(names, limit=5):
+        return "".join(f"- {n}\n" for n in names[:limit]) + ("- ...\n" if len(names) > limit
+                                                              else "")
+
+    message = "The feature names should match those that were passed during fit.\n"
+    if unexpected:
+        message += "Feature names unseen at fit time:\n" + listed(unexpected)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + listed(missing)
+    if not unexpected and not missing:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(message)
 
 
 def check_X(X, *, min_samples=1, n_features=None, name="GMM"):
-    """X as a 2-D float64 or float32 array (float32 kept, ints and bools
-    converted, any memory layout kept), checked finite, in chunks."""
+    """X as a 2-D float64 or float32 array (float32 kept, anything else numpy
+    converts to float64 converted, any memory layout kept), checked finite,
+    in chunks. The errors are scikit-learn's check_array's."""
+    check_dense(X)
     if hasattr(X, "to_numpy") and hasattr(X, "columns"):
         X = X.to_numpy()
-    if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
-        X = np.asarray(X)
-    else:
-        raise TypeError(f"X must be array-like, got {type(X).__name__}")
-    kind = X.dtype.kind
-    if kind == "f" and X.dtype in (np.float64, np.float32):
-        pass
-    elif kind in "biuf":
-        X = X.astype(np.float64)
-    elif kind == "O":
-        try:
-            X = X.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"X could not be converted to float: {exc}") from None
-    elif kind == "c":
-        raise TypeError("X has complex values; cem fits real-valued data")
-    else:
-        raise TypeError(f"X must hold numbers, not dtype {X.dtype}")
+    X = np.asarray(X)
+    if X.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported\n{X}\n")
+    if X.dtype not in (np.float64, np.float32):
+        X = X.astype(np.float64)  # numpy's own error for strings, objects, ...
     if X.ndim != 2:
+        reshape = ("Reshape your data either using array.reshape(-1, 1) if your data has a "
+                   "single feature or array.reshape(1, -1) if it contains a single sample.")
+        if X.ndim == 0:
+            raise ValueError(f"Expected 2D array, got scalar array instead:\narray={X}.\n"
+                             + reshape)
         if X.ndim == 1:
-            raise ValueError(
-                "Expected a 2D array, got a 1D array instead. Reshape your data using "
-                "X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample.")
-        raise ValueError(f"Expected a 2D array, got an array with {X.ndim} dimension(s)")
+            raise ValueError(f"Expected 2D array, got 1D array instead:\narray={X}.\n"
+                             + reshape)
+        raise ValueError(f"Found array with dim {X.ndim}, while dim <= 2 is required by "
+                         f"{name}.")
     n, d = X.shape
     if n < min_samples:
         raise ValueError(f"Found array with {n} sample(s) (shape={X.shape}) while a "
@@ -200,8 +258,9 @@ def check_X(X, *, min_samples=1, n_features=None, name="GMM"):
     for start in range(0, n, CHUNK_ROWS):
         block = X[start:start + CHUNK_ROWS]
         if not np.isfinite(block).all():
-            what = "NaN" if np.isnan(block).any() else "infinity or a value too large"
-            raise ValueError(f"Input X contains {what}.")
+            if np.isnan(block).any():
+                raise ValueError("Input X contains NaN.")
+            raise ValueError(f"Input X contains infinity or a value too large for {X.dtype!r}.")
     return X
 
 
@@ -244,12 +303,16 @@ def _as_float_array(value, name):
 
 
 def check_weights(weights, k, dtype):
+    """weights_init as float64, checked in [0, 1] and summing to 1 within the
+    precision of float32 when the weights or X are float32 (scikit-learn
+    takes the weights' dtype), else of float64."""
+    single = np.float32 in (np.asarray(weights).dtype, dtype)
     weights = _as_float_array(weights, "weights")
     check_shape(weights, (k,), "weights")
     if (weights < 0).any() or (weights > 1).any():
         raise ValueError("The parameter 'weights' should be in the range [0, 1], but got "
                          f"max value {weights.max():.5f}, min value {weights.min():.5f}")
-    atol = 1e-6 if dtype == np.float32 else 1e-8
+    atol = 1e-6 if single else 1e-8
     if abs(1.0 - weights.sum()) > atol:
         raise ValueError("The parameter 'weights' should be normalized, but got "
                          f"sum(weights) = {weights.sum():.5f}")
