@@ -83,14 +83,14 @@ def _or_none(rule):
 # GaussianMixture's constraints, plus cem's own parameters.
 _PARAMETER_RULES = {
     "n_components": _int_in(1),
-    # set literals written as scikit-learn writes them, so that "a str among
-    # {...}" lists the options in the order its message does
-    "covariance_type": _str_among({"full", "tied", "diag", "spherical"}),
+    # scikit-learn prints its option set in an order that varies from one
+    # process to another (its hash order); cem lists them in a fixed order
+    "covariance_type": _str_among(COVARIANCE_TYPES),
     "tol": _float_in(0.0),
     "reg_covar": _float_in(0.0),
     "max_iter": _int_in(0),
     "n_init": _int_in(1),
-    "init_params": _str_among({"kmeans", "random", "random_from_data", "k-means++"}),
+    "init_params": _str_among(INIT_PARAMS),
     "weights_init": _ARRAY_LIKE_OR_NONE,
     "means_init": _ARRAY_LIKE_OR_NONE,
     "precisions_init": _ARRAY_LIKE_OR_NONE,
@@ -227,8 +227,15 @@ def check_X(X, *, min_samples=1, n_features=None, name="GMM"):
     converts to float64 converted, any memory layout kept), checked finite,
     in chunks. The errors are scikit-learn's check_array's."""
     check_dense(X)
+    if isinstance(X, np.matrix):
+        raise TypeError("np.matrix is not supported. Please convert to a numpy array with "
+                        "np.asarray. For more information see: "
+                        "https://numpy.org/doc/stable/reference/generated/numpy.matrix.html")
     if hasattr(X, "to_numpy") and hasattr(X, "columns"):
-        X = X.to_numpy()
+        frame, X = X, X.to_numpy()
+        if X.dtype == object and type(frame).__module__.partition(".")[0] == "pandas":
+            # nullable columns hold pd.NA, which numpy cannot convert: NaN, as scikit-learn
+            X = frame.to_numpy(dtype=np.float64, na_value=np.nan)
     X = np.asarray(X)
     if X.dtype.kind == "c":
         raise ValueError(f"Complex data not supported\n{X}\n")
