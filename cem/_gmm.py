@@ -18,7 +18,7 @@ from cem._stats import SufficientStatistics
 from cem._validation import (
     CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_feature_names, check_means,
     check_params, check_precisions, check_random_state, check_sample_weight, check_weights,
-    check_X, effective_n_threads, feature_names, raisable,
+    check_X, effective_n_threads, feature_names, raisable, user_stacklevel,
 )
 
 
@@ -335,7 +335,8 @@ class GMM:
         if not self.converged_ and self.max_iter > 0:
             warnings.warn("Best performing initialization did not converge. Try different "
                           "init parameters, or increase max_iter, tol, or check for "
-                          "degenerate data.", raisable(ConvergenceWarning), stacklevel=2)
+                          "degenerate data.", raisable(ConvergenceWarning),
+                          stacklevel=user_stacklevel())
         self._set_parameters(best_params, source.dtype)
         self.n_iter_ = best_n_iter
         self.lower_bound_ = float(max_lower_bound)

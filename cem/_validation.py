@@ -177,7 +177,7 @@ def feature_names(X):
     return names if types == ["str"] else None
 
 
-def _caller_stacklevel():
+def user_stacklevel():
     """The stacklevel that makes warnings.warn, called by the caller of
     this function, point at the first frame outside cem: the user's line."""
     level, frame = 1, sys._getframe(1)
@@ -197,11 +197,11 @@ def check_feature_names(est, X):
         return
     if fitted is None:
         warnings.warn(f"X has feature names, but {name} was fitted without feature names",
-                      UserWarning, stacklevel=_caller_stacklevel())
+                      UserWarning, stacklevel=user_stacklevel())
         return
     if names is None:
         warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
-                      "feature names", UserWarning, stacklevel=_caller_stacklevel())
+                      "feature names", UserWarning, stacklevel=user_stacklevel())
         return
     if len(fitted) == len(names) and np.all(fitted == names):
         return

@@ -290,3 +290,10 @@ def test_random_from_data_never_starts_a_component_at_a_zero_weight_row(X, seed)
                        "positive sample_weight, but only 2 have one"):
         GMM(3, init_params="random_from_data").fit(X, sample_weight=np.r_[1.0, 1.0,
                                                                            np.zeros(len(X) - 2)])
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_predict"])
+def test_convergence_warning_points_at_the_callers_line(X, method):
+    with pytest.warns(cem.ConvergenceWarning) as record:
+        getattr(GMM(2, max_iter=1, tol=0.0, random_state=0), method)(X)
+    assert [w.filename for w in record] == [__file__]
