@@ -165,9 +165,19 @@ def test_sklearn_classes_work_in_either_import_order(first, tmp_path):
 
 
 def test_import_cem_imports_no_sklearn(tmp_path):
+    """Nor does raising or warning: without scikit-learn, cem's own classes."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-    code = ("import sys, cem; cem.GMM(); "
+    code = ("import sys, warnings, numpy as np, cem\n"
+            "X = np.random.default_rng(0).normal(size=(50, 2))\n"
+            "try:\n    cem.GMM().predict(X)\n"
+            "except cem.NotFittedError as e:\n    assert type(e) is cem.NotFittedError\n"
+            "try:\n    cem.GMM(tol=-1.0).fit(X)\n"
+            "except ValueError as e:\n    assert type(e) is cem.InvalidParameterError\n"
+            "with warnings.catch_warnings(record=True) as w:\n"
+            "    warnings.simplefilter('always')\n"
+            "    cem.GMM(2, max_iter=1, tol=0.0).fit(X)\n"
+            "assert [x.category for x in w] == [cem.ConvergenceWarning]\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                          capture_output=True, text=True, check=True)
