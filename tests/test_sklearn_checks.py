@@ -299,3 +299,23 @@ def test_same_set_params_error_as_gaussian_mixture():
     expected = messages[0].replace("GaussianMixture", "GMM").replace(
         repr(sk_names), repr(sorted(sk_names + extra)))
     assert messages[1] == expected
+
+
+def _predict_outcome(estimator, X):
+    try:
+        estimator.predict(X)
+    except Exception as exc:  # noqa: BLE001 - comparing whatever each raises
+        return [c.__name__ for c in (ValueError, TypeError) if isinstance(exc, c)], str(exc)
+    return "predicted", ""
+
+
+def test_same_predict_errors_as_gaussian_mixture():
+    sparse = pytest.importorskip("scipy.sparse")
+    X = np.random.RandomState(0).normal(size=(30, 2))
+    fitted = [GaussianMixture(2, random_state=0).fit(X), GMM(2, random_state=0).fit(X)]
+    for Xbad in [np.ones((3, 3)), X[:, 0], X + 1j, sparse.csr_matrix(X),
+                 np.array([[1, "x"], [2, 3]], dtype=object), np.where(X > 1, np.inf, X),
+                 np.empty((0, 2))]:
+        expected, ours = (_predict_outcome(e, Xbad) for e in fitted)
+        assert expected != "predicted"
+        assert ours == (expected[0], expected[1].replace("GaussianMixture", "GMM"))
