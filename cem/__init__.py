@@ -36,11 +36,11 @@ finally:
 
 from cem._gmm import GMM
 from cem._stats import SufficientStatistics
-from cem._validation import ConvergenceWarning, NotFittedError
+from cem._exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
 
 __version__ = "0.1.0"
-__all__ = ["GMM", "SufficientStatistics", "ConvergenceWarning", "NotFittedError", "get_include",
-           "get_library_dirs", "get_libraries"]
+__all__ = ["GMM", "SufficientStatistics", "ConvergenceWarning", "InvalidParameterError",
+           "NotFittedError", "get_include", "get_library_dirs", "get_libraries"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -22,9 +22,9 @@ from cem._params import Parameters, as_float64, core_view, fitted_attributes, m_
 from cem._sources import data_source, is_dask_array, map_dask_rows, source_threads
 from cem._stats import SufficientStatistics
 from cem._validation import (
-    CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_means, check_params,
-    check_precisions, check_random_state, check_sample_weight, check_weights, check_X,
-    effective_n_threads, feature_names,
+    CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_feature_names, check_means,
+    check_params, check_precisions, check_random_state, check_sample_weight, check_weights,
+    check_X, effective_n_threads, feature_names, raisable, user_stacklevel,
 )
 from cem._weights import rescaled_for_fitting
 
@@ -115,16 +115,13 @@ class GMM(Estimator):
     # ------------------------------------------------------------------
     def _check_is_fitted(self):
         if not hasattr(self, "means_"):
-            raise NotFittedError(
+            raise raisable(NotFittedError)(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator.")
 
     def _validate_predict_X(self, X):
         self._check_is_fitted()
-        names = feature_names(X)
-        fitted = getattr(self, "feature_names_in_", None)
-        if fitted is not None and names is not None and not np.array_equal(names, fitted):
-            raise ValueError("The feature names should match those that were passed during fit.")
+        check_feature_names(self, X)
         return check_X(X, n_features=self.n_features_in_, name=type(self).__name__)
 
     def _c_params(self):
@@ -241,7 +238,8 @@ class GMM(Estimator):
         if not result.converged and self.max_iter > 0:
             warnings.warn("Best performing initialization did not converge. Try different "
                           "init parameters, or increase max_iter, tol, or check for "
-                          "degenerate data.", ConvergenceWarning, stacklevel=2)
+                          "degenerate data.", raisable(ConvergenceWarning),
+                          stacklevel=user_stacklevel())
         self._commit(attributes, dropped)
         return self
 

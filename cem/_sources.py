@@ -11,7 +11,8 @@ import numpy as np
 
 from cem import _core
 from cem._validation import (
-    CHUNK_ROWS, ZERO_WEIGHT_MESSAGE, check_sample_weight, check_X, effective_n_threads,
+    CHUNK_ROWS, ZERO_WEIGHT_MESSAGE, check_dense, check_sample_weight, check_X,
+    effective_n_threads,
 )
 
 # Rows an initialisation draws from data that is not in memory.
@@ -62,6 +63,7 @@ def _is_chunked_array(X):
 
 def data_source(X, sample_weight, name):
     """The source for fit's X: Dask, chunked, a callable of chunks, or memory."""
+    check_dense(X)  # a sparse matrix would pass for a chunked array below
     if is_dask_array(X):
         return DaskSource(X, sample_weight, name)
     if callable(X) and not hasattr(X, "shape"):

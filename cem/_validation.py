@@ -1,11 +1,18 @@
 """Input and parameter validation for cem.GMM: clear errors, no copies of X
-beyond what the dtype demands."""
+beyond what the dtype demands. Messages are scikit-learn's (1.9) wherever
+scikit-learn has one, so code and tests written against GaussianMixture match
+them; the exception classes are in cem/_exceptions.py."""
 import numbers
 import os
+import sys
+import warnings
 
 import numpy as np
 
 from cem._shapes import param_shape
+from cem._exceptions import (  # noqa: F401  (re-exported for the modules that raise them)
+    ConvergenceWarning, InvalidParameterError, NotFittedError, raisable,
+)
 
 # Rows checked or processed per step when Python walks over X: bounds the
 # size of temporaries to CHUNK_ROWS x max(d, k) whatever n is.
@@ -20,15 +27,6 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
-class NotFittedError(ValueError, AttributeError):
-    """Raised when a method that needs a fitted model is called before fit
-    (scikit-learn's NotFittedError has the same two bases)."""
-
-
-class ConvergenceWarning(UserWarning):
-    """The best initialisation did not converge within max_iter iterations."""
-
-
 def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -37,43 +35,98 @@ def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _is_bool(value):
+    return isinstance(value, (bool, np.bool_))
+
+
+def _type_name(t):
+    """A type as scikit-learn names it in messages."""
+    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
+def is_sparse(X):
+    """Whether X is a scipy.sparse matrix or array. scipy is not imported
+    for this: while scipy.sparse is not loaded, nothing can be one."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
+
+
+def _is_array_like(value):
+    """scikit-learn's "array-like" (and not a scalar or a string)."""
+    return ((hasattr(value, "__len__") or hasattr(value, "shape") or hasattr(value, "__array__"))
+            and not np.isscalar(value) and not is_sparse(value))
+
+
+def _int_in(low, high=None):
+    if high is None:
+        return (lambda v: _is_int(v) and v >= low), f"an int in the range [{low}, inf)"
+    return (lambda v: _is_int(v) and low <= v <= high), f"an int in the range [{low}, {high}]"
+
+
+def _float_in(low, high=None):
+    """[low, inf), or (low, high] when high is given."""
+    if high is None:
+        return ((lambda v: _is_real(v) and low <= v < np.inf),
+                f"a float in the range [{low}, inf)")
+    return (lambda v: _is_real(v) and low < v <= high), f"a float in the range ({low}, {high}]"
+
+
+def _str_among(options):
+    return ((lambda v: isinstance(v, str) and v in options),
+            "a str among {" + ", ".join(repr(o) for o in options) + "}")
+
+
+_BOOL = (_is_bool, f"an instance of 'bool' or an instance of '{_type_name(np.bool_)}'")
+_ARRAY_LIKE_OR_NONE = ((lambda v: v is None or _is_array_like(v)), "an array-like or None")
+
+
+def _or_none(rule):
+    check, text = rule
+    return (lambda v: v is None or check(v)), f"{text} or None"
+
+
+# parameter -> (predicate, what scikit-learn's message says it must be);
+# GaussianMixture's constraints, plus cem's own parameters.
+_PARAMETER_RULES = {
+    "n_components": _int_in(1),
+    # scikit-learn prints its option set in an order that varies from one
+    # process to another (its hash order); cem lists them in a fixed order
+    "covariance_type": _str_among(COVARIANCE_TYPES),
+    "tol": _float_in(0.0),
+    "reg_covar": _float_in(0.0),
+    "max_iter": _int_in(0),
+    "n_init": _int_in(1),
+    "init_params": _str_among(INIT_PARAMS),
+    "weights_init": _ARRAY_LIKE_OR_NONE,
+    "means_init": _ARRAY_LIKE_OR_NONE,
+    "precisions_init": _ARRAY_LIKE_OR_NONE,
+    "random_state": (
+        lambda v: v is None or isinstance(v, np.random.RandomState) or (
+            _is_int(v) and 0 <= v <= 2**32 - 1),
+        # named, not looked up: touching np.random imports it (~40 ms at import cem)
+        f"an int in the range [0, {2**32 - 1}], an instance of "
+        "'numpy.random.mtrand.RandomState' or None"),
+    "warm_start": _BOOL,
+    "verbose": ((lambda v: _is_bool(v) or (_is_int(v) and v >= 0)),
+                f"an int in the range [0, inf), {_BOOL[1]}"),
+    "verbose_interval": _int_in(1),
+    "n_threads": _or_none(_int_in(1, MAX_N_THREADS)),
+    "learning_decay": _float_in(0.5, 1.0),
+    "learning_offset": _float_in(0.0),
+}
+
+
 def check_params(est):
-    """Validate the constructor parameters of a GMM (at fit, as scikit-learn)."""
-    name = type(est).__name__
-
-    def bad(param, expected, exc=ValueError):
-        raise exc(f"The '{param}' parameter of {name} must be {expected}. "
-                  f"Got {getattr(est, param)!r} instead.")
-
-    for param, low in (("n_components", 1), ("max_iter", 0), ("n_init", 1),
-                       ("verbose_interval", 1)):
+    """Validate the constructor parameters of a GMM (at fit, as scikit-learn):
+    InvalidParameterError, with scikit-learn's message, for the first invalid
+    one in name order (scikit-learn's order)."""
+    for param in sorted(_PARAMETER_RULES):
+        satisfied, expected = _PARAMETER_RULES[param]
         value = getattr(est, param)
-        if not _is_int(value):
-            bad(param, f"an int in the range [{low}, inf)", TypeError)
-        if value < low:
-            bad(param, f"an int in the range [{low}, inf)")
-    for param in ("tol", "reg_covar"):
-        value = getattr(est, param)
-        if not _is_real(value):
-            bad(param, "a float in the range [0.0, inf)", TypeError)
-        if not (value >= 0.0 and np.isfinite(value)):
-            bad(param, "a float in the range [0.0, inf)")
-    if not isinstance(est.covariance_type, str) or est.covariance_type not in COVARIANCE_TYPES:
-        bad("covariance_type", f"a str among {set(COVARIANCE_TYPES)}")
-    if not isinstance(est.init_params, str) or est.init_params not in INIT_PARAMS:
-        bad("init_params", f"a str among {set(INIT_PARAMS)}")
-    if not isinstance(est.warm_start, (bool, np.bool_)):
-        bad("warm_start", "an instance of 'bool'", TypeError)
-    if not (_is_int(est.verbose) or isinstance(est.verbose, (bool, np.bool_))) or est.verbose < 0:
-        bad("verbose", "an int in the range [0, inf) or a bool")
-    if est.n_threads is not None and (not _is_int(est.n_threads) or
-                                      not 1 <= est.n_threads <= MAX_N_THREADS):
-        bad("n_threads", f"None or an int in the range [1, {MAX_N_THREADS}]")
-    if not _is_real(est.learning_decay) or not 0.5 < est.learning_decay <= 1.0:
-        bad("learning_decay", "a float in the range (0.5, 1.0]")
-    if not _is_real(est.learning_offset) or not est.learning_offset >= 0.0:
-        bad("learning_offset", "a float in the range [0.0, inf)")
-    check_random_state(est.random_state)
+        if not satisfied(value):
+            raise raisable(InvalidParameterError)(
+                f"The {param!r} parameter of {type(est).__name__} must be {expected}. "
+                f"Got {value!r} instead.")
 
 
 def effective_n_threads(n_threads):
@@ -101,46 +154,110 @@ def check_random_state(seed):
     raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState instance")
 
 
+def check_dense(X):
+    """TypeError (scikit-learn's) for sparse X: cem fits dense data only."""
+    if is_sparse(X):
+        raise TypeError("Sparse data was passed for X, but dense data is required. Use "
+                        "'.toarray()' to convert to a dense numpy array.")
+
+
 def feature_names(X):
-    """Column names of a DataFrame-like X when they are all strings, else None."""
+    """Column names of a DataFrame-like X when they are all strings, else
+    None; TypeError when strings are mixed with other types (scikit-learn's
+    rule and message)."""
     columns = getattr(X, "columns", None)
     if columns is None:
         return None
     names = np.asarray(list(columns), dtype=object)
-    if len(names) and all(isinstance(c, str) for c in names):
-        return names
-    return None
+    if len(names) == 0:
+        return None
+    types = sorted(t.__qualname__ for t in set(type(v) for v in names))
+    if len(types) > 1 and "str" in types:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, "
+            f"but your input has {types} as feature name / column name types. "
+            "If you want feature names to be stored and validated, you must convert "
+            "them all to strings, by using X.columns = X.columns.astype(str) for "
+            "example. Otherwise you can remove feature / column names from your input "
+            "data, or convert them all to a non-string data type.")
+    return names if types == ["str"] else None
+
+
+def user_stacklevel():
+    """The stacklevel that makes warnings.warn, called by the caller of
+    this function, point at the first frame outside cem: the user's line."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "cem":
+        level, frame = level + 1, frame.f_back
+    return level
+
+
+def check_feature_names(est, X):
+    """Check X's column names against those est was fitted with, as
+    scikit-learn does after fit: a UserWarning when only one side has names,
+    a ValueError naming the differences when both have and they differ."""
+    fitted = getattr(est, "feature_names_in_", None)
+    names = feature_names(X)
+    name = type(est).__name__
+    if fitted is None and names is None:
+        return
+    if fitted is None:
+        warnings.warn(f"X has feature names, but {name} was fitted without feature names",
+                      UserWarning, stacklevel=user_stacklevel())
+        return
+    if names is None:
+        warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
+                      "feature names", UserWarning, stacklevel=user_stacklevel())
+        return
+    if len(fitted) == len(names) and np.all(fitted == names):
+        return
+    unexpected = sorted(set(names) - set(fitted))
+    missing = sorted(set(fitted) - set(names))
+
+    def listed(names, limit=5):
+        return "".join(f"- {n}\n" for n in names[:limit]) + ("- ...\n" if len(names) > limit
+                                                              else "")
+
+    message = "The feature names should match those that were passed during fit.\n"
+    if unexpected:
+        message += "Feature names unseen at fit time:\n" + listed(unexpected)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + listed(missing)
+    if not unexpected and not missing:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(message)
 
 
 def check_X(X, *, min_samples=1, n_features=None, name="GMM"):
-    """X as a 2-D float64 or float32 array (float32 kept, ints and bools
-    converted, any memory layout kept), checked finite, in chunks."""
+    """X as a 2-D float64 or float32 array (float32 kept, anything else numpy
+    converts to float64 converted, any memory layout kept), checked finite,
+    in chunks. The errors are scikit-learn's check_array's."""
+    check_dense(X)
+    if isinstance(X, np.matrix):
+        raise TypeError("np.matrix is not supported. Please convert to a numpy array with "
+                        "np.asarray. For more information see: "
+                        "https://numpy.org/doc/stable/reference/generated/numpy.matrix.html")
     if hasattr(X, "to_numpy") and hasattr(X, "columns"):
-        X = X.to_numpy()
-    if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
-        X = np.asarray(X)
-    else:
-        raise TypeError(f"X must be array-like, got {type(X).__name__}")
-    kind = X.dtype.kind
-    if kind == "f" and X.dtype in (np.float64, np.float32):
-        pass
-    elif kind in "biuf":
-        X = X.astype(np.float64)
-    elif kind == "O":
-        try:
-            X = X.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"X could not be converted to float: {exc}") from None
-    elif kind == "c":
-        raise TypeError("X has complex values; cem fits real-valued data")
-    else:
-        raise TypeError(f"X must hold numbers, not dtype {X.dtype}")
+        frame, X = X, X.to_numpy()
+        if X.dtype == object and type(frame).__module__.partition(".")[0] == "pandas":
+            # nullable columns hold pd.NA, which numpy cannot convert: NaN, as scikit-learn
+            X = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    X = np.asarray(X)
+    if X.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported\n{X}\n")
+    if X.dtype not in (np.float64, np.float32):
+        X = X.astype(np.float64)  # numpy's own error for strings, objects, ...
     if X.ndim != 2:
+        reshape = ("Reshape your data either using array.reshape(-1, 1) if your data has a "
+                   "single feature or array.reshape(1, -1) if it contains a single sample.")
+        if X.ndim == 0:
+            raise ValueError(f"Expected 2D array, got scalar array instead:\narray={X}.\n"
+                             + reshape)
         if X.ndim == 1:
-            raise ValueError(
-                "Expected a 2D array, got a 1D array instead. Reshape your data using "
-                "X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a single sample.")
-        raise ValueError(f"Expected a 2D array, got an array with {X.ndim} dimension(s)")
+            raise ValueError(f"Expected 2D array, got 1D array instead:\narray={X}.\n"
+                             + reshape)
+        raise ValueError(f"Found array with dim {X.ndim}, while dim <= 2 is required by "
+                         f"{name}.")
     n, d = X.shape
     if n < min_samples:
         raise ValueError(f"Found array with {n} sample(s) (shape={X.shape}) while a "
@@ -154,8 +271,9 @@ def check_X(X, *, min_samples=1, n_features=None, name="GMM"):
     for start in range(0, n, CHUNK_ROWS):
         block = X[start:start + CHUNK_ROWS]
         if not np.isfinite(block).all():
-            what = "NaN" if np.isnan(block).any() else "infinity or a value too large"
-            raise ValueError(f"Input X contains {what}.")
+            if np.isnan(block).any():
+                raise ValueError("Input X contains NaN.")
+            raise ValueError(f"Input X contains infinity or a value too large for {X.dtype!r}.")
     return X
 
 
@@ -199,12 +317,16 @@ def _as_float_array(value, name):
 
 
 def check_weights(weights, k, dtype):
+    """weights_init as float64, checked in [0, 1] and summing to 1 within the
+    precision of float32 when the weights or X are float32 (scikit-learn
+    takes the weights' dtype), else of float64."""
+    single = np.float32 in (np.asarray(weights).dtype, dtype)
     weights = _as_float_array(weights, "weights")
     check_shape(weights, (k,), "weights")
     if (weights < 0).any() or (weights > 1).any():
         raise ValueError("The parameter 'weights' should be in the range [0, 1], but got "
                          f"max value {weights.max():.5f}, min value {weights.min():.5f}")
-    atol = 1e-6 if dtype == np.float32 else 1e-8
+    atol = 1e-6 if single else 1e-8
     if abs(1.0 - weights.sum()) > atol:
         raise ValueError("The parameter 'weights' should be normalized, but got "
                          f"sum(weights) = {weights.sum():.5f}")

@@ -36,15 +36,17 @@ def rescaled_for_fitting(sample_weight):
     (None, a scalar, bad input) is returned unchanged, for the data source
     to accept or reject with its own message. Weights yielded by a callable
     chunk source are not seen here and are not rescaled."""
-    if sample_weight is None or np.ndim(sample_weight) != 1:
+    if sample_weight is None:
         return sample_weight
     if hasattr(sample_weight, "compute"):  # dask
-        if np.dtype(sample_weight.dtype).kind not in "biuf" or sample_weight.size == 0:
+        if (sample_weight.ndim != 1 or np.dtype(sample_weight.dtype).kind not in "biuf"
+                or sample_weight.size == 0):
             return sample_weight
         factor = _power_of_two_factor(float(sample_weight.max().compute()))
         return sample_weight if factor is None else sample_weight.astype(np.float64) * factor
+    # np.asarray, not np.ndim: an array-like need only support __array__
     w = np.asarray(sample_weight)
-    if w.dtype.kind not in "biuf" or w.size == 0:
+    if w.ndim != 1 or w.dtype.kind not in "biuf" or w.size == 0:
         return sample_weight
     w = w.astype(np.float64, copy=False)
     if not np.isfinite(w).all() or (w < 0).any():
