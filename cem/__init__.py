@@ -19,7 +19,7 @@ from cem._gmm import GMM
 from cem._stats import SufficientStatistics
 from cem._validation import ConvergenceWarning, NotFittedError
 
-__version__ = "0.1.0"
+from cem._version import __version__
 __all__ = ["GMM", "SufficientStatistics", "ConvergenceWarning", "NotFittedError", "get_include",
            "get_library_dirs", "get_libraries"]
 
