@@ -6,6 +6,7 @@ or invalid data, parameters the model rejects), with a one-line message on
 stderr and no traceback; warnings are printed as one line too.
 """
 import argparse
+import errno
 import json
 import os
 import sys
@@ -322,9 +323,12 @@ def main(argv=None, out=None):
     except UserError as exc:
         print(f"cem {args.command}: error: {exc}", file=sys.stderr)
         return USER_ERROR
-    except BrokenPipeError:
+    except OSError as exc:
         # The reader went away (`cem fit ... | head`): not an error of ours.
-        # Point stdout at devnull so the interpreter's final flush is silent.
+        # (Windows reports a closed pipe as EINVAL.) Point stdout at devnull
+        # so the interpreter's final flush is silent too.
+        if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EINVAL:
+            raise
         _silence_stdout()
         return 141  # 128 + SIGPIPE, what a shell reports for a killed writer
     except KeyboardInterrupt:
