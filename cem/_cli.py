@@ -184,12 +184,10 @@ def write_labels(path, gmm, X, probabilities):
     """One CSV line per data row, in the data's order: the predicted
     component, then (with probabilities) each component's probability."""
     columns = ["component"]
+    labels = gmm.predict(X)
     if probabilities:
         proba = gmm.predict_proba(X)
-        labels = proba.argmax(axis=1)
         columns += [f"p{c}" for c in range(gmm.n_components)]
-    else:
-        labels = gmm.predict(X)
     try:
         with open(path, "w", newline="") as f:
             f.write(",".join(columns) + "\n")
