@@ -1,19 +1,35 @@
 """Build cem's extension: the C core (src_c/) and its Cython wrapper.
 
-OpenMP is used when the compiler supports it; set CEM_OPENMP=0 to build a
-serial extension (same results: partitions, not threads, fix the order of
-every sum).
+The extension is built with OpenMP; a compiler without it stops the build
+with a message, unless CEM_OPENMP=0 asks for a serial extension on purpose
+(same results: partitions, not threads, fix the order of every sum).
 """
 import os
 import sys
 import tempfile
 from glob import glob
 
-from Cython.Build import cythonize
-from setuptools import Extension, setup
-from setuptools.command.build_ext import build_ext
+import setuptools
+
+# pyproject.toml's SPDX `license` and `license-files` need setuptools 77; an
+# older one fails on them with a schema dump instead of saying so.
+if int(setuptools.__version__.split(".")[0]) < 77:
+    sys.exit(f"cem needs setuptools>=77 to build (found {setuptools.__version__}): "
+             "python -m pip install --upgrade 'setuptools>=77'")
+
+from Cython.Build import cythonize  # noqa: E402
+from setuptools import Extension, setup  # noqa: E402
+from setuptools.command.build_ext import build_ext  # noqa: E402
 
 C_SOURCES = sorted(glob(os.path.join("src_c", "*.c")))
+# Headers and the kernel template the sources include: an edit to any of them
+# rebuilds the extension (setuptools compares their times with the output's).
+C_DEPENDS = sorted(glob(os.path.join("src_c", "*.h")) + glob(os.path.join("src_c", "*.inc"))
+                   + [os.path.join("cem", "include", "cem.h")])
+NO_OPENMP = """cem: the C compiler ({compiler}) cannot build and link an OpenMP program
+with {flags}. Install OpenMP support (GCC's libgomp; on macOS `brew install libomp` and
+CFLAGS=-I$(brew --prefix libomp)/include LDFLAGS=-L$(brew --prefix libomp)/lib), or set
+CEM_OPENMP=0 to build a serial extension on purpose (same results, one thread)."""
 
 
 def openmp_flags(compiler):
@@ -68,8 +84,8 @@ class BuildExt(build_ext):
         if os.environ.get("CEM_OPENMP", "1") != "0":
             flags = openmp_flags(self.compiler)
             if not compiles_with(self.compiler, *flags):
-                print("cem: the compiler does not support OpenMP; building serial", file=sys.stderr)
-                flags = None
+                sys.exit(NO_OPENMP.format(compiler=self.compiler.compiler_type,
+                                          flags=" ".join(dict.fromkeys(flags[0] + flags[1]))))
         if flags is None:  # keep serial objects apart: never link them into an OpenMP build
             self.build_temp = self.build_temp + "-serial"
         opt = self.optimisation_flags()
@@ -83,6 +99,7 @@ extension = Extension(
     "cem._core",
     sources=["cem/_core.pyx"] + C_SOURCES,
     include_dirs=["cem/include", "src_c"],
+    depends=C_DEPENDS,
 )
 
 setup(

@@ -38,7 +38,8 @@ from cem._gmm import GMM
 from cem._stats import SufficientStatistics
 from cem._exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
 
-__version__ = "0.1.0"
+from cem._version import __version__
+
 __all__ = ["GMM", "SufficientStatistics", "ConvergenceWarning", "InvalidParameterError",
            "NotFittedError", "get_include", "get_library_dirs", "get_libraries"]
 
