@@ -5,13 +5,13 @@ convergence test, n_init, warnings and the scikit-learn attributes. Each EM
 iteration is one call into the C core (cem._core.e_step: responsibilities and
 sufficient statistics in one pass over X) and one M-step on the statistics.
 """
-import inspect
 import warnings
 from time import perf_counter
 
 import numpy as np
 
 from cem import _core
+from cem._estimator import Estimator
 from cem._init import NK_FLOOR, initial_stats
 from cem._sources import INIT_SAMPLE_ROWS, _is_dask_array, data_source
 from cem._stats import SufficientStatistics
@@ -51,7 +51,7 @@ def _prec_chol_from_precisions(precisions, covariance_type):
     return np.ascontiguousarray(_flip(np.linalg.cholesky(_flip(precisions))))
 
 
-class GMM:
+class GMM(Estimator):
     """Gaussian mixture model fitted by expectation-maximization.
 
     The parameters, attributes and methods are those of
@@ -130,49 +130,6 @@ class GMM:
         self.n_threads = n_threads
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
-
-    # ------------------------------------------------------------------
-    # scikit-learn estimator protocol (no scikit-learn import needed)
-    @classmethod
-    def _get_param_names(cls):
-        return [p.name for p in inspect.signature(cls.__init__).parameters.values()
-                if p.name != "self" and p.kind != p.VAR_KEYWORD]
-
-    def get_params(self, deep=True):
-        """The constructor parameters as a dict (``deep`` is accepted for
-        scikit-learn compatibility; GMM has no nested estimators)."""
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params):
-        """Set constructor parameters by name; returns self. Unknown names
-        raise ValueError."""
-        valid = self._get_param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"Invalid parameter {name!r} for estimator {self}. "
-                                 f"Valid parameters are: {sorted(valid)!r}.")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        defaults = {p.name: p.default
-                    for p in inspect.signature(type(self).__init__).parameters.values()}
-        changed = []
-        for name in self._get_param_names():
-            value = getattr(self, name)
-            default = defaults[name]
-            same = value is default or (not isinstance(value, np.ndarray) and
-                                        not isinstance(default, np.ndarray) and
-                                        value == default)
-            if not same:
-                changed.append(f"{name}={value!r}")
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    def __sklearn_tags__(self):
-        # Only reached when scikit-learn itself asks (e.g. in its utilities).
-        from sklearn.utils import Tags, TargetTags, InputTags
-        return Tags(estimator_type="density_estimator", target_tags=TargetTags(required=False),
-                    input_tags=InputTags())
 
     # ------------------------------------------------------------------
     def _check_is_fitted(self):
