@@ -511,6 +511,26 @@ class GMM(Estimator):
         total, _ = self._log_likelihood(X, sample_weight)
         return -2 * total + 2 * self._n_parameters()
 
+    def icl(self, X, sample_weight=None):
+        """Integrated completed likelihood criterion of the model on X
+        (Biernacki, Celeux & Govaert 2000, as mclust's icl), lower is better:
+        bic(X) - 2 sum_i w_i log r_i,c(i), with r the responsibilities and
+        c(i) the most probable component of row i. The added entropy term
+        is >= 0, so icl >= bic, equal when every row belongs to one
+        component with certainty; it penalises overlapping components.
+        mclust reports -icl (its criteria are higher-is-better)."""
+        bic = self.bic(X, sample_weight)
+        X = self._validate_predict_X(X)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        log_max_resp = 0.0
+        resp = np.empty((min(CHUNK_ROWS, X.shape[0]), self.n_components))
+        for start in range(0, X.shape[0], CHUNK_ROWS):
+            rb = resp[:min(CHUNK_ROWS, X.shape[0] - start)]
+            self._pass(X[start:start + rb.shape[0]], resp=rb)
+            log_rmax = np.log(rb.max(axis=1))
+            log_max_resp += log_rmax.sum() if w is None else w[start:start + rb.shape[0]] @ log_rmax
+        return bic - 2 * log_max_resp
+
     def sample(self, n_samples=1):
         """Draw n_samples rows from the fitted mixture; returns (X, y) with
         X (n_samples, n_features) and y the component of each row. Uses
