@@ -16,11 +16,12 @@ except ImportError as exc:  # pragma: no cover - depends on how cem was reached
         "(or build in place with 'python setup.py build_ext --inplace').") from exc
 
 from cem._gmm import GMM
+from cem._selection import GMMSelection
 from cem._stats import SufficientStatistics
 from cem._validation import ConvergenceWarning, NotFittedError
 
 __version__ = "0.1.0"
-__all__ = ["GMM", "SufficientStatistics", "ConvergenceWarning", "NotFittedError", "get_include",
+__all__ = ["GMM", "GMMSelection", "SufficientStatistics", "ConvergenceWarning", "NotFittedError", "get_include",
            "get_library_dirs", "get_libraries"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))

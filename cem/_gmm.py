@@ -183,14 +183,20 @@ class GMM(Estimator):
             self.precisions_init, self.covariance_type, k, d)
         return weights, means, precisions
 
+    def _initial_stats(self, X, sample_weight, rng, n_threads):
+        """(stats, shift) of X under the initial partition of init_params.
+        GMMSelection replaces it on its candidates with a partition made once
+        per n_components and shared by the covariance types."""
+        return initial_stats(X, sample_weight, self.n_components, self.covariance_type,
+                             self.init_params, rng, n_threads)
+
     def _initialize(self, X, sample_weight, user_init, rng, n_threads):
         """Initial (weights, means, covariances, prec_chol), float64."""
         k = self.n_components
         weights_init, means_init, precisions_init = user_init
         weights = means = covariances = prec_chol = None
         if weights_init is None or means_init is None or precisions_init is None:
-            stats, shift = initial_stats(X, sample_weight, k, self.covariance_type,
-                                         self.init_params, rng, n_threads)
+            stats, shift = self._initial_stats(X, sample_weight, rng, n_threads)
             _, means, covariances, prec_chol = self._m_step(stats, shift, X.dtype)
             # as scikit-learn: counts over the total weight, unnormalised
             total = X.shape[0] if sample_weight is None else sample_weight.sum()

@@ -120,3 +120,354 @@ def test_icl_and_bic_agree_with_mclust(tmp_path):
         # mclust's criteria are higher-is-better: the negatives of ours
         assert gmm.bic(X) == pytest.approx(-bic, rel=1e-12)
         assert gmm.icl(X) == pytest.approx(-icl, rel=1e-12)
+
+
+# --------------------------------------------------------------------------
+# the shared initialisation
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_initial_stats_by_type_equals_initial_stats_of_each_type(init_params, weighted,
+                                                                  monkeypatch):
+    import cem._init
+    from cem._init import initial_stats, initial_stats_by_type
+    monkeypatch.setattr(cem._init, "CHUNK_ROWS", 97)  # several chunks
+    rng = np.random.default_rng(6)
+    X = separated_blobs(rng, n_per=100, d=3, spacing=3.0)
+    w = rng.uniform(0, 2, len(X)) if weighted else None
+    shared_rng = np.random.RandomState(3)
+    shared = initial_stats_by_type(X, w, 4, COVARIANCE_TYPES, init_params, shared_rng, 2)
+    for t in COVARIANCE_TYPES:
+        own_rng = np.random.RandomState(3)
+        stats, shift = initial_stats(X, w, 4, t, init_params, own_rng, 1)
+        assert np.array_equal(shared[t][0], stats) and np.array_equal(shared[t][1], shift)
+        # the rng advanced exactly as one initial_stats call
+        assert np.array_equal(own_rng.get_state()[1], shared_rng.get_state()[1])
+        assert own_rng.get_state()[2] == shared_rng.get_state()[2]
+
+
+# --------------------------------------------------------------------------
+# GMMSelection
+
+def three_spherical_blobs(seed=0):
+    """Three well-separated spherical blobs of different spreads in 3-D."""
+    rng = np.random.default_rng(seed)
+    centers = np.array([[0, 0, 0], [15, 0, 0], [0, 15, 0]], dtype=float)
+    X = np.concatenate([c + sd * rng.normal(size=(250, 3))
+                        for c, sd in zip(centers, (0.5, 1.0, 2.0))])
+    return X[rng.permutation(len(X))]
+
+
+def two_elongated_blobs(seed=0):
+    """Two blobs, each stretched along its own oblique direction: full."""
+    rng = np.random.default_rng(seed)
+    a = np.array([[3.0, 0.0], [2.5, 0.4]])
+    b = np.array([[0.4, 2.5], [0.0, 3.0]])
+    X = np.r_[rng.normal(size=(400, 2)) @ a, rng.normal(size=(400, 2)) @ b + [20, 0]]
+    return X[rng.permutation(len(X))]
+
+
+@pytest.mark.parametrize("criterion", ["bic", "icl"])
+def test_picks_the_true_model_on_separated_data(criterion):
+    from cem import GMMSelection
+    sel = GMMSelection(criterion=criterion, random_state=0).fit(three_spherical_blobs())
+    assert sel.best_params_ == {"n_components": 3, "covariance_type": "spherical"}
+    sel = GMMSelection(range(1, 6), criterion=criterion, random_state=0).fit(
+        two_elongated_blobs())
+    assert sel.best_params_ == {"n_components": 2, "covariance_type": "full"}
+
+
+def test_results_are_a_table_of_every_candidate():
+    pd = pytest.importorskip("pandas")
+    from cem import GMM, GMMSelection
+    X = three_spherical_blobs()
+    sel = GMMSelection(range(1, 5), covariance_types=["diag", "full"], random_state=0).fit(X)
+    table = pd.DataFrame(sel.results_)
+    assert list(table.columns) == ["n_components", "covariance_type", "bic", "log_likelihood",
+                                   "n_parameters", "n_iter", "converged", "fit_time", "status"]
+    assert len(table) == 8
+    assert list(zip(table.n_components, table.covariance_type)) == [
+        (k, t) for k in range(1, 5) for t in ("diag", "full")]
+    assert (table.status == "ok").all() and table.converged.all()
+    assert (table.fit_time > 0).all() and (table.n_iter >= 1).all()
+    assert sel.best_index_ == table.bic.idxmin()
+    best = sel.best_estimator_
+    assert isinstance(best, GMM) and best.n_components == 3
+    row = table.iloc[sel.best_index_]
+    assert row.bic == best.bic(X) and row.n_parameters == best._n_parameters()
+    assert row.log_likelihood == pytest.approx(best.score(X) * len(X), rel=1e-12)
+    assert row.n_iter == best.n_iter_
+    assert sel.n_features_in_ == 3
+
+
+def collapsing_data():
+    """Three blobs and three identical far rows: without reg_covar the
+    candidates that give those rows their own component cannot be fitted."""
+    rng = np.random.default_rng(7)
+    X = np.concatenate([c + sd * rng.normal(size=(300, 2))
+                        for c, sd in (([0, 0], 1.0), ([8, 0], 0.5), ([0, 8], 2.0))])
+    return np.r_[X, np.tile([[20.0, 20.0]], (3, 1))]
+
+
+def test_a_failing_candidate_is_recorded_and_the_search_goes_on():
+    from cem import GMM, GMMSelection
+    X = collapsing_data()
+    sel = GMMSelection(range(1, 7), reg_covar=0.0, random_state=0).fit(X)
+    r = sel.results_
+    failed = r["status"] != "ok"
+    assert failed.any() and not failed.all()
+    assert all("ill-defined empirical covariance" in s for s in r["status"][failed])
+    assert np.isnan(r["bic"][failed]).all() and np.isnan(r["log_likelihood"][failed]).all()
+    assert not r["converged"][failed].any() and (r["n_iter"][failed] == 0).all()
+    assert (r["n_parameters"] > 0).all()
+    # candidates after the first failure were still fitted
+    first_failure = np.flatnonzero(failed)[0]
+    assert (r["status"][first_failure + 1:] == "ok").any()
+    # the failure is what the same GMM alone does
+    k, t = r["n_components"][first_failure], r["covariance_type"][first_failure]
+    with pytest.raises(ValueError, match="ill-defined"):
+        GMM(k, covariance_type=t, reg_covar=0.0, random_state=0).fit(X)
+    assert r["status"][sel.best_index_] == "ok"
+    assert sel.best_index_ == int(np.nanargmin(r["bic"]))
+
+
+def test_more_components_than_rows_fail_alone():
+    from cem import GMMSelection
+    X = np.random.default_rng(8).normal(size=(6, 2))
+    sel = GMMSelection([1, 2, 7, 9], covariance_types="diag", random_state=0).fit(X)
+    assert list(sel.results_["status"][:2]) == ["ok", "ok"]
+    assert all("n_samples >= n_components" in s for s in sel.results_["status"][2:])
+
+
+def test_when_every_candidate_fails_fit_raises_and_keeps_the_previous_fit():
+    from cem import GMMSelection
+    X = three_spherical_blobs()
+    sel = GMMSelection([1, 2], random_state=0).fit(X)
+    before = dict(vars(sel))
+    sel.set_params(reg_covar=0.0)
+    with pytest.raises(ValueError, match="No candidate.*ill-defined"):
+        sel.fit(np.ones((20, 3)))
+    after = vars(sel)
+    assert after.keys() == before.keys()
+    assert all(after[key] is before[key] for key in before if key != "reg_covar")
+
+
+@pytest.mark.parametrize("params, exc, match", [
+    (dict(n_components=[]), ValueError, "n_components"),
+    (dict(n_components=0), ValueError, "n_components"),
+    (dict(n_components=[1, 2.5]), ValueError, "n_components"),
+    (dict(n_components="1-9"), ValueError, "n_components"),
+    (dict(n_components=None), TypeError, "n_components"),
+    (dict(covariance_types=["full", "bogus"]), ValueError, "covariance_types"),
+    (dict(covariance_types=[]), ValueError, "covariance_types"),
+    (dict(criterion="BIC"), ValueError, "criterion"),
+    (dict(tol=-1.0), ValueError, "tol"),
+    (dict(max_iter="10"), TypeError, "max_iter"),
+    (dict(init_params="nope"), ValueError, "init_params"),
+    (dict(n_threads=0), ValueError, "n_threads"),
+    (dict(random_state="seed"), ValueError, "seed"),
+])
+def test_bad_parameters_raise_at_fit(params, exc, match):
+    from cem import GMMSelection
+    sel = GMMSelection(**params)  # stored as given
+    with pytest.raises(exc, match=match):
+        sel.fit(three_spherical_blobs())
+    assert not hasattr(sel, "results_")
+
+
+def test_bad_input_raises_and_unfitted_use_raises():
+    from cem import GMMSelection, NotFittedError
+    X = three_spherical_blobs()
+    with pytest.raises(NotFittedError):
+        GMMSelection().predict(X)
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        GMMSelection([1, 2]).fit(bad)
+    with pytest.raises(ValueError, match="sample_weight"):
+        GMMSelection([1, 2]).fit(X, sample_weight=np.ones(5))
+    sel = GMMSelection([1, 2], random_state=0).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        sel.predict(X[:, :2])
+
+
+def test_delegates_to_the_best_estimator():
+    from cem import GMMSelection
+    X = three_spherical_blobs()
+    w = np.random.default_rng(9).uniform(0.5, 2, len(X))
+    sel = GMMSelection(range(1, 5), random_state=0).fit(X, sample_weight=w)
+    best = sel.best_estimator_
+    assert np.array_equal(sel.predict(X), best.predict(X))
+    assert np.array_equal(sel.predict_proba(X), best.predict_proba(X))
+    assert np.array_equal(sel.score_samples(X), best.score_samples(X))
+    assert sel.score(X, sample_weight=w) == best.score(X, sample_weight=w)
+    for criterion in ("bic", "aic", "icl"):
+        assert getattr(sel, criterion)(X, w) == getattr(best, criterion)(X, w)
+    assert sel.bic(X, w) == sel.results_["bic"][sel.best_index_]
+    Xs, ys = sel.sample(50)
+    Xb, yb = best.sample(50)
+    assert np.array_equal(Xs, Xb) and np.array_equal(ys, yb)
+    assert np.array_equal(GMMSelection(range(1, 5), random_state=0).fit_predict(X),
+                          GMMSelection(range(1, 5), random_state=0).fit(X).predict(X))
+
+
+def test_scikit_learn_protocol_clone_pipeline_repr():
+    pytest.importorskip("sklearn")
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from cem import GMMSelection
+    sel = GMMSelection(range(1, 5), covariance_types=("diag", "spherical"), criterion="icl",
+                       n_init=2, random_state=3)
+    assert repr(sel) == ("GMMSelection(n_components=range(1, 5), covariance_types=('diag', "
+                         "'spherical'), criterion='icl', n_init=2, random_state=3)")
+    assert repr(GMMSelection()) == "GMMSelection()"
+    params = sel.get_params()
+    assert params["n_components"] == range(1, 5) and params["criterion"] == "icl"
+    twin = clone(sel)
+    assert twin is not sel and twin.get_params() == params
+    assert sel.set_params(criterion="bic") is sel and sel.criterion == "bic"
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        sel.set_params(n_component=3)
+    X = three_spherical_blobs()
+    pipe = make_pipeline(StandardScaler(), clone(twin)).fit(X)
+    scaled = StandardScaler().fit_transform(X)
+    alone = clone(twin).fit(scaled)
+    assert np.array_equal(pipe.predict(X), alone.predict(scaled))
+    assert pipe.score(X) == alone.score(scaled)
+    assert pipe[-1].best_params_ == alone.best_params_
+    assert twin.__sklearn_tags__().estimator_type == "density_estimator"
+
+
+def _individual_fit(params, X, w, **gmm_params):
+    import warnings
+    from cem import ConvergenceWarning, GMM
+    gmm = GMM(**params, **gmm_params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            return gmm.fit(X, sample_weight=w)
+        except ValueError as exc:
+            return str(exc)
+
+
+def assert_candidates_equal_individual_fits(sel, X, w, **gmm_params):
+    """Every row of results_ is what GMM(k, covariance_type=t, **gmm_params)
+    .fit(X) gives alone, bit for bit; so is best_estimator_."""
+    r = sel.results_
+    for i in range(len(r["status"])):
+        params = {"n_components": int(r["n_components"][i]),
+                  "covariance_type": r["covariance_type"][i]}
+        gmm = _individual_fit(params, X, w, **gmm_params)
+        if isinstance(gmm, str):
+            assert r["status"][i] == gmm
+            continue
+        assert r["status"][i] == "ok"
+        assert r[sel.criterion][i] == getattr(gmm, sel.criterion)(X, w)
+        assert r["log_likelihood"][i] == gmm._log_likelihood(X, w)[0]
+        assert r["n_iter"][i] == gmm.n_iter_ and r["converged"][i] == gmm.converged_
+        if i == sel.best_index_:
+            for name in ("weights_", "means_", "covariances_", "precisions_",
+                         "precisions_cholesky_", "lower_bound_", "lower_bounds_", "n_iter_",
+                         "converged_"):
+                a, b = getattr(sel.best_estimator_, name), getattr(gmm, name)
+                assert np.array_equal(a, b), name
+                assert np.asarray(a).dtype == np.asarray(b).dtype
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+@pytest.mark.parametrize("criterion", ["bic", "aic", "icl"])
+def test_every_candidate_equals_its_individual_fit_bit_for_bit(init_params, criterion):
+    from cem import GMMSelection
+    rng = np.random.default_rng(10)
+    X = separated_blobs(rng, n_per=150, d=3, spacing=4.0)
+    w = rng.uniform(0, 3, len(X))
+    gmm_params = dict(init_params=init_params, n_init=2, max_iter=30, random_state=11)
+    sel = GMMSelection(range(1, 6), criterion=criterion, n_threads=2, **gmm_params)
+    sel.fit(X, sample_weight=w)
+    assert_candidates_equal_individual_fits(sel, X, w, **gmm_params)
+
+
+def test_failures_equal_individual_failures_and_float32():
+    from cem import GMMSelection
+    X = collapsing_data().astype(np.float32)
+    gmm_params = dict(reg_covar=0.0, random_state=0)
+    sel = GMMSelection(range(1, 6), **gmm_params).fit(X)
+    assert sel.best_estimator_.means_.dtype == np.float32
+    assert_candidates_equal_individual_fits(sel, X, None, **gmm_params)
+
+
+def test_results_do_not_depend_on_n_threads():
+    from cem import GMMSelection
+    X = three_spherical_blobs()
+    runs = [GMMSelection(range(1, 6), random_state=0, n_threads=t).fit(X).results_
+            for t in (1, 2, 3)]
+    for r in runs[1:]:
+        for key in r:
+            if key != "fit_time":
+                assert np.array_equal(r[key], runs[0][key]), key
+
+
+def test_random_state_none_or_instance_seeds_every_candidate_alike():
+    from cem import GMMSelection
+    X = three_spherical_blobs()
+    a = GMMSelection(range(1, 4), random_state=np.random.RandomState(5)).fit(X)
+    b = GMMSelection(range(1, 4), random_state=np.random.RandomState(5)).fit(X)
+    seed = a.best_estimator_.random_state
+    assert isinstance(seed, int) and seed == b.best_estimator_.random_state
+    assert np.array_equal(a.results_["bic"], b.results_["bic"])
+    assert_candidates_equal_individual_fits(a, X, None, random_state=seed)
+    c = GMMSelection(range(1, 4)).fit(X)
+    assert isinstance(c.best_estimator_.random_state, int)
+
+
+def test_only_the_chosen_models_convergence_warning_reaches_the_user():
+    import warnings
+    from cem import ConvergenceWarning, GMMSelection
+    X = three_spherical_blobs()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sel = GMMSelection(range(1, 5), max_iter=1, tol=0.0, random_state=0).fit(X)
+    assert not sel.results_["converged"].any()
+    messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(messages) == 1 and "chosen model" in messages[0]
+
+
+def test_dataframe_feature_names_pass_to_the_best_estimator():
+    pd = pytest.importorskip("pandas")
+    from cem import GMMSelection
+    X = pd.DataFrame(three_spherical_blobs(), columns=["a", "b", "c"])
+    sel = GMMSelection(range(1, 5), random_state=0).fit(X)
+    assert list(sel.feature_names_in_) == ["a", "b", "c"]
+    assert list(sel.best_estimator_.feature_names_in_) == ["a", "b", "c"]
+    assert np.array_equal(sel.predict(X), sel.predict(X.to_numpy()))
+    with pytest.raises(ValueError, match="feature names"):
+        sel.predict(X.rename(columns={"a": "z"}))
+    sel.fit(X.to_numpy())
+    assert not hasattr(sel, "feature_names_in_")
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2 ** 16), n=st.integers(8, 120), d=st.integers(1, 4),
+       weighted=st.booleans(), float32=st.booleans(), view=st.sampled_from(["c", "f", "step"]),
+       init_params=st.sampled_from(["kmeans", "k-means++", "random", "random_from_data"]))
+def test_property_candidates_equal_individual_fits(seed, n, d, weighted, float32, view,
+                                                   init_params):
+    from cem import GMMSelection
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(2 * n if view == "step" else n, d)) + rng.integers(0, 3, (1, d))
+    X = {"c": base, "f": np.asfortranarray(base), "step": base[::2]}[view]
+    if float32:
+        X = X.astype(np.float32)
+    w = rng.uniform(0, 2, n) if weighted else None
+    gmm_params = dict(init_params=init_params, max_iter=20, random_state=seed)
+    try:
+        sel = GMMSelection(range(1, 4), **gmm_params).fit(X, sample_weight=w)
+    except ValueError as exc:  # only when no candidate can be fitted
+        assert "No candidate" in str(exc)
+        return
+    assert_candidates_equal_individual_fits(sel, X, w, **gmm_params)
