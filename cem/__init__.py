@@ -17,12 +17,14 @@ except ImportError as exc:  # pragma: no cover - depends on how cem was reached
 
 from cem._gmm import GMM
 from cem._selection import GMMSelection
+from cem._selection_report import format_results, plot_criterion
 from cem._stats import SufficientStatistics
 from cem._validation import ConvergenceWarning, NotFittedError
 
 __version__ = "0.1.0"
-__all__ = ["GMM", "GMMSelection", "SufficientStatistics", "ConvergenceWarning", "NotFittedError", "get_include",
-           "get_library_dirs", "get_libraries"]
+__all__ = ["GMM", "GMMSelection", "format_results", "plot_criterion", "SufficientStatistics",
+           "ConvergenceWarning", "NotFittedError", "get_include", "get_library_dirs",
+           "get_libraries"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 

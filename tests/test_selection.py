@@ -457,7 +457,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
        init_params=st.sampled_from(["kmeans", "k-means++", "random", "random_from_data"]))
 def test_property_candidates_equal_individual_fits(seed, n, d, weighted, float32, view,
                                                    init_params):
-    from cem import GMMSelection
+    import warnings
+    from cem import ConvergenceWarning, GMMSelection
     rng = np.random.default_rng(seed)
     base = rng.normal(size=(2 * n if view == "step" else n, d)) + rng.integers(0, 3, (1, d))
     X = {"c": base, "f": np.asfortranarray(base), "step": base[::2]}[view]
@@ -466,8 +467,111 @@ def test_property_candidates_equal_individual_fits(seed, n, d, weighted, float32
     w = rng.uniform(0, 2, n) if weighted else None
     gmm_params = dict(init_params=init_params, max_iter=20, random_state=seed)
     try:
-        sel = GMMSelection(range(1, 4), **gmm_params).fit(X, sample_weight=w)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter is small
+            sel = GMMSelection(range(1, 4), **gmm_params).fit(X, sample_weight=w)
     except ValueError as exc:  # only when no candidate can be fitted
         assert "No candidate" in str(exc)
         return
     assert_candidates_equal_individual_fits(sel, X, w, **gmm_params)
+
+
+# --------------------------------------------------------------------------
+# the table, the picture and `cem select`
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_format_results_marks_the_chosen_model_and_lists_failures():
+    from cem import GMMSelection, format_results
+    sel = GMMSelection(range(1, 6), reg_covar=0.0, random_state=0).fit(collapsing_data())
+    text = format_results(sel)
+    lines = text.splitlines()
+    assert lines[0].split() == ["k", "covariance", "BIC", "log-likelihood", "parameters",
+                                "iterations", "converged", "time", "(ms)", "status"]
+    body = lines[1:1 + len(sel.results_["status"])]
+    chosen = [line for line in body if line.startswith("*")]
+    assert len(chosen) == 1
+    r, i = sel.results_, sel.best_index_
+    assert chosen[0].split()[1:4] == [str(r["n_components"][i]), r["covariance_type"][i],
+                                      f"{r['bic'][i]:.2f}"]
+    assert sum("failed [1]" in line for line in body) == (r["status"] != "ok").sum()
+    assert lines[-1].startswith("[1] Fitting the mixture model failed")
+    with pytest.raises(ValueError, match="not fitted"):
+        format_results(GMMSelection())
+
+
+@pytest.mark.parametrize("criterion", ["bic", "icl"])
+def test_plot_criterion_writes_a_png_with_a_line_per_type(tmp_path, criterion):
+    pytest.importorskip("matplotlib")
+    from cem import GMMSelection, plot_criterion
+    sel = GMMSelection(range(1, 6), criterion=criterion, reg_covar=0.0,
+                       random_state=0).fit(collapsing_data())
+    path = tmp_path / "criterion.png"
+    fig = plot_criterion(sel, path)
+    assert path.read_bytes()[:8] == PNG_MAGIC and path.stat().st_size > 20_000
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == f"{criterion.upper()} (lower is better)"
+    assert ax.get_xlabel() == "number of components k"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:4] == ["full (VVV)", "tied (EEE)", "diag (VVI)", "spherical (VII)"]
+    assert labels[4].startswith("chosen: k = ") and "failed" in labels[5]
+    r = sel.results_
+    full = ax.lines[0].get_ydata()
+    expected = np.where(r["status"] == "ok", r[criterion], np.nan)[r["covariance_type"] == "full"]
+    assert np.array_equal(full, expected, equal_nan=True)
+    ring = ax.lines[4]
+    assert ring.get_xdata()[0] == r["n_components"][sel.best_index_]
+
+
+def test_plot_criterion_leaves_the_pyplot_backend_alone(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    from cem import GMMSelection, plot_criterion
+    backend = matplotlib.get_backend()
+    sel = GMMSelection([1, 2], random_state=0).fit(three_spherical_blobs())
+    plot_criterion(sel, tmp_path / "a.png")
+    assert matplotlib.get_backend() == backend
+
+
+def _select_args(argv):
+    import argparse
+    from cem import _cli_select
+    parser = argparse.ArgumentParser(prog="cem")
+    _cli_select.add_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv"])
+def test_cli_select_prints_the_table_and_the_chosen_model(tmp_path, suffix):
+    import io
+    from cem import _cli_select
+    X = three_spherical_blobs()
+    path = tmp_path / f"data{suffix}"
+    if suffix == ".npy":
+        np.save(path, X)
+    else:
+        np.savetxt(path, X, delimiter=",", header="a,b,c", comments="")
+    out = io.StringIO()
+    args = _select_args(["select", str(path), "-k", "1-5", "--covariance-types", "full",
+                         "spherical", "--criterion", "icl", "--plot", str(tmp_path / "c.png")])
+    sel = _cli_select.run(args, out=out)
+    text = out.getvalue()
+    assert f"{len(X)} rows, 3 features, 10 candidates by ICL" in text
+    assert "chosen: k = 3, covariance_type = 'spherical', ICL = " in text
+    assert sum(line.startswith("*") for line in text.splitlines()) == 1
+    assert sel.get_params()["n_components"] == [1, 2, 3, 4, 5]
+    assert sel.criterion == "icl" and sel.random_state == 0
+    assert (tmp_path / "c.png").read_bytes()[:8] == PNG_MAGIC
+
+
+@pytest.mark.parametrize("spec, ks", [("1-9", list(range(1, 10))), ("3", [3]),
+                                      ("2-4,8", [2, 3, 4, 8]), ("5,1,1", [1, 5])])
+def test_cli_select_parses_component_ranges(spec, ks):
+    assert _select_args(["select", "x.npy", "-k", spec]).k == ks
+
+
+@pytest.mark.parametrize("spec", ["0-3", "a", "3-", ""])
+def test_cli_select_rejects_bad_component_ranges(spec, capsys):
+    with pytest.raises(SystemExit):
+        _select_args(["select", "x.npy", "-k", spec])
+    assert "-k" in capsys.readouterr().err
