@@ -28,6 +28,8 @@ from cem._validation import (
 )
 
 CRITERIA = ("bic", "aic", "icl")
+# mclust's default G = 1:9; a tuple, as scikit-learn wants defaults of simple types.
+DEFAULT_N_COMPONENTS = tuple(range(1, 10))
 # GMM parameters shared by every candidate, passed through unchanged.
 GMM_PARAMS = ("tol", "reg_covar", "max_iter", "n_init", "init_params", "random_state",
               "n_threads")
@@ -63,7 +65,7 @@ class GMMSelection(Estimator):
 
     Parameters
     ----------
-    n_components : int or iterable of int, default=range(1, 10)
+    n_components : int or iterable of int (a range, list...), default=(1, ..., 9)
         The numbers of components k to try (mclust's default G = 1:9).
     covariance_types : str or sequence of str, default=all of GMM's types
         The covariance types to try (each of 'full', 'tied', 'diag',
@@ -101,7 +103,7 @@ class GMMSelection(Estimator):
     are those of best_estimator_.
     """
 
-    def __init__(self, n_components=range(1, 10), *, covariance_types=COVARIANCE_TYPES,
+    def __init__(self, n_components=DEFAULT_N_COMPONENTS, *, covariance_types=COVARIANCE_TYPES,
                  criterion="bic", tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
                  init_params="kmeans", random_state=None, n_threads=None):
         self.n_components = n_components

@@ -339,6 +339,23 @@ def test_scikit_learn_protocol_clone_pipeline_repr():
     assert twin.__sklearn_tags__().estimator_type == "density_estimator"
 
 
+def test_scikit_learn_estimator_checks_fail_only_where_gmms_do():
+    pytest.importorskip("sklearn")
+    import warnings
+    from sklearn.utils.estimator_checks import check_estimator
+    from cem import GMM, GMMSelection
+
+    def failed(estimator):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return {r["check_name"] for r in check_estimator(estimator, on_fail=None)
+                    if r["status"] == "failed"}
+
+    # the defaults (a range would fail check_parameters_default_constructible)
+    assert GMMSelection().get_params()["n_components"] == tuple(range(1, 10))
+    assert failed(GMMSelection(range(1, 4), random_state=0)) <= failed(GMM(2, random_state=0))
+
+
 def _individual_fit(params, X, w, **gmm_params):
     import warnings
     from cem import ConvergenceWarning, GMM
