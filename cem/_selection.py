@@ -222,8 +222,8 @@ class GMMSelection(Estimator):
         with ThreadPoolExecutor(max_workers=n_workers) as pool:
             def start_k(k):
                 """The shared initialisation of k, then its candidates queued."""
-                inits = self._shared_inits(X, w, k, [candidates[i]["covariance_type"]
-                                                     for i in by_k[k]], gmm_params)
+                types = list(dict.fromkeys(candidates[i]["covariance_type"] for i in by_k[k]))
+                inits = self._shared_inits(X, w, k, types, gmm_params)
                 return [(i, pool.submit(self._fit_candidate, X, w, candidates[i], inits,
                                         gmm_params)) for i in by_k[k]]
             # largest k first: the longest initialisations and fits start early

@@ -592,3 +592,29 @@ def test_cli_select_rejects_bad_component_ranges(spec, capsys):
     with pytest.raises(SystemExit):
         _select_args(["select", "x.npy", "-k", spec])
     assert "-k" in capsys.readouterr().err
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2 ** 16), n=st.integers(5, 80), d=st.integers(1, 3),
+       k=st.integers(1, 4), covariance_type=st.sampled_from(COVARIANCE_TYPES),
+       weighted=st.booleans(), float32=st.booleans())
+def test_property_icl_is_at_least_bic(seed, n, d, k, covariance_type, weighted, float32):
+    import warnings
+    from cem import ConvergenceWarning
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * rng.uniform(0.1, 10) + rng.integers(0, 3, size=(n, 1))
+    if float32:
+        X = X.astype(np.float32)
+    w = rng.uniform(0, 2, n) if weighted else None
+    gmm = GMM(min(k, n), covariance_type=covariance_type, max_iter=10, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            gmm.fit(X, sample_weight=w)
+        except ValueError:
+            return  # a collapsed component: nothing to score
+    bic, icl = gmm.bic(X, w), gmm.icl(X, w)
+    entropy = -2 * np.dot(np.ones(n) if w is None else w,
+                          np.log(gmm.predict_proba(X).astype(np.float64).max(axis=1)))
+    assert icl >= bic and np.isfinite(icl)
+    assert icl - bic == pytest.approx(entropy, rel=1e-6, abs=1e-6 * (1 + abs(bic)))
