@@ -50,12 +50,13 @@ def format_results(selection):
     return "\n".join(lines)
 
 
-def plot_criterion(selection, path=None):
+def plot_criterion(selection, path=None, ax=None):
     """Draw the criterion of every candidate against k, one line with
     markers per covariance type, the chosen model ringed; failed candidates
-    leave gaps. Saves to path when given (format by its suffix, e.g. .png);
-    returns the matplotlib Figure. Needs matplotlib; uses no pyplot state
-    and leaves the user's backend alone."""
+    leave gaps. Draws into ax (a matplotlib Axes) if given, else into a new
+    Figure; saves the figure to path when given (format by its suffix, e.g.
+    .png); returns the Figure. Needs matplotlib; uses no pyplot state and
+    leaves the user's backend alone."""
     _check_fitted(selection)
     try:
         from matplotlib.figure import Figure
@@ -68,8 +69,11 @@ def plot_criterion(selection, path=None):
     ks = np.asarray(r["n_components"])
     values = np.where(r["status"] == "ok", r[criterion], np.nan)
 
-    fig = Figure(figsize=(7.5, 4.8), dpi=120, layout="constrained")
-    ax = fig.add_subplot()
+    if ax is None:
+        fig = Figure(figsize=(7.5, 4.8), dpi=120, layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
     types = list(dict.fromkeys(r["covariance_type"]))
     for j, covariance_type in enumerate(types):
         rows = r["covariance_type"] == covariance_type

@@ -541,6 +541,19 @@ def test_plot_criterion_writes_a_png_with_a_line_per_type(tmp_path, criterion):
     assert ring.get_xdata()[0] == r["n_components"][sel.best_index_]
 
 
+def test_plot_criterion_draws_into_given_axes(tmp_path):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+    from cem import GMMSelection, plot_criterion
+    sel = GMMSelection([1, 2, 3], covariance_types=["diag"], random_state=0).fit(
+        three_spherical_blobs())
+    fig = Figure()
+    left, right = fig.subplots(1, 2)
+    assert plot_criterion(sel, tmp_path / "two.png", ax=right) is fig
+    assert len(left.lines) == 0 and len(right.lines) == 2
+    assert (tmp_path / "two.png").read_bytes()[:8] == PNG_MAGIC
+
+
 def test_plot_criterion_leaves_the_pyplot_backend_alone(tmp_path):
     matplotlib = pytest.importorskip("matplotlib")
     from cem import GMMSelection, plot_criterion
