@@ -255,6 +255,9 @@ class GMMSelection(Estimator):
         return inits
 
     def _fit_candidate(self, X, w, params, inits, gmm_params):
+        """One candidate GMM(**params, **gmm_params) fitted from its shared
+        initialisations and scored: (GMM or None, criterion, log-likelihood,
+        seconds, status)."""
         start = perf_counter()
         if isinstance(inits, str):
             return None, np.nan, np.nan, perf_counter() - start, inits

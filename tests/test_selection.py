@@ -336,6 +336,10 @@ def test_scikit_learn_protocol_clone_pipeline_repr():
     assert np.array_equal(pipe.predict(X), alone.predict(scaled))
     assert pipe.score(X) == alone.score(scaled)
     assert pipe[-1].best_params_ == alone.best_params_
+    import pickle
+    copy = pickle.loads(pickle.dumps(alone))
+    assert np.array_equal(copy.predict_proba(scaled), alone.predict_proba(scaled))
+    assert "_initial_stats" not in vars(copy.best_estimator_)
     assert twin.__sklearn_tags__().estimator_type == "density_estimator"
 
 
