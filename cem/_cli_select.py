@@ -59,6 +59,12 @@ def run(args, out=None):
     can be fitted."""
     from cem.__main__ import load_matrix  # the CLI's one reader of .npy/.csv files
     out = out or sys.stdout
+    if args.plot:  # before the fit, not after it
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise SystemExit("cem select: --plot needs matplotlib: pip install 'cem[plot]'") \
+                from None
     X = load_matrix(args.file)
     selection = GMMSelection(
         args.k, covariance_types=args.covariance_types, criterion=args.criterion,

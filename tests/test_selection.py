@@ -598,6 +598,17 @@ def test_cli_select_prints_the_table_and_the_chosen_model(tmp_path, suffix):
     assert (tmp_path / "c.png").read_bytes()[:8] == PNG_MAGIC
 
 
+def test_cli_select_without_matplotlib_stops_before_fitting(tmp_path, monkeypatch):
+    import sys
+    from cem import _cli_select
+    np.save(tmp_path / "x.npy", three_spherical_blobs())
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+    monkeypatch.setattr(_cli_select.GMMSelection, "fit", lambda *a, **k: pytest.fail("fitted"))
+    args = _select_args(["select", str(tmp_path / "x.npy"), "--plot", str(tmp_path / "p.png")])
+    with pytest.raises(SystemExit, match="needs matplotlib"):
+        _cli_select.run(args)
+
+
 @pytest.mark.parametrize("spec, ks", [("1-9", list(range(1, 10))), ("3", [3]),
                                       ("2-4,8", [2, 3, 4, 8]), ("5,1,1", [1, 5])])
 def test_cli_select_parses_component_ranges(spec, ks):
