@@ -82,7 +82,8 @@ def plot_criterion(selection, path=None, ax=None):
     best = selection.best_index_
     ax.plot(ks[best], values[best], marker="o", markersize=17, markerfacecolor="none",
             markeredgecolor="black", markeredgewidth=1.8, linestyle="none",
-            label=f"chosen: k = {ks[best]}, {r['covariance_type'][best]}\n({label} {values[best]:.6g})")
+            label=f"chosen: k = {ks[best]}, {r['covariance_type'][best]}\n"
+                  f"({label} {values[best]:,.2f})")
     failed = int((r["status"] != "ok").sum())
     if failed:
         ax.plot([], [], linestyle="none", label=f"{failed} failed (not drawn)")
