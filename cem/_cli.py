@@ -1,5 +1,6 @@
-"""The `cem` command line: `cem demo` (the classic two-process example) and
-`cem fit FILE -k K` (fit a data file, print the parameters as JSON).
+"""The `cem` command line: `cem demo` (the classic two-process example),
+`cem fit FILE -k K` (fit a data file, print the parameters as JSON) and
+`cem select FILE` (choose k and the covariance type; in cem/_cli_select.py).
 
 Exit status: 0 on success, 2 for every user error (bad options, unreadable
 or invalid data, parameters the model rejects), with a one-line message on
@@ -16,6 +17,7 @@ import warnings
 import numpy as np
 
 from cem import GMM
+from cem._cli_select import add_select_parser, run_select
 from cem._table import read_matrix
 from cem._validation import COVARIANCE_TYPES, INIT_PARAMS
 from cem._version import __version__
@@ -143,17 +145,24 @@ def demo_figure(pyplot, X, gmm, order, seed):
     return fig
 
 
-def run_fit(args, out):
-    if args.probabilities and not args.labels:
-        raise UserError("--probabilities needs --labels FILE (the file it writes them to)")
+def read_data(args):
+    """(X, column names or None) of args.file, read with the --delimiter and
+    --header options; a UserError naming the file (and line, column) when
+    it cannot be read."""
     try:
-        X, names = read_matrix(args.file, delimiter=args.delimiter, header=args.header)
+        return read_matrix(args.file, delimiter=args.delimiter, header=args.header)
     except OSError as exc:
         raise UserError(f"{args.file}: {exc.strerror or exc}") from None
     except ValueError as exc:  # TableError names the place; numpy's load errors do not
         message = str(exc)
         raise UserError(message if message.startswith(args.file) or args.file == "-"
                         else f"{args.file}: {message}") from None
+
+
+def run_fit(args, out):
+    if args.probabilities and not args.labels:
+        raise UserError("--probabilities needs --labels FILE (the file it writes them to)")
+    X, names = read_data(args)
     gmm = GMM(n_components=args.k, covariance_type=args.covariance_type, tol=args.tol,
               max_iter=args.max_iter, n_init=args.n_init, init_params=args.init_params,
               random_state=args.random_state, n_threads=args.n_threads)
@@ -234,6 +243,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(USER_ERROR, f"{self.prog}: error: {message}\n")
 
 
+def add_input_options(command):
+    """The options that say how a text FILE is read (fit, select)."""
+    command.add_argument("--delimiter", type=_delimiter, default="auto", metavar="CHAR",
+                         help="field delimiter of a text file: one character, 'tab' or "
+                         "'whitespace' (default: auto, sniffed among comma, tab, semicolon, "
+                         "pipe and whitespace)")
+    header = command.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_const", const=True,
+                        default="auto", help="the first line holds column names (default: "
+                        "auto, a header when a field of the first line is not a number)")
+    header.add_argument("--no-header", dest="header", action="store_const", const=False,
+                        help="the first line is data (default: auto, as for --header)")
+
+
 def build_parser():
     parser = _Parser(prog="cem", description="Gaussian mixture models fitted by EM, with a C "
                      "core. Exit status 2 on any user error.")
@@ -278,16 +301,7 @@ def build_parser():
     fit.add_argument("--random-state", type=int, default=None, metavar="SEED",
                      help="seed of the initialisation (default: none, a fresh seed)")
     fit.add_argument("--n-threads", type=_positive_int, default=None, metavar="N", help=threads)
-    fit.add_argument("--delimiter", type=_delimiter, default="auto", metavar="CHAR",
-                     help="field delimiter of a text file: one character, 'tab' or "
-                     "'whitespace' (default: auto, sniffed among comma, tab, semicolon, "
-                     "pipe and whitespace)")
-    header = fit.add_mutually_exclusive_group()
-    header.add_argument("--header", dest="header", action="store_const", const=True,
-                        default="auto", help="the first line holds column names (default: "
-                        "auto, a header when a field of the first line is not a number)")
-    header.add_argument("--no-header", dest="header", action="store_const", const=False,
-                        help="the first line is data (default: auto, as for --header)")
+    add_input_options(fit)
     fit.add_argument("--labels", metavar="OUT.csv", default=None,
                      help="also write the predicted component of each row, in the data's "
                      "order, to OUT.csv (default: not written)")
@@ -297,6 +311,7 @@ def build_parser():
     fit.add_argument("--indent", type=_non_negative_int, default=None, metavar="N",
                      help="indent the JSON by N spaces for reading (default: compact, one "
                      "line)")
+    add_select_parser(sub, threads)
     return parser
 
 
@@ -315,6 +330,8 @@ def main(argv=None, out=None):
             warnings.showwarning = _show_warning
             if args.command == "demo":
                 run_demo(args, out)
+            elif args.command == "select":
+                run_select(args, out)
             else:
                 run_fit(args, out)
             out.flush()

@@ -99,14 +99,22 @@ class EM:
 
     covariance_type, n_components, reg_covar, tol, max_iter, init_params:
     as GMM's parameters; n_threads: threads of each pass; reporter: a
-    VerboseReporter.
+    VerboseReporter; initial_stats: None for init_params' partition of the
+    initialisation sample (cem._init.initial_stats), or a callable
+    (X, sample_weight, rng, n_threads) -> (stats, shift) giving it instead
+    (GMMSelection shares one k-means partition across covariance types).
     """
 
     def __init__(self, *, covariance_type, n_components, reg_covar, tol, max_iter, init_params,
-                 n_threads, reporter):
+                 n_threads, reporter, initial_stats=None):
         self.covariance_type, self.n_components = covariance_type, n_components
         self.reg_covar, self.tol, self.max_iter = reg_covar, tol, max_iter
         self.init_params, self.n_threads, self.reporter = init_params, n_threads, reporter
+        self.initial_stats = initial_stats or self._partition_stats
+
+    def _partition_stats(self, X, sample_weight, rng, n_threads):
+        return initial_stats(X, sample_weight, self.n_components, self.covariance_type,
+                             self.init_params, rng, n_threads)
 
     def m_step(self, stats, shift, dtype):
         return m_step(self.covariance_type, stats, shift, self.reg_covar, dtype)
@@ -130,8 +138,7 @@ class EM:
         weights = means = covariances = prec_chol = None
         if weights_init is None or means_init is None or precisions_init is None:
             try:
-                stats, shift = initial_stats(X, sample_weight, k, self.covariance_type,
-                                             self.init_params, rng, self.n_threads)
+                stats, shift = self.initial_stats(X, sample_weight, rng, self.n_threads)
             except _core.CoreError as exc:
                 raise ValueError(f"Initialisation by init_params={self.init_params!r} failed: "
                                  f"{exc}. Check the scale of the data.") from None

@@ -134,12 +134,13 @@ class GMM(Estimator):
     def _m_step(self, stats, shift, dtype):
         return m_step(self.covariance_type, stats, shift, self.reg_covar, dtype)
 
-    def _em(self, n_threads):
-        """The EM driver for the current parameters."""
+    def _em(self, n_threads, initial_stats=None):
+        """The EM driver for the current parameters (initial_stats: see EM)."""
         return EM(covariance_type=self.covariance_type, n_components=self.n_components,
                   reg_covar=self.reg_covar, tol=self.tol, max_iter=self.max_iter,
                   init_params=self.init_params, n_threads=n_threads,
-                  reporter=VerboseReporter(self.verbose, self.verbose_interval))
+                  reporter=VerboseReporter(self.verbose, self.verbose_interval),
+                  initial_stats=initial_stats)
 
     def _user_init(self, d, dtype):
         """The validated user-supplied *_init arrays (None where not given)."""
@@ -211,6 +212,11 @@ class GMM(Estimator):
         A call that raises (the warning too, if warnings are errors) leaves
         the estimator as it was.
         """
+        return self._fit(X, sample_weight)
+
+    def _fit(self, X, sample_weight, initial_stats=None):
+        """fit, with the initial partition from initial_stats when given (see
+        cem._em.EM): GMMSelection's candidates share one per n_components."""
         check_params(self)
         names = feature_names(X)
         source = data_source(X, rescaled_for_fitting(sample_weight), type(self).__name__)
@@ -227,7 +233,7 @@ class GMM(Estimator):
             raise ValueError(f"X has {d} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input.")
         start = (self._fitted_parameters64(), self.lower_bound_) if warm else None
-        result = self._em(n_threads).run(source, n_init=1 if warm else self.n_init,
+        result = self._em(n_threads, initial_stats).run(source, n_init=1 if warm else self.n_init,
                                          user_init=user_init,
                                          rng=check_random_state(self.random_state), start=start)
 
@@ -447,6 +453,26 @@ class GMM(Estimator):
         -2 log L + 2 n_parameters."""
         total, _ = self._log_likelihood(X, sample_weight)
         return -2 * total + 2 * self._n_parameters()
+
+    def icl(self, X, sample_weight=None):
+        """Integrated completed likelihood criterion of the model on X
+        (Biernacki, Celeux & Govaert 2000, as mclust's icl), lower is better:
+        bic(X) - 2 sum_i w_i log r_i,c(i), with r the responsibilities and
+        c(i) the most probable component of row i. The added entropy term
+        is >= 0, so icl >= bic, equal when every row belongs to one
+        component with certainty; it penalises overlapping components.
+        mclust reports -icl (its criteria are higher-is-better)."""
+        bic = self.bic(X, sample_weight)
+        X = self._validate_predict_X(X)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        log_max_resp = 0.0
+        resp = np.empty((min(CHUNK_ROWS, X.shape[0]), self.n_components))
+        for start in range(0, X.shape[0], CHUNK_ROWS):
+            rb = resp[:min(CHUNK_ROWS, X.shape[0] - start)]
+            self._evaluate(X[start:start + rb.shape[0]], resp=rb)
+            log_rmax = np.log(rb.max(axis=1))
+            log_max_resp += log_rmax.sum() if w is None else w[start:start + rb.shape[0]] @ log_rmax
+        return bic - 2 * log_max_resp
 
     def sample(self, n_samples=1):
         """Draw n_samples rows from the fitted mixture; returns (X, y) with

@@ -115,20 +115,32 @@ def _random_rows(sample_weight, n, k, rng):
 
 def initial_stats(X, sample_weight, k, covariance_type, init_params, rng, n_threads):
     """(stats, shift) of X under the initial responsibilities of init_params."""
+    return initial_stats_by_type(X, sample_weight, k, (covariance_type,), init_params, rng,
+                                 n_threads)[covariance_type]
+
+
+def initial_stats_by_type(X, sample_weight, k, covariance_types, init_params, rng, n_threads):
+    """{covariance_type: (stats, shift)} for each of covariance_types, each
+    equal bit for bit to initial_stats(..., covariance_type, ...) from the
+    same rng state: the initial partition depends only on k (and the draws),
+    so it is made once (k-means, seeds, labels, random responsibilities) and
+    only the statistics are accumulated per type. rng advances as in one
+    initial_stats call."""
     n, d = X.shape
     if init_params in ("random_from_data", "k-means++"):
         if init_params == "random_from_data":
             rows = _random_rows(sample_weight, n, k, rng)
         else:
             _, rows = kmeanspp(X, sample_weight, k, rng, n_threads)
-        return _stats_of_rows(X, sample_weight, rows, covariance_type, n_threads)
+        return {t: _stats_of_rows(X, sample_weight, rows, t, n_threads)
+                for t in covariance_types}
     if init_params == "kmeans":
         shift = kmeans(X, sample_weight, k, rng, n_threads)
         labels = np.empty(min(n, CHUNK_ROWS), dtype=np.int32)
     else:  # random: uniform responsibilities, rows normalised
         mean, _ = weighted_mean(X, sample_weight, n_threads)
         shift = np.tile(mean, (k, 1))
-    stats = None
+    stats = dict.fromkeys(covariance_types)
     for start in range(0, n, CHUNK_ROWS):
         Xb, wb = _rows(X, sample_weight, start, start + CHUNK_ROWS)
         if init_params == "kmeans":  # each row to its nearest final center
@@ -139,5 +151,6 @@ def initial_stats(X, sample_weight, k, covariance_type, init_params, rng, n_thre
         else:  # drawn chunk by chunk: the same stream as one (n, k) draw
             resp = rng.uniform(size=(Xb.shape[0], k))
             resp /= resp.sum(axis=1)[:, None]
-        stats = _core.accumulate(covariance_type, shift, Xb, resp, wb, stats)
-    return stats, shift
+        for t in covariance_types:
+            stats[t] = _core.accumulate(t, shift, Xb, resp, wb, stats[t])
+    return {t: (stats[t], shift.copy()) for t in covariance_types}
