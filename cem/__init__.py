@@ -15,12 +15,13 @@ except ImportError as exc:  # pragma: no cover - depends on how cem was reached
         "checkout, install cem with 'pip install .' and run from another directory "
         "(or build in place with 'python setup.py build_ext --inplace').") from exc
 
+from cem._batch import BatchResult, fit_many
 from cem._gmm import GMM
 from cem._stats import SufficientStatistics
 from cem._validation import ConvergenceWarning, NotFittedError
 
 __version__ = "0.1.0"
-__all__ = ["GMM", "SufficientStatistics", "ConvergenceWarning", "NotFittedError", "get_include",
+__all__ = ["GMM", "fit_many", "BatchResult", "SufficientStatistics", "ConvergenceWarning", "NotFittedError", "get_include",
            "get_library_dirs", "get_libraries"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))

@@ -1,0 +1,344 @@
+"""cem.fit_many: many small, independent Gaussian mixture fits in one call.
+
+Python validates the problems, draws the random numbers every problem's
+initialisation needs (from numpy's RandomState, exactly as GMM.fit would),
+and packs the results; the C core (cem_fit_batch) runs each problem's whole
+fit -- initialisation and EM -- with the problems in parallel and the GIL
+released.
+"""
+import warnings
+
+import numpy as np
+
+from cem import _core
+from cem._gmm import GMM, _ill_defined_message
+from cem._init import kmeans_n_trials
+from cem._validation import ConvergenceWarning, check_params, check_random_state
+
+STATUS_OK = 0
+
+
+class BatchResult:
+    """Per-problem results of :func:`cem.fit_many` (P problems, k components,
+    d features).
+
+    Attributes
+    ----------
+    weights : ndarray (P, k)
+    means : ndarray (P, k, d)
+    covariances, precisions_cholesky : ndarray (P, ...)
+        Each problem's ``covariances_`` / ``precisions_cholesky_`` of
+        cem.GMM: (P, k, d, d), (P, d, d), (P, k, d) or (P, k) by
+        covariance_type.
+    lower_bound : ndarray (P,) float64
+        Mean log-likelihood of the last EM iteration (GMM's lower_bound_).
+    n_iter : ndarray (P,) int64
+    converged : ndarray (P,) bool
+    status : ndarray (P,) int
+        0 for a fitted problem, else the C core's negative code (cem.h):
+        -1 too few rows, -2 an ill-defined (singular) covariance, -3
+        non-finite data or results, -5 no weight.
+    messages : list of P str or None
+        None for a fitted problem, else the error GMM.fit would raise for it.
+    models : list of P cem.GMM or None, or None
+        With ``return_models=True``, a fitted GMM per problem (None for a
+        failed one); else None.
+
+    The parameter arrays have the dtype of the data (float32 when every
+    problem is float32, else float64), like GMM's attributes. For a failed
+    problem they are NaN, its lower_bound NaN, n_iter 0 and converged False.
+    """
+
+    def __init__(self, weights, means, covariances, precisions_cholesky, lower_bound, n_iter,
+                 converged, status, messages, models):
+        self.weights = weights
+        self.means = means
+        self.covariances = covariances
+        self.precisions_cholesky = precisions_cholesky
+        self.lower_bound = lower_bound
+        self.n_iter = n_iter
+        self.converged = converged
+        self.status = status
+        self.messages = messages
+        self.models = models
+
+    @property
+    def ok(self):
+        """(P,) bool: True where the problem was fitted."""
+        return self.status == STATUS_OK
+
+    def __len__(self):
+        return len(self.status)
+
+    def __repr__(self):
+        return (f"BatchResult(n_problems={len(self)}, fitted={int(self.ok.sum())}, "
+                f"converged={int(self.converged.sum())})")
+
+
+def _as_matrix(X, where):
+    """One problem as a 2-D float32/float64 array (ints and bools become
+    float64, as in GMM.fit), or a TypeError/ValueError naming it."""
+    if hasattr(X, "to_numpy") and hasattr(X, "columns"):
+        X = X.to_numpy()
+    if not (hasattr(X, "__array__") or isinstance(X, (list, tuple))):
+        raise TypeError(f"{where} must be array-like, got {type(X).__name__}")
+    X = np.asarray(X)
+    if X.dtype.kind == "c":
+        raise TypeError(f"{where} has complex values; cem fits real-valued data")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{where} must hold numbers, not dtype {X.dtype}")
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    return X
+
+
+def _problems(Xs):
+    """(rows (N, d), offsets (P + 1,) int64, per-problem dtypes) of Xs."""
+    if hasattr(Xs, "__array__") and not isinstance(Xs, (list, tuple)):
+        X3 = _as_matrix(Xs, "Xs")
+        if X3.ndim != 3:
+            hint = (" For P problems of 1-D data pass Xs[:, :, None]; for one problem use "
+                    "cem.GMM." if X3.ndim == 2 else "")
+            raise ValueError("Xs must be a 3-D array (n_problems, n_samples, n_features) or a "
+                             f"list of 2-D arrays; got a {X3.ndim}-D array.{hint}")
+        P, n, d = X3.shape
+        if P == 0:
+            raise ValueError("Xs holds no problems: pass at least one")
+        if d == 0:
+            raise ValueError(f"Xs has 0 features (shape={X3.shape}); at least 1 is required")
+        rows = X3.reshape(P * n, d)
+        return rows, np.arange(P + 1, dtype=np.int64) * n, [X3.dtype] * P
+    if not isinstance(Xs, (list, tuple)):
+        raise TypeError("Xs must be a list of 2-D arrays or a 3-D array (n_problems, "
+                        f"n_samples, n_features), got {type(Xs).__name__}")
+    if len(Xs) == 0:
+        raise ValueError("Xs holds no problems: pass at least one")
+    arrays = []
+    for p, X in enumerate(Xs):
+        X = _as_matrix(X, f"Xs[{p}]")
+        if X.ndim != 2:
+            raise ValueError(f"Xs[{p}] must be a 2-D array (n_samples, n_features), got "
+                             f"{X.ndim}-D with shape {X.shape}" +
+                             (": reshape 1-D data with X.reshape(-1, 1)" if X.ndim == 1 else ""))
+        if X.shape[1] == 0:
+            raise ValueError(f"Xs[{p}] has 0 features (shape={X.shape}); at least 1 is required")
+        if arrays and X.shape[1] != arrays[0].shape[1]:
+            raise ValueError(f"Xs[{p}] has {X.shape[1]} features, but Xs[0] has "
+                             f"{arrays[0].shape[1]}: every problem must have the same number")
+        arrays.append(X)
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+    np.cumsum([X.shape[0] for X in arrays], out=offsets[1:])
+    return np.concatenate(arrays, axis=0), offsets, [X.dtype for X in arrays]
+
+
+def _screen(rows, offsets, k):
+    """Per-problem status and message for the problems GMM.fit would reject
+    before drawing any random number, in its order: fewer than 2 rows,
+    non-finite values, fewer rows than components."""
+    P = len(offsets) - 1
+    sizes = np.diff(offsets)
+    status = np.zeros(P, dtype=np.intc)
+    messages = [None] * P
+    bad_rows = np.zeros(rows.shape[0] + 1, dtype=np.int64)
+    np.cumsum(~np.isfinite(rows).all(axis=1), out=bad_rows[1:])
+    non_finite = bad_rows[offsets[1:]] - bad_rows[offsets[:-1]] > 0
+    d = rows.shape[1]
+    for p in np.flatnonzero((sizes < max(2, k)) | non_finite):
+        n = int(sizes[p])
+        if n < 2:
+            status[p] = _core.STATUS_INVALID
+            messages[p] = (f"Found array with {n} sample(s) (shape=({n}, {d})) while a minimum "
+                           "of 2 is required by GMM.")
+        elif non_finite[p]:
+            block = rows[offsets[p]:offsets[p + 1]]
+            what = "NaN" if np.isnan(block).any() else "infinity or a value too large"
+            status[p] = _core.STATUS_NON_FINITE
+            messages[p] = f"Input X contains {what}."
+        else:
+            status[p] = _core.STATUS_INVALID
+            messages[p] = ("Expected n_samples >= n_components but got n_components = "
+                           f"{k}, n_samples = {n}")
+    return status, messages
+
+
+def _draw(rng, init_params, n, k):
+    """The random numbers GMM.fit draws to initialise a problem of n rows,
+    in its order: float64 uniforms, (n * k,) normalised responsibilities, or
+    int64 rows."""
+    if init_params in ("kmeans", "k-means++"):
+        return rng.random_sample(1 + (k - 1) * kmeans_n_trials(k))
+    if init_params == "random":
+        resp = rng.uniform(size=(n, k))
+        resp /= resp.sum(axis=1)[:, None]
+        return resp.reshape(-1)
+    return rng.choice(n, size=k, replace=False).astype(np.int64)
+
+
+def _draws(random_state, init_params, sizes, status, k):
+    """(draws, draw_start): one array of every problem's random numbers and
+    where each problem's start (-1 for a problem not fitted). An int seed
+    gives every problem the draws of a fresh RandomState(seed), drawn once
+    per distinct number of rows (once in all for k-means); a RandomState
+    (or None: numpy's global one) is drawn from problem by problem, in
+    order, as a loop of GMM(random_state=rng).fit would."""
+    fitted = np.flatnonzero(status == STATUS_OK)
+    start = np.full(len(sizes), -1, dtype=np.int64)
+    kind = np.int64 if init_params == "random_from_data" else np.float64
+    if len(fitted) == 0:
+        return np.empty(0, dtype=kind), start
+    seeded = not isinstance(random_state, np.random.RandomState) and random_state is not None \
+        and random_state is not np.random
+    pieces, used = [], 0
+    if seeded:
+        by_n = {}
+        if init_params in ("kmeans", "k-means++"):  # the same numbers whatever n
+            by_n = dict.fromkeys(np.unique(sizes[fitted]).tolist(), 0)
+            pieces.append(_draw(check_random_state(random_state), init_params, 0, k))
+        else:
+            for n in np.unique(sizes[fitted]).tolist():
+                by_n[n] = used
+                piece = _draw(check_random_state(random_state), init_params, n, k)
+                pieces.append(piece)
+                used += len(piece)
+        start[fitted] = [by_n[n] for n in sizes[fitted].tolist()]
+    else:
+        rng = check_random_state(random_state)
+        for p in fitted.tolist():
+            piece = _draw(rng, init_params, int(sizes[p]), k)
+            start[p] = used
+            pieces.append(piece)
+            used += len(piece)
+    return np.concatenate(pieces).astype(kind, copy=False), start
+
+
+def _message(code, dtype):
+    if code == _core.STATUS_NOT_POSITIVE_DEFINITE:
+        return _ill_defined_message(dtype)
+    text = _core.strerror(code)
+    if code == _core.STATUS_NON_FINITE:
+        return (f"the fit failed: {text}. The model gives some sample a density that is not "
+                "representable; check the data scale.")
+    return f"the fit failed: {text}"
+
+
+def fit_many(Xs, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
+             max_iter=100, n_init=1, init_params="kmeans", random_state=None, n_threads=None,
+             return_models=False):
+    """Fit one Gaussian mixture per problem, many problems in one call.
+
+    Every problem's whole fit -- initialisation and EM -- runs in C, the
+    problems in parallel with the GIL released, each on one thread. Each
+    result equals ``cem.GMM(n_components, covariance_type=..., tol=...,
+    reg_covar=..., max_iter=..., init_params=..., random_state=...).fit(X_p)``
+    on that problem: bit for bit for problems of up to 4096 rows; above
+    that GMM.fit splits each pass over row partitions and adds them, so
+    the sums are ordered differently and results agree to rounding
+    (about 1e-12 relative).
+
+    Parameters
+    ----------
+    Xs : list of array-like (n_p, d), or array (n_problems, n, d)
+        The problems: float64 or float32 (kept; other numbers become
+        float64); the number of rows may differ between problems, the
+        number of features d may not. A list is copied into one array; a
+        3-D array is read in place when its rows can be viewed as one 2-D
+        array.
+    n_components, covariance_type, tol, reg_covar, max_iter, init_params :
+        As cem.GMM, shared by all problems.
+    n_init : int, default=1
+        Only 1 is supported (one initialisation per problem).
+    random_state : int, RandomState or None
+        An int fits every problem as GMM(random_state=that int) would: the
+        same random numbers for every problem with the same number of rows
+        (drawn once). A RandomState (None: numpy's global one) is drawn from
+        problem after problem, as a loop ``for X in Xs:
+        GMM(random_state=rng).fit(X)`` would.
+    n_threads : int or None
+        Threads over problems; None uses OMP_NUM_THREADS if set, else every
+        core the process may run on. Results are bit-identical for any value.
+    return_models : bool, default=False
+        Also build a fitted cem.GMM per problem (without refitting): its
+        parameters, precisions_, converged_, n_iter_, lower_bound_,
+        lower_bounds_ and n_features_in_ are set, as fit sets them;
+        feature_names_in_ is not (column names of DataFrames in Xs are not
+        kept).
+
+    Returns
+    -------
+    BatchResult
+        Per-problem arrays (weights, means, covariances,
+        precisions_cholesky, lower_bound, n_iter, converged, status) and
+        messages; models with return_models. A problem that fails -- too
+        few rows, non-finite values, a component collapsing to an
+        ill-defined covariance -- is reported in status and messages, not
+        raised; the other problems are fitted. Warns ConvergenceWarning
+        once if some fitted problem did not converge.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad parameters (the same messages as GMM) or a malformed Xs:
+        not a list or 3-D array, a problem that is not 2-D, differing
+        numbers of features, non-numeric data, no problems.
+    """
+    template = GMM(n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar,
+                   max_iter=max_iter, n_init=n_init, init_params=init_params,
+                   random_state=random_state, n_threads=n_threads)
+    check_params(template)
+    if n_init != 1:
+        raise ValueError(f"fit_many supports n_init=1 only, got n_init={n_init!r}")
+    if not isinstance(return_models, (bool, np.bool_)):
+        raise TypeError(f"return_models must be a bool, got {return_models!r}")
+    k = n_components
+    rows, offsets, dtypes = _problems(Xs)
+    status, messages = _screen(rows, offsets, k)
+    sizes = np.diff(offsets)
+    draws, draw_start = _draws(random_state, init_params, sizes, status, k)
+    out = _core.fit_batch(covariance_type, init_params, k, rows, offsets, kmeans_n_trials(k),
+                          draws, draw_start, status, float(tol), max_iter, float(reg_covar),
+                          want_bounds=bool(return_models),
+                          n_threads=template._n_threads())
+
+    failed = status != STATUS_OK
+    for p in np.flatnonzero(failed):
+        if messages[p] is None:
+            messages[p] = _message(int(status[p]), dtypes[p])
+    dtype = np.float32 if all(t == np.float32 for t in dtypes) else np.float64
+    params = {}
+    for name in ("weights", "means", "covariances", "prec_chol"):
+        a = out[name]
+        a[failed] = np.nan
+        params[name] = a.astype(dtype, copy=False)
+    lower_bound = out["lower_bound"]
+    lower_bound[failed] = np.nan
+    n_iter = out["n_iter"].astype(np.int64)
+    n_iter[failed] = 0
+    converged = out["converged"].astype(bool) & ~failed
+
+    models = None
+    if return_models:
+        models = [None if failed[p] else
+                  _model(template, out, p, dtypes[p], rows.shape[1]) for p in range(len(sizes))]
+    n_unconverged = int((~converged & ~failed).sum())
+    if n_unconverged and max_iter > 0:
+        warnings.warn(f"{n_unconverged} of {int((~failed).sum())} fitted problems did not "
+                      "converge. Try different init parameters, or increase max_iter, tol, or "
+                      "check for degenerate data.", ConvergenceWarning, stacklevel=2)
+    return BatchResult(params["weights"], params["means"], params["covariances"],
+                       params["prec_chol"], lower_bound, n_iter, converged,
+                       status.astype(np.int64), messages, models)
+
+
+def _model(template, out, p, dtype, d):
+    """A fitted GMM for problem p, set as GMM.fit sets it (no refit)."""
+    model = GMM(**template.get_params())
+    model._set_parameters([out[name][p] for name in
+                           ("weights", "means", "covariances", "prec_chol")], dtype)
+    model.converged_ = bool(out["converged"][p])
+    model.n_iter_ = int(out["n_iter"][p])
+    model.lower_bound_ = float(out["lower_bound"][p])
+    bounds = out["lower_bounds"]
+    model.lower_bounds_ = [] if bounds is None else [float(v) for v in
+                                                     bounds[p, :model.n_iter_]]
+    model.n_features_in_ = d
+    return model
