@@ -16,6 +16,7 @@ from cem._init import kmeans_n_trials
 from cem._validation import ConvergenceWarning, check_params, check_random_state
 
 STATUS_OK = 0
+FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 class BatchResult:
@@ -113,21 +114,26 @@ def _problems(Xs):
                         f"n_samples, n_features), got {type(Xs).__name__}")
     if len(Xs) == 0:
         raise ValueError("Xs holds no problems: pass at least one")
-    arrays = []
-    for p, X in enumerate(Xs):
-        X = _as_matrix(X, f"Xs[{p}]")
+    arrays = list(Xs)
+    for p, X in enumerate(arrays):
+        if type(X) is not np.ndarray or X.dtype not in FLOAT_DTYPES:  # the fast path skips it
+            arrays[p] = X = _as_matrix(X, f"Xs[{p}]")
         if X.ndim != 2:
             raise ValueError(f"Xs[{p}] must be a 2-D array (n_samples, n_features), got "
                              f"{X.ndim}-D with shape {X.shape}" +
                              (": reshape 1-D data with X.reshape(-1, 1)" if X.ndim == 1 else ""))
-        if X.shape[1] == 0:
-            raise ValueError(f"Xs[{p}] has 0 features (shape={X.shape}); at least 1 is required")
-        if arrays and X.shape[1] != arrays[0].shape[1]:
-            raise ValueError(f"Xs[{p}] has {X.shape[1]} features, but Xs[0] has "
-                             f"{arrays[0].shape[1]}: every problem must have the same number")
-        arrays.append(X)
+    d = arrays[0].shape[1]
+    if d == 0:
+        raise ValueError(f"Xs[0] has 0 features (shape={arrays[0].shape}); at least 1 is "
+                         "required")
+    n_features = np.fromiter((X.shape[1] for X in arrays), dtype=np.int64, count=len(arrays))
+    if (n_features != d).any():
+        p = int(np.flatnonzero(n_features != d)[0])
+        raise ValueError(f"Xs[{p}] has {n_features[p]} features, but Xs[0] has {d}: every "
+                         "problem must have the same number")
     offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
-    np.cumsum([X.shape[0] for X in arrays], out=offsets[1:])
+    np.cumsum(np.fromiter((X.shape[0] for X in arrays), dtype=np.int64, count=len(arrays)),
+              out=offsets[1:])
     return np.concatenate(arrays, axis=0), offsets, [X.dtype for X in arrays]
 
 
@@ -139,9 +145,9 @@ def _screen(rows, offsets, k):
     sizes = np.diff(offsets)
     status = np.zeros(P, dtype=np.intc)
     messages = [None] * P
-    bad_rows = np.zeros(rows.shape[0] + 1, dtype=np.int64)
-    np.cumsum(~np.isfinite(rows).all(axis=1), out=bad_rows[1:])
-    non_finite = bad_rows[offsets[1:]] - bad_rows[offsets[:-1]] > 0
+    bad_rows = np.flatnonzero(~np.isfinite(rows).all(axis=1))
+    non_finite = np.zeros(P, dtype=bool)
+    non_finite[np.searchsorted(offsets, bad_rows, side="right") - 1] = True
     d = rows.shape[1]
     for p in np.flatnonzero((sizes < max(2, k)) | non_finite):
         n = int(sizes[p])
@@ -190,17 +196,17 @@ def _draws(random_state, init_params, sizes, status, k):
         and random_state is not np.random
     pieces, used = [], 0
     if seeded:
-        by_n = {}
+        distinct, which = np.unique(sizes[fitted], return_inverse=True)
         if init_params in ("kmeans", "k-means++"):  # the same numbers whatever n
-            by_n = dict.fromkeys(np.unique(sizes[fitted]).tolist(), 0)
             pieces.append(_draw(check_random_state(random_state), init_params, 0, k))
+            start[fitted] = 0
         else:
-            for n in np.unique(sizes[fitted]).tolist():
-                by_n[n] = used
-                piece = _draw(check_random_state(random_state), init_params, n, k)
-                pieces.append(piece)
-                used += len(piece)
-        start[fitted] = [by_n[n] for n in sizes[fitted].tolist()]
+            piece_start = np.empty(len(distinct), dtype=np.int64)
+            for i, n in enumerate(distinct.tolist()):
+                piece_start[i] = used
+                pieces.append(_draw(check_random_state(random_state), init_params, n, k))
+                used += len(pieces[-1])
+            start[fitted] = piece_start[which.reshape(-1)]
     else:
         rng = check_random_state(random_state)
         for p in fitted.tolist():
