@@ -180,41 +180,46 @@ def _draw(rng, init_params, n, k):
     return rng.choice(n, size=k, replace=False).astype(np.int64)
 
 
-def _draws(random_state, init_params, sizes, status, k):
+def _draws(random_state, init_params, sizes, status, k, n_init):
     """(draws, draw_start): one array of every problem's random numbers and
-    where each problem's start (-1 for a problem not fitted). An int seed
-    gives every problem the draws of a fresh RandomState(seed), drawn once
-    per distinct number of rows (once in all for k-means); a RandomState
-    (or None: numpy's global one) is drawn from problem by problem, in
-    order, as a loop of GMM(random_state=rng).fit would."""
+    where those of its i-th initialisation start, at [p * n_init + i] (-1
+    for a problem not fitted). An int seed gives every problem the draws of
+    a fresh RandomState(seed), drawn once per distinct number of rows (once
+    in all for k-means); a RandomState (or None: numpy's global one) is
+    drawn from problem by problem, in order, as a loop of
+    GMM(random_state=rng).fit would."""
     fitted = np.flatnonzero(status == STATUS_OK)
-    start = np.full(len(sizes), -1, dtype=np.int64)
+    start = np.full((len(sizes), n_init), -1, dtype=np.int64)
     kind = np.int64 if init_params == "random_from_data" else np.float64
-    if len(fitted) == 0:
-        return np.empty(0, dtype=kind), start
+    pieces, used = [], 0
+
+    def draw_inits(rng, n):
+        """Draw n_init initialisations for n rows; returns their starts."""
+        nonlocal used
+        starts = []
+        for _ in range(n_init):
+            pieces.append(_draw(rng, init_params, n, k))
+            starts.append(used)
+            used += len(pieces[-1])
+        return starts
+
     seeded = not isinstance(random_state, np.random.RandomState) and random_state is not None \
         and random_state is not np.random
-    pieces, used = [], 0
-    if seeded:
+    if len(fitted) == 0:
+        pass
+    elif seeded and init_params in ("kmeans", "k-means++"):  # the same numbers whatever n
+        start[fitted] = draw_inits(check_random_state(random_state), 0)
+    elif seeded:
         distinct, which = np.unique(sizes[fitted], return_inverse=True)
-        if init_params in ("kmeans", "k-means++"):  # the same numbers whatever n
-            pieces.append(_draw(check_random_state(random_state), init_params, 0, k))
-            start[fitted] = 0
-        else:
-            piece_start = np.empty(len(distinct), dtype=np.int64)
-            for i, n in enumerate(distinct.tolist()):
-                piece_start[i] = used
-                pieces.append(_draw(check_random_state(random_state), init_params, n, k))
-                used += len(pieces[-1])
-            start[fitted] = piece_start[which.reshape(-1)]
+        starts = np.array([draw_inits(check_random_state(random_state), n)
+                           for n in distinct.tolist()], dtype=np.int64)
+        start[fitted] = starts[which.reshape(-1)]
     else:
         rng = check_random_state(random_state)
         for p in fitted.tolist():
-            piece = _draw(rng, init_params, int(sizes[p]), k)
-            start[p] = used
-            pieces.append(piece)
-            used += len(piece)
-    return np.concatenate(pieces).astype(kind, copy=False), start
+            start[p] = draw_inits(rng, int(sizes[p]))
+    draws = np.concatenate(pieces) if pieces else np.empty(0)
+    return draws.astype(kind, copy=False), start.reshape(-1)
 
 
 def _message(code, dtype):
@@ -235,8 +240,8 @@ def fit_many(Xs, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=
     Every problem's whole fit -- initialisation and EM -- runs in C, the
     problems in parallel with the GIL released, each on one thread. Each
     result equals ``cem.GMM(n_components, covariance_type=..., tol=...,
-    reg_covar=..., max_iter=..., init_params=..., random_state=...).fit(X_p)``
-    on that problem: bit for bit for problems of up to 4096 rows; above
+    reg_covar=..., max_iter=..., n_init=..., init_params=...,
+    random_state=...).fit(X_p)`` on that problem: bit for bit for problems of up to 4096 rows; above
     that GMM.fit splits each pass over row partitions and adds them, so
     the sums are ordered differently and results agree to rounding
     (about 1e-12 relative).
@@ -252,7 +257,8 @@ def fit_many(Xs, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=
     n_components, covariance_type, tol, reg_covar, max_iter, init_params :
         As cem.GMM, shared by all problems.
     n_init : int, default=1
-        Only 1 is supported (one initialisation per problem).
+        Initialisations per problem, as GMM: the fit with the highest final
+        lower bound is kept.
     random_state : int, RandomState or None
         An int fits every problem as GMM(random_state=that int) would: the
         same random numbers for every problem with the same number of rows
@@ -291,16 +297,15 @@ def fit_many(Xs, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=
                    max_iter=max_iter, n_init=n_init, init_params=init_params,
                    random_state=random_state, n_threads=n_threads)
     check_params(template)
-    if n_init != 1:
-        raise ValueError(f"fit_many supports n_init=1 only, got n_init={n_init!r}")
     if not isinstance(return_models, (bool, np.bool_)):
         raise TypeError(f"return_models must be a bool, got {return_models!r}")
     k = n_components
     rows, offsets, dtypes = _problems(Xs)
     status, messages = _screen(rows, offsets, k)
     sizes = np.diff(offsets)
-    draws, draw_start = _draws(random_state, init_params, sizes, status, k)
-    out = _core.fit_batch(covariance_type, init_params, k, rows, offsets, kmeans_n_trials(k),
+    draws, draw_start = _draws(random_state, init_params, sizes, status, k, n_init)
+    out = _core.fit_batch(covariance_type, init_params, k, rows, offsets, n_init,
+                          kmeans_n_trials(k),
                           draws, draw_start, status, float(tol), max_iter, float(reg_covar),
                           want_bounds=bool(return_models),
                           n_threads=template._n_threads())

@@ -465,15 +465,15 @@ INIT_METHODS = {
 cdef Py_ssize_t BATCH_TASK_PROBLEMS = 8
 
 
-def fit_batch(covariance_type, init_params, Py_ssize_t k, X, offsets, Py_ssize_t n_trials,
-              draws, draw_start, status, double tol, Py_ssize_t max_iter, double reg_covar,
-              bint want_bounds=False, int n_threads=1):
+def fit_batch(covariance_type, init_params, Py_ssize_t k, X, offsets, Py_ssize_t n_init,
+              Py_ssize_t n_trials, draws, draw_start, status, double tol, Py_ssize_t max_iter,
+              double reg_covar, bint want_bounds=False, int n_threads=1):
     """Fit every problem p whose status[p] is 0 (see cem_fit_batch): its
     rows are X[offsets[p]:offsets[p + 1]] (X: (N, d) float64 or float32, any
-    strides; offsets: (P + 1,) int64). Its random numbers start at
-    draws[draw_start[p]]: float64 uniforms (k-means, k-means++) or a
-    flattened (n, k) array of responsibilities (random), int64 rows
-    (random_from_data). status: (P,) intc, updated in place with each
+    strides; offsets: (P + 1,) int64). The random numbers of its i-th
+    initialisation start at draws[draw_start[p * n_init + i]]: float64
+    uniforms (k-means, k-means++) or a flattened (n, k) array of
+    responsibilities (random), int64 rows (random_from_data). status: (P,) intc, updated in place with each
     problem's C status. Returns a dict of arrays: weights (P, k), means
     (P, k, d), covariances and prec_chol (P, cem.h layout), n_iter,
     converged, lower_bound (P,), lower_bounds (P, max_iter) or None."""
@@ -484,8 +484,9 @@ def fit_batch(covariance_type, init_params, Py_ssize_t k, X, offsets, Py_ssize_t
     cdef const int64_t[::1] start = draw_start
     cdef int[::1] st = status
     cdef Py_ssize_t P = st.shape[0], d = data.d, p, t
-    if off.shape[0] != P + 1 or start.shape[0] != P:
-        raise ValueError("offsets must hold n_problems + 1 entries and draw_start n_problems")
+    if off.shape[0] != P + 1 or start.shape[0] != P * n_init:
+        raise ValueError("offsets must hold n_problems + 1 entries and draw_start "
+                         "n_problems * n_init")
     cdef const double[::1] draws64
     cdef const int64_t[::1] draws_int
     cdef const double *uniforms = NULL
@@ -502,7 +503,7 @@ def fit_batch(covariance_type, init_params, Py_ssize_t k, X, offsets, Py_ssize_t
     for p in range(P):
         if st[p] == CEM_OK:
             max_n = max(max_n, off[p + 1] - off[p])
-    cdef ptrdiff_t work_len = cem_initialize_work_size(max_n, k, d, ct)
+    cdef ptrdiff_t work_len = cem_fit_batch_work_size(max_n, k, d, ct, max_iter)
     check(<int>work_len if work_len < 0 else CEM_OK)
 
     shape = param_shape(covariance_type, k, d)
@@ -529,8 +530,8 @@ def fit_batch(covariance_type, init_params, Py_ssize_t k, X, offsets, Py_ssize_t
     cdef double[:, ::1] work = np.empty((n_threads, padded_row(work_len)))
     cdef int[::1] task_status = np.zeros(max(n_tasks, 1), dtype=np.intc)
     cdef cem_data *problems = <cem_data *>PyMem_Malloc(max(P, 1) * sizeof(cem_data))
-    cdef cem_init *inits = <cem_init *>PyMem_Malloc(max(P, 1) * sizeof(cem_init))
-    cdef ptrdiff_t p0, count
+    cdef cem_init *inits = <cem_init *>PyMem_Malloc(max(P * n_init, 1) * sizeof(cem_init))
+    cdef ptrdiff_t p0, count, i, j
     try:
         if problems == NULL or inits == NULL:
             raise MemoryError()
@@ -538,21 +539,24 @@ def fit_batch(covariance_type, init_params, Py_ssize_t k, X, offsets, Py_ssize_t
             problems[p] = data
             problems[p].x = <const char *>data.x + off[p] * data.row_stride
             problems[p].n = off[p + 1] - off[p]
-            inits[p].method = method
-            inits[p].n_trials = n_trials
-            inits[p].uniforms = inits[p].resp = NULL
-            inits[p].rows = NULL
-            if st[p] == CEM_OK:
-                if rows != NULL:
-                    inits[p].rows = rows + start[p]
-                elif uniforms != NULL:
-                    inits[p].uniforms = inits[p].resp = uniforms + start[p]
+            for i in range(n_init):
+                j = p * n_init + i
+                inits[j].method = method
+                inits[j].n_trials = n_trials
+                inits[j].uniforms = inits[j].resp = NULL
+                inits[j].rows = NULL
+                if st[p] == CEM_OK:
+                    if rows != NULL:
+                        inits[j].rows = rows + start[j]
+                    elif uniforms != NULL:
+                        inits[j].uniforms = inits[j].resp = uniforms + start[j]
         with nogil, parallel(num_threads=n_threads):
             for t in prange(n_tasks, schedule="dynamic"):
                 p0 = t * BATCH_TASK_PROBLEMS
                 count = min(BATCH_TASK_PROBLEMS, P - p0)
                 task_status[t] = cem_fit_batch(
-                    count, k, ct, problems + p0, inits + p0, tol, max_iter, reg_covar,
+                    count, n_init, k, ct, problems + p0, inits + p0 * n_init, tol, max_iter,
+                    reg_covar,
                     &weights[p0, 0], &means[p0 * k * d], &cov[p0 * param_len],
                     &pc[p0 * param_len], &n_iter[p0], &converged[p0], &lower_bound[p0],
                     bounds_ptr + p0 * max_iter if bounds_ptr != NULL else NULL, &st[p0],

@@ -453,14 +453,77 @@ static int em(ptrdiff_t k, int covariance_type, const cem_data *data, double tol
     return CEM_OK;
 }
 
-int cem_fit_batch(ptrdiff_t n_problems, ptrdiff_t k, int covariance_type,
+ptrdiff_t cem_fit_batch_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int covariance_type,
+                                  ptrdiff_t max_iter)
+{
+    const ptrdiff_t init = cem_initialize_work_size(n, k, d, covariance_type);
+    if (init < 0 || max_iter < 0) {
+        return CEM_EINVAL;
+    }
+    /* one initialisation's parameters and bounds, while the best so far
+     * sits in the outputs */
+    return init + k + k * d + 2 * cem_param_size(k, d, covariance_type) + max_iter;
+}
+
+/* One initialisation's fit, kept apart from the best one so far. */
+typedef struct {
+    double *weights, *means, *covariances, *prec_chol, *bounds;
+    ptrdiff_t n_iter;
+    int converged;
+    double lower_bound;
+} trial;
+
+/* One problem: n_init initialisations, each followed by EM, keeping the
+ * best final bound (the first of equals), as GMM.fit does. With max_iter
+ * 0 the last initialisation is kept and the bound is -infinity. */
+static int fit_problem(ptrdiff_t n_init, ptrdiff_t k, int covariance_type, const cem_data *data,
+                       const cem_init *inits, double tol, ptrdiff_t max_iter, double reg_covar,
+                       double *weights, double *means, double *covariances, double *prec_chol,
+                       ptrdiff_t *n_iter, int *converged, double *lower_bound,
+                       double *lower_bounds, trial *t, batch_work *w)
+{
+    const ptrdiff_t d = data->d, param_len = cem_param_size(k, d, covariance_type);
+    double best = -INFINITY;
+    *n_iter = 0;
+    *converged = 0;
+    *lower_bound = -INFINITY;
+    for (ptrdiff_t i = 0; i < n_init; i++) {
+        int status = initialize(k, covariance_type, data, &inits[i], reg_covar, t->weights,
+                                t->means, t->covariances, t->prec_chol, w);
+        if (status == CEM_OK) {
+            status = em(k, covariance_type, data, tol, max_iter, reg_covar, t->weights, t->means,
+                        t->covariances, t->prec_chol, &t->n_iter, &t->converged,
+                        &t->lower_bound, lower_bounds != NULL ? t->bounds : NULL, w);
+        }
+        if (status != CEM_OK) {
+            return status; /* GMM.fit raises: the problem fails */
+        }
+        if (max_iter > 0 && !(t->lower_bound > best || best == -INFINITY)) {
+            continue;
+        }
+        best = t->lower_bound;
+        memcpy(weights, t->weights, (size_t)k * sizeof(double));
+        memcpy(means, t->means, (size_t)(k * d) * sizeof(double));
+        memcpy(covariances, t->covariances, (size_t)param_len * sizeof(double));
+        memcpy(prec_chol, t->prec_chol, (size_t)param_len * sizeof(double));
+        *n_iter = t->n_iter;
+        *converged = t->converged;
+        *lower_bound = t->lower_bound;
+        if (lower_bounds != NULL) {
+            memcpy(lower_bounds, t->bounds, (size_t)t->n_iter * sizeof(double));
+        }
+    }
+    return CEM_OK;
+}
+
+int cem_fit_batch(ptrdiff_t n_problems, ptrdiff_t n_init, ptrdiff_t k, int covariance_type,
                   const cem_data *problems, const cem_init *inits, double tol,
                   ptrdiff_t max_iter, double reg_covar, double *weights, double *means,
                   double *covariances, double *prec_chol, ptrdiff_t *n_iter, int *converged,
                   double *lower_bound, double *lower_bounds, int *status, double *work,
                   ptrdiff_t work_len)
 {
-    if (n_problems < 0 || k < 1 || !cem_valid_covariance_type(covariance_type)
+    if (n_problems < 0 || n_init < 1 || k < 1 || !cem_valid_covariance_type(covariance_type)
         || !(tol >= 0.0) || max_iter < 0 || !(reg_covar >= 0.0) || !isfinite(reg_covar)
         || status == NULL) {
         return CEM_EINVAL;
@@ -480,25 +543,31 @@ int cem_fit_batch(ptrdiff_t n_problems, ptrdiff_t k, int covariance_type,
             continue; /* the caller's verdict on this problem stands */
         }
         const cem_data *data = &problems[p];
-        double *pw = weights + p * k, *pm = means + p * k * d;
-        double *pcov = covariances + p * param_len, *ppc = prec_chol + p * param_len;
-        status[p] = check_problem(k, covariance_type, data, d, &inits[p], reg_covar, work_len);
+        for (ptrdiff_t i = 0; i < n_init && status[p] == CEM_OK; i++) {
+            status[p] = check_problem(k, covariance_type, data, d, &inits[p * n_init + i],
+                                      reg_covar, work_len);
+        }
+        if (status[p] == CEM_OK
+            && work_len < cem_fit_batch_work_size(data->n, k, d, covariance_type, max_iter)) {
+            status[p] = CEM_EWORK;
+        }
         if (status[p] != CEM_OK) {
             continue;
         }
         batch_work w;
-        carve(work, data->n, k, d, covariance_type, &w);
-        status[p] = initialize(k, covariance_type, data, &inits[p], reg_covar, pw, pm, pcov, ppc,
-                               &w);
-        if (status[p] != CEM_OK) {
-            n_iter[p] = 0;
-            converged[p] = 0;
-            lower_bound[p] = -INFINITY;
-            continue;
-        }
-        status[p] = em(k, covariance_type, data, tol, max_iter, reg_covar, pw, pm, pcov, ppc,
-                       &n_iter[p], &converged[p], &lower_bound[p],
-                       lower_bounds != NULL ? lower_bounds + p * max_iter : NULL, &w);
+        trial t;
+        double *rest = work + carve(work, data->n, k, d, covariance_type, &w);
+        t.weights = rest;
+        t.means = t.weights + k;
+        t.covariances = t.means + k * d;
+        t.prec_chol = t.covariances + param_len;
+        t.bounds = t.prec_chol + param_len;
+        status[p] = fit_problem(n_init, k, covariance_type, data, &inits[p * n_init], tol,
+                                max_iter, reg_covar, weights + p * k, means + p * k * d,
+                                covariances + p * param_len, prec_chol + p * param_len,
+                                &n_iter[p], &converged[p], &lower_bound[p],
+                                lower_bounds != NULL ? lower_bounds + p * max_iter : NULL, &t,
+                                &w);
     }
     return CEM_OK;
 }

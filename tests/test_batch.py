@@ -68,6 +68,25 @@ def test_each_problem_equals_gmm_fit(rng, init, cov, d):
             assert result.models[p].lower_bounds_ == expected.lower_bounds_
 
 
+@pytest.mark.parametrize("init", INITS)
+@pytest.mark.parametrize("random_state", [3, "instance"])
+def test_n_init_keeps_the_best_initialisation_as_gmm_does(rng, init, random_state):
+    Xs = problems(rng, [40, 90, 40], 2, k=4)
+    params = dict(n_components=4, init_params=init, n_init=3, tol=1e-3, max_iter=40)
+    states = [random_state] * 2 if random_state != "instance" else \
+        [np.random.RandomState(3), np.random.RandomState(3)]
+    result = quiet(fit_many, Xs, **params, random_state=states[0], return_models=True)
+    for p, X in enumerate(Xs):
+        expected = gmm_or_error(X, **params, random_state=states[1])
+        assert_problem_equals(result, p, expected)
+        assert result.models[p].lower_bounds_ == expected.lower_bounds_
+    # max_iter = 0: the last initialisation stands
+    result = quiet(fit_many, Xs, **{**params, "max_iter": 0}, random_state=5)
+    for p, X in enumerate(Xs):
+        assert_problem_equals(result, p, gmm_or_error(X, **{**params, "max_iter": 0},
+                                                      random_state=5))
+
+
 @pytest.mark.parametrize("init", ["k-means++", "random_from_data"])
 @pytest.mark.parametrize("d", [1, 2])
 def test_tied_from_rows_with_many_components(rng, init, d):
@@ -252,7 +271,7 @@ def test_malformed_batches_raise_clear_errors(Xs, exc, match):
     (dict(max_iter=-1), ValueError, "'max_iter' parameter"),
     (dict(n_threads=0), ValueError, "'n_threads' parameter"),
     (dict(random_state="seed"), ValueError, "cannot be used to seed"),
-    (dict(n_init=2), ValueError, "n_init=1 only"),
+    (dict(n_init=0), ValueError, "'n_init' parameter"),
     (dict(return_models="yes"), TypeError, "return_models must be a bool"),
 ])
 def test_bad_parameters_raise_as_gmm_does(rng, params, exc, match):
@@ -274,9 +293,9 @@ def test_integer_and_dataframe_problems_are_accepted(rng):
 @given(seed=st.integers(0, 2 ** 32 - 1), n_problems=st.integers(1, 4),
        d=st.integers(1, 4), k=st.integers(1, 4), cov=st.sampled_from(COVS),
        init=st.sampled_from(INITS), float32=st.booleans(), strided=st.booleans(),
-       max_iter=st.integers(0, 30))
+       max_iter=st.integers(0, 30), n_init=st.integers(1, 2))
 def test_property_equal_to_gmm_fit(seed, n_problems, d, k, cov, init, float32, strided,
-                                   max_iter):
+                                   max_iter, n_init):
     rng = np.random.default_rng(seed)
     dtype = np.float32 if float32 else np.float64
     Xs = []
@@ -284,7 +303,7 @@ def test_property_equal_to_gmm_fit(seed, n_problems, d, k, cov, init, float32, s
         n = int(rng.integers(1, 50))
         X = blobs(rng, n=2 * n if strided else n, d=d, k=max(k, 1), dtype=dtype)
         Xs.append(X[::2] if strided else X)  # row-strided views
-    params = dict(n_components=k, covariance_type=cov, init_params=init,
+    params = dict(n_components=k, covariance_type=cov, init_params=init, n_init=n_init,
                   random_state=int(rng.integers(1000)), max_iter=max_iter,
                   reg_covar=float(rng.choice([0.0, 1e-6])))
     result = quiet(fit_many, Xs, **params)

@@ -361,7 +361,7 @@ int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
 /* ------------------------------------------------------------------------
  * Whole fits: initialisation, and many independent problems in one call.
  *
- * These follow cem.GMM.fit (n_init = 1) operation for operation, so a
+ * These follow cem.GMM.fit operation for operation, so a
  * problem fitted here equals GMM(...).fit on it given the same random
  * numbers: the caller draws them (the core keeps no RNG state) exactly as
  * GMM.fit would, from numpy's RandomState:
@@ -372,6 +372,7 @@ int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
  *       u = rng.uniform(size=(n, k)); resp = u / u.sum(axis=1)[:, None]
  *   CEM_INIT_RANDOM_FROM_DATA
  *       rows = rng.choice(n, k, replace=False)
+ * and, for n_init initialisations, one such draw after the other.
  * ------------------------------------------------------------------------ */
 
 /* Initialisations of EM (scikit-learn's init_params). */
@@ -393,9 +394,8 @@ typedef struct {
     const int64_t *rows;        /* RANDOM_FROM_DATA: [k] row indices in [0, n) */
 } cem_init;
 
-/* Doubles of scratch cem_initialize() needs for a problem of n rows, and
- * cem_fit_batch() for problems of at most n rows, or CEM_EINVAL:
- * O(n * k + k * d + d * d + the passes' scratch). */
+/* Doubles of scratch cem_initialize() needs for a problem of n rows, or
+ * CEM_EINVAL: O(n * k + k * d + d * d + the passes' scratch). */
 ptrdiff_t cem_initialize_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int covariance_type);
 
 /*
@@ -425,42 +425,51 @@ int cem_initialize(ptrdiff_t k, int covariance_type, const cem_data *data, const
                    double reg_covar, double *weights, double *means, double *covariances,
                    double *prec_chol, double *work, ptrdiff_t work_len);
 
+/* Doubles of scratch cem_fit_batch() needs for problems of at most n rows
+ * and max_iter iterations, or CEM_EINVAL. */
+ptrdiff_t cem_fit_batch_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int covariance_type,
+                                  ptrdiff_t max_iter);
+
 /*
- * cem_fit_batch -- many independent problems, each initialised
- * (cem_initialize) and fitted by EM (cem_fit's loop and convergence test),
- * one after the other. Problems share k, d and the covariance type; their
- * numbers of rows may differ. A failing problem does not stop the others:
- * its outcome is its status. Run disjoint ranges of problems on threads of
- * your own for parallelism (each thread its own work array).
+ * cem_fit_batch -- many independent problems, each fitted as
+ * GaussianMixture.fit does: n_init times initialised (cem_initialize) and
+ * fitted by EM (cem_fit's loop and convergence test), keeping the fit with
+ * the highest final bound (the first of equals; with max_iter 0, the last
+ * initialisation). Problems share k, d and the covariance type; their
+ * numbers of rows may differ. They are fitted one after the other, and a
+ * failing problem does not stop the others: its outcome is its status.
+ * Run disjoint ranges of problems on threads of your own for parallelism
+ * (each thread its own work array).
  *
  *   n_problems            >= 0
+ *   n_init                >= 1 initialisations per problem
  *   k, covariance_type    the mixtures' shape
  *   problems       IN     [n_problems] the rows of each problem, all with
  *                         problems[0].d columns
- *   inits          IN     [n_problems] each problem's initialisation
+ *   inits          IN     [n_problems][n_init] each problem's initialisations
  *   tol, max_iter, reg_covar   as cem_fit
  *   weights        OUT    [n_problems][k]
  *   means          OUT    [n_problems][k][d]
  *   covariances    OUT    [n_problems][cem_param_size()]
  *   prec_chol      OUT    [n_problems][cem_param_size()]
- *   n_iter         OUT    [n_problems] EM iterations run
- *   converged      OUT    [n_problems] 1 if the tol test stopped EM, else 0
- *   lower_bound    OUT    [n_problems] as cem_fit's
- *   lower_bounds   OUT    [n_problems][max_iter] each iteration's bound (the
- *                         first n_iter[p] of row p are written), or NULL
+ *   n_iter         OUT    [n_problems] EM iterations of the kept fit
+ *   converged      OUT    [n_problems] 1 if the tol test stopped its EM, else 0
+ *   lower_bound    OUT    [n_problems] its final bound, as cem_fit's
+ *   lower_bounds   OUT    [n_problems][max_iter] its bound at each iteration
+ *                         (the first n_iter[p] of row p are written), or NULL
  *   status         INOUT  [n_problems] in: CEM_OK to fit the problem, any
  *                         other value to skip it (left as is); out: the
  *                         problem's status, as cem_initialize or cem_fit
  *                         would return it (CEM_EWORK if work_len is too
  *                         small for its rows)
- *   work           IN     scratch, work_len >= cem_initialize_work_size(
- *                         largest n, k, d, covariance_type)
+ *   work           IN     scratch, work_len >= cem_fit_batch_work_size(
+ *                         largest n, k, d, covariance_type, max_iter)
  *
  * Returns CEM_OK once every problem has been attempted, whatever their
  * statuses; CEM_EINVAL for NULL pointers or bad shared arguments. Outputs
  * of a failed problem are partially written.
  */
-int cem_fit_batch(ptrdiff_t n_problems, ptrdiff_t k, int covariance_type,
+int cem_fit_batch(ptrdiff_t n_problems, ptrdiff_t n_init, ptrdiff_t k, int covariance_type,
                   const cem_data *problems, const cem_init *inits, double tol,
                   ptrdiff_t max_iter, double reg_covar, double *weights, double *means,
                   double *covariances, double *prec_chol, ptrdiff_t *n_iter, int *converged,

@@ -278,9 +278,9 @@ static void test_fit_batch(void)
     double weights[8], means[8], cov[8], pc[8], bound[4], bounds[4 * 50];
     ptrdiff_t n_iter[4];
     int converged[4], status[4] = {CEM_OK, CEM_OK, CEM_OK, 7};
-    const ptrdiff_t len = cem_initialize_work_size(12, 2, 1, CEM_DIAG);
-    CHECK(len > 0 && len <= 8192);
-    CHECK(cem_fit_batch(4, 2, CEM_DIAG, problems, inits, 1e-10, 50, 1e-6, weights, means, cov,
+    const ptrdiff_t len = cem_fit_batch_work_size(12, 2, 1, CEM_DIAG, 50);
+    CHECK(len > cem_initialize_work_size(12, 2, 1, CEM_DIAG) && len <= 8192);
+    CHECK(cem_fit_batch(4, 1, 2, CEM_DIAG, problems, inits, 1e-10, 50, 1e-6, weights, means, cov,
                         pc, n_iter, converged, bound, bounds, status, work, len) == CEM_OK);
     CHECK(status[0] == CEM_OK && status[1] == CEM_OK && status[2] == CEM_EINVAL && status[3] == 7);
     CHECK(converged[0] == 1 && converged[1] == 1);
@@ -302,10 +302,10 @@ static void test_fit_batch(void)
           && memcmp(c, cov, sizeof c) == 0 && memcmp(u, pc, sizeof u) == 0);
 
     int one[1] = {CEM_OK};
-    CHECK(cem_fit_batch(1, 2, CEM_DIAG, problems, inits, 1e-10, 50, 1e-6, weights, means, cov,
+    CHECK(cem_fit_batch(1, 1, 2, CEM_DIAG, problems, inits, 1e-10, 50, 1e-6, weights, means, cov,
                         pc, n_iter, converged, bound, NULL, one, work, len - 1) == CEM_OK);
     CHECK(one[0] == CEM_EWORK);
-    CHECK(cem_fit_batch(1, 0, CEM_DIAG, problems, inits, 1e-10, 50, 1e-6, weights, means, cov,
+    CHECK(cem_fit_batch(1, 1, 0, CEM_DIAG, problems, inits, 1e-10, 50, 1e-6, weights, means, cov,
                         pc, n_iter, converged, bound, NULL, one, work, len) == CEM_EINVAL);
     const int64_t outside[2] = {0, 12};
     cem_init bad = inits[0];
