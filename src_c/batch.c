@@ -71,7 +71,6 @@ typedef struct {
     double *moment;      /* [d][d] tied: pooled second moment */
     double *row_weight;  /* [k] sample weights of the seed rows */
     int64_t *seed_rows;  /* [k] rows chosen by k-means++ */
-    int32_t *labels;     /* [n] nearest final center of each row */
 } batch_work;
 
 static ptrdiff_t max3(ptrdiff_t a, ptrdiff_t b, ptrdiff_t c)
@@ -87,7 +86,10 @@ static ptrdiff_t carve(double *work, ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int 
     w->pass_len = max3(cem_e_step_work_size(k, d, covariance_type),
                        cem_e_step_work_size(1, d, CEM_TIED), cem_kmeans_work_size(k, d));
     w->seeding_len = cem_kmeanspp_work_size(n, d, CEM_KMEANSPP_MAX_TRIALS);
-    ptrdiff_t used = 0;
+    /* first, at the same place for every problem, so that this memory is
+     * only ever used as integers */
+    w->seed_rows = work ? (int64_t *)work : NULL;
+    ptrdiff_t used = k;
     double *p = work;
 #define TAKE(field, len) do { w->field = p ? p + used : NULL; used += (len); } while (0)
     TAKE(stats, cem_stats_size(k, d, covariance_type));
@@ -102,12 +104,6 @@ static ptrdiff_t carve(double *work, ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int 
     TAKE(moment, d * d);
     TAKE(row_weight, k);
 #undef TAKE
-    /* integer regions last, each in whole doubles; the memory is only ever
-     * used as these integers */
-    w->seed_rows = p ? (int64_t *)(p + used) : NULL;
-    used += k;
-    w->labels = p ? (int32_t *)(p + used) : NULL;
-    used += (n + 1) / 2;
     return used;
 }
 
@@ -265,22 +261,33 @@ static int lloyd(ptrdiff_t k, const cem_data *data, double *means, batch_work *w
     return CEM_OK;
 }
 
-/* Statistics of the hard partition by the nearest of the centers `means`. */
+/* Statistics of the hard partition by the nearest of the centers `means`
+ * (labels found block by block: a row's nearest center does not depend on
+ * the rows around it). */
 static int stats_of_labels(ptrdiff_t k, int covariance_type, const cem_data *data,
                            const double *means, batch_work *w)
 {
     const ptrdiff_t n = data->n, d = data->d;
-    double inertia = 0.0;
-    memset(w->sums, 0, (size_t)(k * d) * sizeof(double));
-    memset(w->counts, 0, (size_t)k * sizeof(double));
-    int status = cem_kmeans_step(k, means, data, w->sums, w->counts, &inertia, w->labels, NULL,
-                                 w->pass, w->pass_len);
-    if (status != CEM_OK) {
-        return status;
-    }
     memset(w->resp, 0, (size_t)(n * k) * sizeof(double));
-    for (ptrdiff_t i = 0; i < n; i++) {
-        w->resp[i * k + w->labels[i]] = 1.0;
+    memset(w->sums, 0, (size_t)(k * d) * sizeof(double)); /* filled, not needed */
+    memset(w->counts, 0, (size_t)k * sizeof(double));
+    for (ptrdiff_t i0 = 0; i0 < n; i0 += CEM_BLOCK_ROWS) {
+        int32_t labels[CEM_BLOCK_ROWS];
+        cem_data rows = *data;
+        rows.x = (const char *)data->x + i0 * data->row_stride;
+        rows.n = n - i0 < CEM_BLOCK_ROWS ? n - i0 : CEM_BLOCK_ROWS;
+        if (data->sample_weight != NULL) {
+            rows.sample_weight = data->sample_weight + i0;
+        }
+        double inertia = 0.0;
+        const int status = cem_kmeans_step(k, means, &rows, w->sums, w->counts, &inertia,
+                                           labels, NULL, w->pass, w->pass_len);
+        if (status != CEM_OK) {
+            return status;
+        }
+        for (ptrdiff_t r = 0; r < rows.n; r++) {
+            w->resp[(i0 + r) * k + labels[r]] = 1.0;
+        }
     }
     memset(w->stats, 0, (size_t)cem_stats_size(k, d, covariance_type) * sizeof(double));
     return cem_accumulate(k, covariance_type, means, data, w->resp, k, w->stats, w->pass,

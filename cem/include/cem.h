@@ -415,6 +415,9 @@ ptrdiff_t cem_initialize_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int co
  *   covariances    OUT    [cem_param_size()]
  *   prec_chol      OUT    [cem_param_size()]
  *   work           IN     scratch, work_len >= cem_initialize_work_size(n, k, d, type)
+ *                         (its first k doubles' bytes hold int64 row indices:
+ *                         allocate it, e.g. with malloc, rather than declare
+ *                         it as a double array)
  *
  * Returns CEM_OK; CEM_EINVAL (NULL, shape or enum errors, k > n, a row
  * index out of range); CEM_EWORK; CEM_ENOWEIGHT; CEM_ENOTPD (an initial
@@ -464,6 +467,7 @@ ptrdiff_t cem_fit_batch_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int cov
  *                         small for its rows)
  *   work           IN     scratch, work_len >= cem_fit_batch_work_size(
  *                         largest n, k, d, covariance_type, max_iter)
+ *                         (allocated, as cem_initialize's)
  *
  * Returns CEM_OK once every problem has been attempted, whatever their
  * statuses; CEM_EINVAL for NULL pointers or bad shared arguments. Outputs

@@ -8,6 +8,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cem.h"
@@ -263,7 +264,11 @@ static void test_argument_checking(void)
 static void test_fit_batch(void)
 {
     static const double x[12] = {-5.1, -4.0, -4.6, 4.8, 4.0, 5.2, 6.1, 4.4, -4.2, 5.5, 5.0, -3.9};
-    static double work[8192];
+    double *work = malloc(8192 * sizeof(double)); /* allocated: part holds int64 */
+    CHECK(work != NULL);
+    if (work == NULL) {
+        return;
+    }
     const int64_t rows[2] = {0, 5};
     const double uniforms[3] = {0.3, 0.5, 0.9};
     const cem_data problems[4] = {column(x, 12), column(x + 2, 8), column(x, 1), column(x, 12)};
@@ -312,6 +317,7 @@ static void test_fit_batch(void)
     bad.rows = outside;
     CHECK(cem_initialize(2, CEM_DIAG, &problems[0], &bad, 1e-6, w, m, c, u, work, len)
           == CEM_EINVAL);
+    free(work);
 }
 
 int main(void)
