@@ -271,7 +271,8 @@ def fit_many(Xs, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=
     return_models : bool, default=False
         Also build a fitted cem.GMM per problem (without refitting): its
         parameters, precisions_, converged_, n_iter_, lower_bound_,
-        lower_bounds_ and n_features_in_ are set, as fit sets them;
+        lower_bounds_ (recorded for every problem: P * max_iter floats) and
+        n_features_in_ are set, as fit sets them;
         feature_names_in_ is not (column names of DataFrames in Xs are not
         kept).
 

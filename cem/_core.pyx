@@ -503,7 +503,8 @@ def fit_batch(covariance_type, init_params, Py_ssize_t k, X, offsets, Py_ssize_t
     for p in range(P):
         if st[p] == CEM_OK:
             max_n = max(max_n, off[p + 1] - off[p])
-    cdef ptrdiff_t work_len = cem_fit_batch_work_size(max_n, k, d, ct, max_iter)
+    cdef ptrdiff_t work_len = cem_fit_batch_work_size(
+        max_n, k, d, ct, max_iter if want_bounds else 0)
     check(<int>work_len if work_len < 0 else CEM_OK)
 
     shape = param_shape(covariance_type, k, d)

@@ -104,7 +104,7 @@ cdef extern from "cem.h" nogil:
                        const cem_init *init, double reg_covar, double *weights, double *means,
                        double *covariances, double *prec_chol, double *work, ptrdiff_t work_len)
     ptrdiff_t cem_fit_batch_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int covariance_type,
-                                      ptrdiff_t max_iter)
+                                      ptrdiff_t bounds_len)
     int cem_fit_batch(ptrdiff_t n_problems, ptrdiff_t n_init, ptrdiff_t k, int covariance_type,
                       const cem_data *problems, const cem_init *inits, double tol,
                       ptrdiff_t max_iter, double reg_covar, double *weights, double *means,

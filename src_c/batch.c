@@ -461,15 +461,15 @@ static int em(ptrdiff_t k, int covariance_type, const cem_data *data, double tol
 }
 
 ptrdiff_t cem_fit_batch_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int covariance_type,
-                                  ptrdiff_t max_iter)
+                                  ptrdiff_t bounds_len)
 {
     const ptrdiff_t init = cem_initialize_work_size(n, k, d, covariance_type);
-    if (init < 0 || max_iter < 0) {
+    if (init < 0 || bounds_len < 0) {
         return CEM_EINVAL;
     }
     /* one initialisation's parameters and bounds, while the best so far
      * sits in the outputs */
-    return init + k + k * d + 2 * cem_param_size(k, d, covariance_type) + max_iter;
+    return init + k + k * d + 2 * cem_param_size(k, d, covariance_type) + bounds_len;
 }
 
 /* One initialisation's fit, kept apart from the best one so far. */
@@ -555,7 +555,8 @@ int cem_fit_batch(ptrdiff_t n_problems, ptrdiff_t n_init, ptrdiff_t k, int covar
                                       reg_covar, work_len);
         }
         if (status[p] == CEM_OK
-            && work_len < cem_fit_batch_work_size(data->n, k, d, covariance_type, max_iter)) {
+            && work_len < cem_fit_batch_work_size(data->n, k, d, covariance_type,
+                                                  lower_bounds != NULL ? max_iter : 0)) {
             status[p] = CEM_EWORK;
         }
         if (status[p] != CEM_OK) {

@@ -428,10 +428,11 @@ int cem_initialize(ptrdiff_t k, int covariance_type, const cem_data *data, const
                    double reg_covar, double *weights, double *means, double *covariances,
                    double *prec_chol, double *work, ptrdiff_t work_len);
 
-/* Doubles of scratch cem_fit_batch() needs for problems of at most n rows
- * and max_iter iterations, or CEM_EINVAL. */
+/* Doubles of scratch cem_fit_batch() needs for problems of at most n rows,
+ * or CEM_EINVAL; bounds_len is max_iter when lower_bounds are recorded,
+ * else 0. */
 ptrdiff_t cem_fit_batch_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int covariance_type,
-                                  ptrdiff_t max_iter);
+                                  ptrdiff_t bounds_len);
 
 /*
  * cem_fit_batch -- many independent problems, each fitted as
@@ -466,7 +467,8 @@ ptrdiff_t cem_fit_batch_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int cov
  *                         would return it (CEM_EWORK if work_len is too
  *                         small for its rows)
  *   work           IN     scratch, work_len >= cem_fit_batch_work_size(
- *                         largest n, k, d, covariance_type, max_iter)
+ *                         largest n, k, d, covariance_type, lower_bounds ?
+ *                         max_iter : 0)
  *                         (allocated, as cem_initialize's)
  *
  * Returns CEM_OK once every problem has been attempted, whatever their

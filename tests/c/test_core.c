@@ -307,8 +307,11 @@ static void test_fit_batch(void)
           && memcmp(c, cov, sizeof c) == 0 && memcmp(u, pc, sizeof u) == 0);
 
     int one[1] = {CEM_OK};
+    const ptrdiff_t len_no_bounds = cem_fit_batch_work_size(12, 2, 1, CEM_DIAG, 0);
+    CHECK(len_no_bounds == len - 50);
     CHECK(cem_fit_batch(1, 1, 2, CEM_DIAG, problems, inits, 1e-10, 50, 1e-6, weights, means, cov,
-                        pc, n_iter, converged, bound, NULL, one, work, len - 1) == CEM_OK);
+                        pc, n_iter, converged, bound, NULL, one, work, len_no_bounds - 1)
+          == CEM_OK);
     CHECK(one[0] == CEM_EWORK);
     CHECK(cem_fit_batch(1, 1, 0, CEM_DIAG, problems, inits, 1e-10, 50, 1e-6, weights, means, cov,
                         pc, n_iter, converged, bound, NULL, one, work, len) == CEM_EINVAL);
