@@ -11,9 +11,11 @@ import warnings
 import numpy as np
 
 from cem import _core
-from cem._gmm import GMM, _ill_defined_message
+from cem._gmm import GMM, _e_step_error, _ill_defined_message
 from cem._init import kmeans_n_trials
-from cem._validation import ConvergenceWarning, check_params, check_random_state
+from cem._validation import (
+    ConvergenceWarning, check_params, check_random_state, check_sample_weight,
+)
 
 STATUS_OK = 0
 FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -137,10 +139,27 @@ def _problems(Xs):
     return np.concatenate(arrays, axis=0), offsets, [X.dtype for X in arrays]
 
 
-def _screen(rows, offsets, k):
+def _weights_per_problem(sample_weight, n_problems):
+    """sample_weight as a list of one entry per problem (None: no weights)."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, np.ndarray) and sample_weight.ndim == 2:
+        sample_weight = list(sample_weight)
+    if not isinstance(sample_weight, (list, tuple)):
+        raise TypeError("sample_weight must be None, a list of one array per problem or a "
+                        f"2-D array (n_problems, n_samples), got {type(sample_weight).__name__}")
+    if len(sample_weight) != n_problems:
+        raise ValueError(f"sample_weight has {len(sample_weight)} entries for {n_problems} "
+                         "problems")
+    return sample_weight
+
+
+def _screen(rows, offsets, k, sample_weight):
     """Per-problem status and message for the problems GMM.fit would reject
     before drawing any random number, in its order: fewer than 2 rows,
-    non-finite values, fewer rows than components."""
+    non-finite values, bad sample weights, fewer rows than components; and
+    the weights of all rows ((N,) float64, ones for a problem without), or
+    None."""
     P = len(offsets) - 1
     sizes = np.diff(offsets)
     status = np.zeros(P, dtype=np.intc)
@@ -149,22 +168,34 @@ def _screen(rows, offsets, k):
     non_finite = np.zeros(P, dtype=bool)
     non_finite[np.searchsorted(offsets, bad_rows, side="right") - 1] = True
     d = rows.shape[1]
-    for p in np.flatnonzero((sizes < max(2, k)) | non_finite):
+    for p in np.flatnonzero((sizes < 2) | non_finite):
         n = int(sizes[p])
         if n < 2:
             status[p] = _core.STATUS_INVALID
             messages[p] = (f"Found array with {n} sample(s) (shape=({n}, {d})) while a minimum "
                            "of 2 is required by GMM.")
-        elif non_finite[p]:
+        else:
             block = rows[offsets[p]:offsets[p + 1]]
             what = "NaN" if np.isnan(block).any() else "infinity or a value too large"
             status[p] = _core.STATUS_NON_FINITE
             messages[p] = f"Input X contains {what}."
-        else:
-            status[p] = _core.STATUS_INVALID
-            messages[p] = ("Expected n_samples >= n_components but got n_components = "
-                           f"{k}, n_samples = {n}")
-    return status, messages
+    weights = None
+    per_problem = _weights_per_problem(sample_weight, P)
+    if per_problem is not None:
+        weights = np.ones(rows.shape[0])
+        for p in np.flatnonzero(status == STATUS_OK).tolist():
+            try:
+                w = check_sample_weight(per_problem[p], int(sizes[p]))
+            except ValueError as exc:
+                status[p], messages[p] = _core.STATUS_INVALID, str(exc)
+                continue
+            if w is not None:
+                weights[offsets[p]:offsets[p + 1]] = w
+    for p in np.flatnonzero((status == STATUS_OK) & (sizes < k)):
+        status[p] = _core.STATUS_INVALID
+        messages[p] = ("Expected n_samples >= n_components but got n_components = "
+                       f"{k}, n_samples = {int(sizes[p])}")
+    return status, messages, weights
 
 
 def _draw(rng, init_params, n, k):
@@ -223,18 +254,20 @@ def _draws(random_state, init_params, sizes, status, k, n_init):
 
 
 def _message(code, dtype):
+    """The message of the ValueError GMM.fit raises for a C status."""
+    text = _core.strerror(code)
     if code == _core.STATUS_NOT_POSITIVE_DEFINITE:
         return _ill_defined_message(dtype)
-    text = _core.strerror(code)
+    if code == _core.STATUS_NO_WEIGHT:  # only the M-step meets it: no seed row weighs
+        return f"M-step failed: {text}"
     if code == _core.STATUS_NON_FINITE:
-        return (f"the fit failed: {text}. The model gives some sample a density that is not "
-                "representable; check the data scale.")
+        return str(_e_step_error(text))
     return f"the fit failed: {text}"
 
 
 def fit_many(Xs, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
              max_iter=100, n_init=1, init_params="kmeans", random_state=None, n_threads=None,
-             return_models=False):
+             return_models=False, sample_weight=None):
     """Fit one Gaussian mixture per problem, many problems in one call.
 
     Every problem's whole fit -- initialisation and EM -- runs in C, the
@@ -276,6 +309,12 @@ def fit_many(Xs, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=
         feature_names_in_ is not (column names of DataFrames in Xs are not
         kept).
 
+    sample_weight : list of array-like (n_p,) or None, or array (n_problems, n)
+        Per-problem row weights, as GMM.fit's sample_weight (an entry None:
+        that problem unweighted). A problem whose weights GMM.fit would
+        reject (wrong length, negative, non-finite, zero sum) is reported
+        per problem.
+
     Returns
     -------
     BatchResult
@@ -302,10 +341,10 @@ def fit_many(Xs, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=
         raise TypeError(f"return_models must be a bool, got {return_models!r}")
     k = n_components
     rows, offsets, dtypes = _problems(Xs)
-    status, messages = _screen(rows, offsets, k)
+    status, messages, weights = _screen(rows, offsets, k, sample_weight)
     sizes = np.diff(offsets)
     draws, draw_start = _draws(random_state, init_params, sizes, status, k, n_init)
-    out = _core.fit_batch(covariance_type, init_params, k, rows, offsets, n_init,
+    out = _core.fit_batch(covariance_type, init_params, k, rows, weights, offsets, n_init,
                           kmeans_n_trials(k),
                           draws, draw_start, status, float(tol), max_iter, float(reg_covar),
                           want_bounds=bool(return_models),

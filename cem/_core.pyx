@@ -465,12 +465,14 @@ INIT_METHODS = {
 cdef Py_ssize_t BATCH_TASK_PROBLEMS = 8
 
 
-def fit_batch(covariance_type, init_params, Py_ssize_t k, X, offsets, Py_ssize_t n_init,
+def fit_batch(covariance_type, init_params, Py_ssize_t k, X, sample_weight, offsets,
+              Py_ssize_t n_init,
               Py_ssize_t n_trials, draws, draw_start, status, double tol, Py_ssize_t max_iter,
               double reg_covar, bint want_bounds=False, int n_threads=1):
     """Fit every problem p whose status[p] is 0 (see cem_fit_batch): its
     rows are X[offsets[p]:offsets[p + 1]] (X: (N, d) float64 or float32, any
-    strides; offsets: (P + 1,) int64). The random numbers of its i-th
+    strides; sample_weight: (N,) float64 contiguous or None; offsets:
+    (P + 1,) int64). The random numbers of its i-th
     initialisation start at draws[draw_start[p * n_init + i]]: float64
     uniforms (k-means, k-means++) or a flattened (n, k) array of
     responsibilities (random), int64 rows (random_from_data). status: (P,) intc, updated in place with each
@@ -479,7 +481,7 @@ def fit_batch(covariance_type, init_params, Py_ssize_t k, X, offsets, Py_ssize_t
     converged, lower_bound (P,), lower_bounds (P, max_iter) or None."""
     cdef int ct = COVARIANCE_TYPES[covariance_type]
     cdef int method = INIT_METHODS[init_params]
-    cdef cem_data data = as_data(X, None)
+    cdef cem_data data = as_data(X, sample_weight)
     cdef const int64_t[::1] off = offsets
     cdef const int64_t[::1] start = draw_start
     cdef int[::1] st = status
@@ -540,6 +542,8 @@ def fit_batch(covariance_type, init_params, Py_ssize_t k, X, offsets, Py_ssize_t
             problems[p] = data
             problems[p].x = <const char *>data.x + off[p] * data.row_stride
             problems[p].n = off[p + 1] - off[p]
+            if data.sample_weight != NULL:
+                problems[p].sample_weight = data.sample_weight + off[p]
             for i in range(n_init):
                 j = p * n_init + i
                 inits[j].method = method

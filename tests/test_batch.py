@@ -154,6 +154,39 @@ def test_a_collapse_during_em_is_reported_per_problem(rng):
 
 
 @pytest.mark.parametrize("init", INITS)
+@pytest.mark.parametrize("cov", COVS)
+def test_sample_weights_fit_as_gmm_with_sample_weight(rng, init, cov):
+    Xs = problems(rng, [40, 60, 40, 50, 30], 2)
+    weights = [rng.integers(0, 4, len(X)).astype(float) for X in Xs]
+    weights[1] = None                     # unweighted
+    weights[3] = np.zeros(50)
+    weights[3][7] = 1.0                   # one row carries all the weight
+    weights[4] = np.ones(29)              # GMM rejects the length
+    params = dict(n_components=3, covariance_type=cov, init_params=init, random_state=2)
+    result = quiet(fit_many, Xs, **params, sample_weight=weights)
+    for p, X in enumerate(Xs):
+        try:
+            expected = quiet(GMM(**params).fit, X, sample_weight=weights[p])
+        except ValueError as exc:
+            expected = str(exc)
+        assert_problem_equals(result, p, expected)
+    assert "sample_weight.shape" in result.messages[4]
+    as_array = quiet(fit_many, np.stack(Xs[:3:2]), **params,
+                     sample_weight=np.stack(weights[:3:2]))
+    np.testing.assert_array_equal(as_array.means, result.means[:3:2])
+
+
+def test_malformed_sample_weight_raises(rng):
+    Xs = problems(rng, [20, 30], 1)
+    with pytest.raises(ValueError, match="sample_weight has 1 entries for 2 problems"):
+        fit_many(Xs, 1, sample_weight=[np.ones(20)])
+    with pytest.raises(TypeError, match="sample_weight must be None, a list"):
+        fit_many(Xs, 1, sample_weight=np.ones(50))
+    with pytest.raises(TypeError, match="sample_weight must hold numbers"):
+        fit_many(Xs, 1, sample_weight=[np.ones(20), np.array(["a"] * 30)])
+
+
+@pytest.mark.parametrize("init", INITS)
 def test_3d_array_equals_list_including_strided_views(rng, init):
     X3 = np.stack(problems(rng, [50] * 5, 3))
     params = dict(n_components=2, init_params=init, random_state=1)
@@ -293,9 +326,9 @@ def test_integer_and_dataframe_problems_are_accepted(rng):
 @given(seed=st.integers(0, 2 ** 32 - 1), n_problems=st.integers(1, 4),
        d=st.integers(1, 4), k=st.integers(1, 4), cov=st.sampled_from(COVS),
        init=st.sampled_from(INITS), float32=st.booleans(), strided=st.booleans(),
-       max_iter=st.integers(0, 30), n_init=st.integers(1, 2))
+       max_iter=st.integers(0, 30), n_init=st.integers(1, 2), weighted=st.booleans())
 def test_property_equal_to_gmm_fit(seed, n_problems, d, k, cov, init, float32, strided,
-                                   max_iter, n_init):
+                                   max_iter, n_init, weighted):
     rng = np.random.default_rng(seed)
     dtype = np.float32 if float32 else np.float64
     Xs = []
@@ -306,6 +339,11 @@ def test_property_equal_to_gmm_fit(seed, n_problems, d, k, cov, init, float32, s
     params = dict(n_components=k, covariance_type=cov, init_params=init, n_init=n_init,
                   random_state=int(rng.integers(1000)), max_iter=max_iter,
                   reg_covar=float(rng.choice([0.0, 1e-6])))
-    result = quiet(fit_many, Xs, **params)
+    weights = [rng.integers(0, 3, len(X)).astype(float) for X in Xs] if weighted else None
+    result = quiet(fit_many, Xs, **params, sample_weight=weights)
     for p, X in enumerate(Xs):
-        assert_problem_equals(result, p, gmm_or_error(X, **params))
+        try:
+            expected = quiet(GMM(**params).fit, X, sample_weight=weights and weights[p])
+        except ValueError as exc:
+            expected = str(exc)
+        assert_problem_equals(result, p, expected)
