@@ -39,7 +39,8 @@ class BatchResult:
     converged : ndarray (P,) bool
     status : ndarray (P,) int
         0 for a fitted problem, else the C core's negative code (cem.h):
-        -1 too few rows, -2 an ill-defined (singular) covariance, -3
+        -1 too few rows or bad sample weights, -2 an ill-defined (singular)
+        covariance, -3
         non-finite data or results, -5 no weight.
     messages : list of P str or None
         None for a fitted problem, else the error GMM.fit would raise for it.
@@ -305,10 +306,8 @@ def fit_many(Xs, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=
         Also build a fitted cem.GMM per problem (without refitting): its
         parameters, precisions_, converged_, n_iter_, lower_bound_,
         lower_bounds_ (recorded for every problem: P * max_iter floats) and
-        n_features_in_ are set, as fit sets them;
-        feature_names_in_ is not (column names of DataFrames in Xs are not
-        kept).
-
+        n_features_in_ are set, as fit sets them; feature_names_in_ is not
+        (column names of DataFrames in Xs are not kept).
     sample_weight : list of array-like (n_p,) or None, or array (n_problems, n)
         Per-problem row weights, as GMM.fit's sample_weight (an entry None:
         that problem unweighted). A problem whose weights GMM.fit would
@@ -331,7 +330,8 @@ def fit_many(Xs, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=
     TypeError, ValueError
         For bad parameters (the same messages as GMM) or a malformed Xs:
         not a list or 3-D array, a problem that is not 2-D, differing
-        numbers of features, non-numeric data, no problems.
+        numbers of features, non-numeric data, no problems; or a
+        sample_weight that is not one entry per problem.
     """
     template = GMM(n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar,
                    max_iter=max_iter, n_init=n_init, init_params=init_params,
@@ -345,9 +345,8 @@ def fit_many(Xs, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=
     sizes = np.diff(offsets)
     draws, draw_start = _draws(random_state, init_params, sizes, status, k, n_init)
     out = _core.fit_batch(covariance_type, init_params, k, rows, weights, offsets, n_init,
-                          kmeans_n_trials(k),
-                          draws, draw_start, status, float(tol), max_iter, float(reg_covar),
-                          want_bounds=bool(return_models),
+                          kmeans_n_trials(k), draws, draw_start, status, float(tol), max_iter,
+                          float(reg_covar), want_bounds=bool(return_models),
                           n_threads=template._n_threads())
 
     failed = status != STATUS_OK
