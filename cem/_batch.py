@@ -40,8 +40,7 @@ class BatchResult:
     status : ndarray (P,) int
         0 for a fitted problem, else the C core's negative code (cem.h):
         -1 too few rows or bad sample weights, -2 an ill-defined (singular)
-        covariance, -3
-        non-finite data or results, -5 no weight.
+        covariance, -3 non-finite data or results, -5 no weight.
     messages : list of P str or None
         None for a fitted problem, else the error GMM.fit would raise for it.
     models : list of P cem.GMM or None, or None
