@@ -297,7 +297,9 @@ def fit_many(Xs, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=
         same random numbers for every problem with the same number of rows
         (drawn once). A RandomState (None: numpy's global one) is drawn from
         problem after problem, as a loop ``for X in Xs:
-        GMM(random_state=rng).fit(X)`` would.
+        GMM(random_state=rng).fit(X)`` would -- except after a problem
+        that fails in one of several initialisations (n_init > 1): it has
+        drawn for all of them, where GMM.fit stops drawing when it raises.
     n_threads : int or None
         Threads over problems; None uses OMP_NUM_THREADS if set, else every
         core the process may run on. Results are bit-identical for any value.
