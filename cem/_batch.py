@@ -88,6 +88,11 @@ def _as_matrix(X, where):
     X = np.asarray(X)
     if X.dtype.kind == "c":
         raise TypeError(f"{where} has complex values; cem fits real-valued data")
+    if X.dtype.kind == "O":  # numbers held as objects, as GMM.fit accepts them
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where} could not be converted to float: {exc}") from None
     if X.dtype.kind not in "biuf":
         raise TypeError(f"{where} must hold numbers, not dtype {X.dtype}")
     if X.dtype not in (np.float32, np.float64):

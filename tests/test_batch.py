@@ -289,6 +289,7 @@ def test_unconverged_problems_warn_once(rng):
     ([np.zeros((5, 2), dtype=complex)], TypeError, "complex"),
     ([np.zeros((5, 2)), "abc"], TypeError, r"Xs\[1\] must be array-like, got str"),
     ([np.zeros((5, 2)), None], TypeError, r"Xs\[1\] must be array-like"),
+    ([np.array([[1.0, "x"]] * 4, dtype=object)], ValueError, r"Xs\[0\] could not be converted"),
 ])
 def test_malformed_batches_raise_clear_errors(Xs, exc, match):
     with pytest.raises(exc, match=match):
@@ -312,13 +313,13 @@ def test_bad_parameters_raise_as_gmm_does(rng, params, exc, match):
         fit_many([blobs(rng, n=20, d=1, k=1)], **{"n_components": 1, **params})
 
 
-def test_integer_and_dataframe_problems_are_accepted(rng):
+def test_integer_object_and_dataframe_problems_are_accepted(rng):
     pd = pytest.importorskip("pandas")
     X = rng.integers(0, 20, size=(60, 2))
-    result = quiet(fit_many, [X, pd.DataFrame(X.astype(float), columns=["a", "b"])], 2,
-                   random_state=0)
+    result = quiet(fit_many, [X, pd.DataFrame(X.astype(float), columns=["a", "b"]),
+                              X.astype(object)], 2, random_state=0)
     expected = quiet(GMM(2, random_state=0).fit, X)
-    for p in range(2):
+    for p in range(3):
         assert_problem_equals(result, p, expected)
 
 
