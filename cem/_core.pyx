@@ -504,3 +504,134 @@ def kmeanspp(X, Py_ssize_t k, Py_ssize_t n_trials, uniforms, sample_weight=None,
         centers[c] = X[rows[best]]
         _, potential = passes.run(centers[c:c + 1], True)
     return centers, indices
+
+
+# ----------------------------------------------------------------------
+# Many small fits (cem_fit_batch): whole problems -- initialisation and EM --
+# run in parallel, a few problems per task, one work array per thread. Each
+# problem is fitted by one thread from start to end, so results do not
+# depend on the number of threads.
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+
+INIT_METHODS = {
+    "kmeans": CEM_INIT_KMEANS,
+    "k-means++": CEM_INIT_KMEANSPP,
+    "random": CEM_INIT_RANDOM,
+    "random_from_data": CEM_INIT_RANDOM_FROM_DATA,
+}
+# Problems per parallel task: amortises the scheduling, keeps threads balanced.
+cdef Py_ssize_t BATCH_TASK_PROBLEMS = 8
+
+
+def fit_batch(covariance_type, init_params, Py_ssize_t k, X, sample_weight, offsets,
+              Py_ssize_t n_init,
+              Py_ssize_t n_trials, draws, draw_start, status, double tol, Py_ssize_t max_iter,
+              double reg_covar, bint want_bounds=False, int n_threads=1):
+    """Fit every problem p whose status[p] is 0 (see cem_fit_batch): its
+    rows are X[offsets[p]:offsets[p + 1]] (X: (N, d) float64 or float32, any
+    strides; sample_weight: (N,) float64 contiguous or None; offsets:
+    (P + 1,) int64). The random numbers of its i-th
+    initialisation start at draws[draw_start[p * n_init + i]]: float64
+    uniforms (k-means, k-means++) or a flattened (n, k) array of
+    responsibilities (random), int64 rows (random_from_data). status: (P,) intc, updated in place with each
+    problem's C status. Returns a dict of arrays: weights (P, k), means
+    (P, k, d), covariances and prec_chol (P, cem.h layout), n_iter,
+    converged, lower_bound (P,), lower_bounds (P, max_iter) or None."""
+    cdef int ct = COVARIANCE_TYPES[covariance_type]
+    cdef int method = INIT_METHODS[init_params]
+    cdef cem_data data = as_data(X, sample_weight)
+    cdef const int64_t[::1] off = offsets
+    cdef const int64_t[::1] start = draw_start
+    cdef int[::1] st = status
+    cdef Py_ssize_t P = st.shape[0], d = data.d, p, t
+    if off.shape[0] != P + 1 or start.shape[0] != P * n_init:
+        raise ValueError("offsets must hold n_problems + 1 entries and draw_start "
+                         "n_problems * n_init")
+    cdef const double[::1] draws64
+    cdef const int64_t[::1] draws_int
+    cdef const double *uniforms = NULL
+    cdef const int64_t *rows = NULL
+    if method == CEM_INIT_RANDOM_FROM_DATA:
+        draws_int = draws
+        rows = &draws_int[0] if draws_int.shape[0] > 0 else NULL
+    else:
+        draws64 = draws
+        uniforms = &draws64[0] if draws64.shape[0] > 0 else NULL
+    cdef ptrdiff_t param_len = cem_param_size(k, d, ct)
+    check(<int>param_len if param_len < 0 else CEM_OK)
+    cdef ptrdiff_t max_n = 0
+    for p in range(P):
+        if st[p] == CEM_OK:
+            max_n = max(max_n, off[p + 1] - off[p])
+    cdef ptrdiff_t work_len = cem_fit_batch_work_size(
+        max_n, k, d, ct, max_iter if want_bounds else 0)
+    check(<int>work_len if work_len < 0 else CEM_OK)
+
+    shape = param_shape(covariance_type, k, d)
+    out = dict(weights=np.empty((P, k)), means=np.empty((P, k, d)),
+               covariances=np.empty((P,) + shape), prec_chol=np.empty((P,) + shape),
+               n_iter=np.zeros(P, dtype=np.intp), converged=np.zeros(P, dtype=np.intc),
+               lower_bound=np.full(P, -np.inf),
+               lower_bounds=np.empty((P, max_iter)) if want_bounds and max_iter > 0 else None)
+    cdef double[:, ::1] weights = out["weights"]
+    cdef double[::1] means = out["means"].reshape(-1)
+    cdef double[::1] cov = out["covariances"].reshape(-1)
+    cdef double[::1] pc = out["prec_chol"].reshape(-1)
+    cdef ptrdiff_t[::1] n_iter = out["n_iter"]
+    cdef int[::1] converged = out["converged"]
+    cdef double[::1] lower_bound = out["lower_bound"]
+    cdef double[::1] bounds
+    cdef double *bounds_ptr = NULL
+    if out["lower_bounds"] is not None:
+        bounds = out["lower_bounds"].reshape(-1)
+        bounds_ptr = &bounds[0]
+
+    cdef Py_ssize_t n_tasks = (P + BATCH_TASK_PROBLEMS - 1) // BATCH_TASK_PROBLEMS
+    n_threads = max(1, min(n_threads, n_tasks))
+    cdef double[:, ::1] work = np.empty((n_threads, padded_row(work_len)))
+    cdef int[::1] task_status = np.zeros(max(n_tasks, 1), dtype=np.intc)
+    cdef cem_data *problems = <cem_data *>PyMem_Malloc(max(P, 1) * sizeof(cem_data))
+    cdef cem_init *inits = <cem_init *>PyMem_Malloc(max(P * n_init, 1) * sizeof(cem_init))
+    cdef ptrdiff_t p0, count, i, j
+    try:
+        if problems == NULL or inits == NULL:
+            raise MemoryError()
+        for p in range(P):
+            problems[p] = data
+            problems[p].x = <const char *>data.x + off[p] * data.row_stride
+            problems[p].n = off[p + 1] - off[p]
+            if data.sample_weight != NULL:
+                problems[p].sample_weight = data.sample_weight + off[p]
+            for i in range(n_init):
+                j = p * n_init + i
+                inits[j].method = method
+                inits[j].n_trials = n_trials
+                inits[j].uniforms = inits[j].resp = NULL
+                inits[j].rows = NULL
+                if st[p] == CEM_OK:
+                    if rows != NULL:
+                        inits[j].rows = rows + start[j]
+                    elif uniforms != NULL:
+                        inits[j].uniforms = inits[j].resp = uniforms + start[j]
+        with nogil, parallel(num_threads=n_threads):
+            for t in prange(n_tasks, schedule="dynamic"):
+                p0 = t * BATCH_TASK_PROBLEMS
+                count = min(BATCH_TASK_PROBLEMS, P - p0)
+                task_status[t] = cem_fit_batch(
+                    count, n_init, k, ct, problems + p0, inits + p0 * n_init, tol, max_iter,
+                    reg_covar,
+                    &weights[p0, 0], &means[p0 * k * d], &cov[p0 * param_len],
+                    &pc[p0 * param_len], &n_iter[p0], &converged[p0], &lower_bound[p0],
+                    bounds_ptr + p0 * max_iter if bounds_ptr != NULL else NULL, &st[p0],
+                    &work[threadid(), 0], work_len)
+    finally:
+        PyMem_Free(problems)
+        PyMem_Free(inits)
+    for t in range(n_tasks):
+        check(task_status[t])
+    return out
+
+
+def strerror(int status):
+    """The C core's description of a status code."""
+    return cem_strerror(status).decode("ascii")

@@ -99,18 +99,20 @@ def _stats_of_rows(X, sample_weight, rows, covariance_type, n_threads):
     return stats, shift
 
 
-def _random_rows(sample_weight, n, k, rng):
+def random_rows(sample_weight, n, k, rng, check_only=False):
     """k distinct rows drawn uniformly from those of positive weight: a
     zero-weight row counts as dropped, so it must not start a component
     (its component would start with no weight). Without zero weights, the
-    draws of scikit-learn's random_from_data."""
+    draws of scikit-learn's random_from_data. A ValueError when fewer than
+    k rows have a positive weight; with check_only, only that check (no
+    draw, rng unused)."""
     if sample_weight is None or (sample_weight > 0).all():
-        return rng.choice(n, size=k, replace=False)
+        return None if check_only else rng.choice(n, size=k, replace=False)
     weighted = np.flatnonzero(sample_weight > 0)
     if len(weighted) < k:
         raise ValueError(f"random_from_data needs n_components = {k} rows of positive "
                          f"sample_weight, but only {len(weighted)} have one")
-    return weighted[rng.choice(len(weighted), size=k, replace=False)]
+    return None if check_only else weighted[rng.choice(len(weighted), size=k, replace=False)]
 
 
 def initial_stats(X, sample_weight, k, covariance_type, init_params, rng, n_threads):
@@ -129,7 +131,7 @@ def initial_stats_by_type(X, sample_weight, k, covariance_types, init_params, rn
     n, d = X.shape
     if init_params in ("random_from_data", "k-means++"):
         if init_params == "random_from_data":
-            rows = _random_rows(sample_weight, n, k, rng)
+            rows = random_rows(sample_weight, n, k, rng)
         else:
             _, rows = kmeanspp(X, sample_weight, k, rng, n_threads)
         return {t: _stats_of_rows(X, sample_weight, rows, t, n_threads)

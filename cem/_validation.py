@@ -271,10 +271,15 @@ def check_X(X, *, min_samples=1, n_features=None, name="GMM"):
     for start in range(0, n, CHUNK_ROWS):
         block = X[start:start + CHUNK_ROWS]
         if not np.isfinite(block).all():
-            if np.isnan(block).any():
-                raise ValueError("Input X contains NaN.")
-            raise ValueError(f"Input X contains infinity or a value too large for {X.dtype!r}.")
+            raise ValueError(non_finite_message(block))
     return X
+
+
+def non_finite_message(X):
+    """scikit-learn's message for an X that holds NaN or infinity."""
+    if np.isnan(X).any():
+        return "Input X contains NaN."
+    return f"Input X contains infinity or a value too large for {X.dtype!r}."
 
 
 def check_sample_weight(sample_weight, n, *, positive_sum=True):

@@ -95,3 +95,29 @@ cdef extern from "cem.h" nogil:
                           int64_t *index)
     int cem_kmeanspp_best(ptrdiff_t n_cand, ptrdiff_t n_parts, const double *part_pots,
                           ptrdiff_t pots_stride, ptrdiff_t *best, double *pot)
+
+    ctypedef enum cem_init_method:
+        CEM_INIT_KMEANS
+        CEM_INIT_KMEANSPP
+        CEM_INIT_RANDOM
+        CEM_INIT_RANDOM_FROM_DATA
+
+    ctypedef struct cem_init:
+        int method
+        ptrdiff_t n_trials
+        const double *uniforms
+        const double *resp
+        const int64_t *rows
+
+    ptrdiff_t cem_initialize_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int covariance_type)
+    int cem_initialize(ptrdiff_t k, int covariance_type, const cem_data *data,
+                       const cem_init *init, double reg_covar, double *weights, double *means,
+                       double *covariances, double *prec_chol, double *work, ptrdiff_t work_len)
+    ptrdiff_t cem_fit_batch_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int covariance_type,
+                                      ptrdiff_t bounds_len)
+    int cem_fit_batch(ptrdiff_t n_problems, ptrdiff_t n_init, ptrdiff_t k, int covariance_type,
+                      const cem_data *problems, const cem_init *inits, double tol,
+                      ptrdiff_t max_iter, double reg_covar, double *weights, double *means,
+                      double *covariances, double *prec_chol, ptrdiff_t *n_iter, int *converged,
+                      double *lower_bound, double *lower_bounds, int *status, double *work,
+                      ptrdiff_t work_len)

@@ -444,6 +444,130 @@ int cem_kmeanspp_pick(const cem_data *data, const double *closest, ptrdiff_t n_p
 int cem_kmeanspp_best(ptrdiff_t n_cand, ptrdiff_t n_parts, const double *part_pots,
                       ptrdiff_t pots_stride, ptrdiff_t *best, double *pot);
 
+/* ------------------------------------------------------------------------
+ * Whole fits: initialisation, and many independent problems in one call.
+ *
+ * These follow cem.GMM.fit operation for operation, so a
+ * problem fitted here equals GMM(...).fit on it given the same random
+ * numbers: the caller draws them (the core keeps no RNG state) exactly as
+ * GMM.fit would, from numpy's RandomState:
+ *   CEM_INIT_KMEANS, CEM_INIT_KMEANSPP
+ *       uniforms = rng.random_sample(1 + (k - 1) * n_trials),
+ *       n_trials = 2 + floor(ln k)
+ *   CEM_INIT_RANDOM
+ *       u = rng.uniform(size=(n, k)); resp = u / u.sum(axis=1)[:, None]
+ *   CEM_INIT_RANDOM_FROM_DATA
+ *       rows = rng.choice(n, k, replace=False)
+ * and, for n_init initialisations, one such draw after the other.
+ * ------------------------------------------------------------------------ */
+
+/* Initialisations of EM (scikit-learn's init_params). */
+typedef enum {
+    CEM_INIT_KMEANS = 0,           /* Lloyd's k-means from k-means++ seeds; hard labels */
+    CEM_INIT_KMEANSPP = 1,         /* k-means++ seeds, one row per component */
+    CEM_INIT_RANDOM = 2,           /* given random responsibilities */
+    CEM_INIT_RANDOM_FROM_DATA = 3  /* given rows, one per component */
+} cem_init_method;
+
+/* How to initialise one problem: the method and its random numbers (the
+ * fields the method does not use are ignored and may be NULL). */
+typedef struct {
+    int method;                 /* a cem_init_method */
+    ptrdiff_t n_trials;         /* KMEANS, KMEANSPP: candidates per center,
+                                   1 .. CEM_KMEANSPP_MAX_TRIALS */
+    const double *uniforms;     /* KMEANS, KMEANSPP: [1 + (k - 1) * n_trials] in [0, 1) */
+    const double *resp;         /* RANDOM: [n][k] non-negative, rows summing to 1 */
+    const int64_t *rows;        /* RANDOM_FROM_DATA: [k] row indices in [0, n) */
+} cem_init;
+
+/* Doubles of scratch cem_initialize() needs for a problem of n rows, or
+ * CEM_EINVAL: O(n * k + k * d + d * d + the passes' scratch). */
+ptrdiff_t cem_initialize_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int covariance_type);
+
+/*
+ * cem_initialize -- the initial parameters of EM by one of scikit-learn's
+ * init_params (GaussianMixture._initialize): an initial partition of the
+ * rows (k-means labels, random responsibilities, or one row per component),
+ * its statistics, the M-step, and weights nk'_c / (total weight). With one
+ * row per component and CEM_TIED, the covariance is pooled over all rows,
+ * as scikit-learn does.
+ *
+ *   k, covariance_type    the mixture's shape, 1 <= k <= data->n
+ *   data           IN     n x d rows (sample weights optional)
+ *   init           IN     the method and its random numbers
+ *   reg_covar             >= 0, added to every covariance's diagonal
+ *   weights        OUT    [k]
+ *   means          OUT    [k][d]
+ *   covariances    OUT    [cem_param_size()]
+ *   prec_chol      OUT    [cem_param_size()]
+ *   work           IN     scratch, work_len >= cem_initialize_work_size(n, k, d, type)
+ *                         (its first k doubles' bytes hold int64 row indices:
+ *                         allocate it, e.g. with malloc, rather than declare
+ *                         it as a double array)
+ *
+ * Returns CEM_OK; CEM_EINVAL (NULL, shape or enum errors, k > n, a row
+ * index out of range); CEM_EWORK; CEM_ENOWEIGHT; CEM_ENOTPD (an initial
+ * covariance is singular: raise reg_covar); CEM_ENONFINITE (non-finite
+ * data or responsibilities). On error the outputs are partially written.
+ */
+int cem_initialize(ptrdiff_t k, int covariance_type, const cem_data *data, const cem_init *init,
+                   double reg_covar, double *weights, double *means, double *covariances,
+                   double *prec_chol, double *work, ptrdiff_t work_len);
+
+/* Doubles of scratch cem_fit_batch() needs for problems of at most n rows,
+ * or CEM_EINVAL; bounds_len is max_iter when lower_bounds are recorded,
+ * else 0. */
+ptrdiff_t cem_fit_batch_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int covariance_type,
+                                  ptrdiff_t bounds_len);
+
+/*
+ * cem_fit_batch -- many independent problems, each fitted as
+ * GaussianMixture.fit does: n_init times initialised (cem_initialize) and
+ * fitted by EM (cem_fit's loop and convergence test), keeping the fit with
+ * the highest final bound (the first of equals; with max_iter 0, the last
+ * initialisation). Problems share k, d and the covariance type; their
+ * numbers of rows may differ. They are fitted one after the other, and a
+ * failing problem does not stop the others: its outcome is its status.
+ * Run disjoint ranges of problems on threads of your own for parallelism
+ * (each thread its own work array).
+ *
+ *   n_problems            >= 0
+ *   n_init                >= 1 initialisations per problem
+ *   k, covariance_type    the mixtures' shape
+ *   problems       IN     [n_problems] the rows of each problem, all with
+ *                         problems[0].d columns
+ *   inits          IN     [n_problems][n_init] each problem's initialisations
+ *   tol, max_iter, reg_covar   as cem_fit
+ *   weights        OUT    [n_problems][k]
+ *   means          OUT    [n_problems][k][d]
+ *   covariances    OUT    [n_problems][cem_param_size()]
+ *   prec_chol      OUT    [n_problems][cem_param_size()]
+ *   n_iter         OUT    [n_problems] EM iterations of the kept fit
+ *   converged      OUT    [n_problems] 1 if the tol test stopped its EM, else 0
+ *   lower_bound    OUT    [n_problems] its final bound, as cem_fit's
+ *   lower_bounds   OUT    [n_problems][max_iter] its bound at each iteration
+ *                         (the first n_iter[p] of row p are written), or NULL
+ *   status         INOUT  [n_problems] in: CEM_OK to fit the problem, any
+ *                         other value to skip it (left as is); out: the
+ *                         problem's status, as cem_initialize or cem_fit
+ *                         would return it (CEM_EWORK if work_len is too
+ *                         small for its rows)
+ *   work           IN     scratch, work_len >= cem_fit_batch_work_size(
+ *                         largest n, k, d, covariance_type, lower_bounds ?
+ *                         max_iter : 0)
+ *                         (allocated, as cem_initialize's)
+ *
+ * Returns CEM_OK once every problem has been attempted, whatever their
+ * statuses; CEM_EINVAL for NULL pointers or bad shared arguments. Outputs
+ * of a failed problem are partially written.
+ */
+int cem_fit_batch(ptrdiff_t n_problems, ptrdiff_t n_init, ptrdiff_t k, int covariance_type,
+                  const cem_data *problems, const cem_init *inits, double tol,
+                  ptrdiff_t max_iter, double reg_covar, double *weights, double *means,
+                  double *covariances, double *prec_chol, ptrdiff_t *n_iter, int *converged,
+                  double *lower_bound, double *lower_bounds, int *status, double *work,
+                  ptrdiff_t work_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cem.h"
@@ -289,6 +290,70 @@ static void test_argument_checking(void)
     CHECK(cem_accumulate(1, CEM_FULL, means, &data, NULL, 1, stats, work, 4096) == CEM_EINVAL);
 }
 
+/* cem_fit_batch: a problem fits as cem_initialize then cem_fit would fit
+ * it; a bad problem is reported in its status, a skipped one left alone. */
+static void test_fit_batch(void)
+{
+    static const double x[12] = {-5.1, -4.0, -4.6, 4.8, 4.0, 5.2, 6.1, 4.4, -4.2, 5.5, 5.0, -3.9};
+    double *work = malloc(8192 * sizeof(double)); /* allocated: part holds int64 */
+    CHECK(work != NULL);
+    if (work == NULL) {
+        return;
+    }
+    const int64_t rows[2] = {0, 5};
+    const double uniforms[3] = {0.3, 0.5, 0.9};
+    const cem_data problems[4] = {column(x, 12), column(x + 2, 8), column(x, 1), column(x, 12)};
+    cem_init inits[4];
+    for (int p = 0; p < 4; p++) {
+        const cem_init from_rows = {CEM_INIT_RANDOM_FROM_DATA, 0, NULL, NULL, rows};
+        inits[p] = from_rows;
+    }
+    inits[1].method = CEM_INIT_KMEANSPP;
+    inits[1].n_trials = 2;
+    inits[1].uniforms = uniforms;
+    double weights[8], means[8], cov[8], pc[8], bound[4], bounds[4 * 50];
+    ptrdiff_t n_iter[4];
+    int converged[4], status[4] = {CEM_OK, CEM_OK, CEM_OK, 7};
+    const ptrdiff_t len = cem_fit_batch_work_size(12, 2, 1, CEM_DIAG, 50);
+    CHECK(len > cem_initialize_work_size(12, 2, 1, CEM_DIAG) && len <= 8192);
+    CHECK(cem_fit_batch(4, 1, 2, CEM_DIAG, problems, inits, 1e-10, 50, 1e-6, weights, means, cov,
+                        pc, n_iter, converged, bound, bounds, status, work, len) == CEM_OK);
+    CHECK(status[0] == CEM_OK && status[1] == CEM_OK && status[2] == CEM_EINVAL && status[3] == 7);
+    CHECK(converged[0] == 1 && converged[1] == 1);
+    CLOSE(means[0], -4.36, 1e-9);
+    CLOSE(means[1], 5.0, 1e-9);
+    CLOSE(weights[0], 5.0 / 12.0, 1e-9);
+    CLOSE(weights[2] + weights[3], 1.0, 1e-12);
+
+    double w[2], m[2], c[2], u[2], lb;
+    ptrdiff_t it;
+    int conv;
+    CHECK(cem_initialize(2, CEM_DIAG, &problems[0], &inits[0], 1e-6, w, m, c, u, work, len)
+          == CEM_OK);
+    CHECK(m[0] == -5.1 && m[1] == 5.2 && w[0] == (1.0 + 10.0 * 2.220446049250313e-16) / 12.0);
+    CHECK(cem_fit(2, CEM_DIAG, &problems[0], 1e-10, 50, 1e-6, w, m, c, u, &it, &conv, &lb, work,
+                  cem_fit_work_size(2, 1, CEM_DIAG)) == CEM_OK);
+    CHECK(it == n_iter[0] && conv == converged[0] && lb == bound[0] && bounds[it - 1] == lb);
+    CHECK(memcmp(w, weights, sizeof w) == 0 && memcmp(m, means, sizeof m) == 0
+          && memcmp(c, cov, sizeof c) == 0 && memcmp(u, pc, sizeof u) == 0);
+
+    int one[1] = {CEM_OK};
+    const ptrdiff_t len_no_bounds = cem_fit_batch_work_size(12, 2, 1, CEM_DIAG, 0);
+    CHECK(len_no_bounds == len - 50);
+    CHECK(cem_fit_batch(1, 1, 2, CEM_DIAG, problems, inits, 1e-10, 50, 1e-6, weights, means, cov,
+                        pc, n_iter, converged, bound, NULL, one, work, len_no_bounds - 1)
+          == CEM_OK);
+    CHECK(one[0] == CEM_EWORK);
+    CHECK(cem_fit_batch(1, 1, 0, CEM_DIAG, problems, inits, 1e-10, 50, 1e-6, weights, means, cov,
+                        pc, n_iter, converged, bound, NULL, one, work, len) == CEM_EINVAL);
+    const int64_t outside[2] = {0, 12};
+    cem_init bad = inits[0];
+    bad.rows = outside;
+    CHECK(cem_initialize(2, CEM_DIAG, &problems[0], &bad, 1e-6, w, m, c, u, work, len)
+          == CEM_EINVAL);
+    free(work);
+}
+
 int main(void)
 {
     test_version_and_messages();
@@ -302,6 +367,7 @@ int main(void)
     test_stats_arithmetic();
     test_predict_and_kmeans();
     test_argument_checking();
+    test_fit_batch();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
