@@ -19,6 +19,7 @@ from cem._em import EM, VerboseReporter, rows_statistics
 from cem._estimator import Estimator
 from cem._online import OnlineEM
 from cem._params import Parameters, as_float64, core_view, fitted_attributes, m_step
+from cem._shapes import n_parameters
 from cem._sources import data_source, is_dask_array, map_dask_rows, source_threads
 from cem._stats import SufficientStatistics
 from cem._validation import (
@@ -437,9 +438,7 @@ class GMM(Estimator):
     def _n_parameters(self):
         """Free parameters of the model: covariances, means and k - 1 weights."""
         k, d = self.means_.shape
-        cov_params = {"full": k * d * (d + 1) / 2.0, "diag": k * d,
-                      "tied": d * (d + 1) / 2.0, "spherical": k}[self.covariance_type]
-        return int(cov_params + d * k + k - 1)
+        return n_parameters(self.covariance_type, k, d)
 
     def bic(self, X, sample_weight=None):
         """Bayesian information criterion of the model on X (lower is better):

@@ -22,6 +22,7 @@ import numpy as np
 from cem._estimator import Estimator
 from cem._gmm import GMM
 from cem._init import initial_stats_by_type
+from cem._shapes import n_parameters
 from cem._validation import (
     COVARIANCE_TYPES, ConvergenceWarning, NotFittedError, check_params, check_random_state,
     check_sample_weight, check_X, effective_n_threads, feature_names, raisable, user_stacklevel,
@@ -37,14 +38,6 @@ GMM_PARAMS = ("tol", "reg_covar", "max_iter", "n_init", "init_params", "random_s
 # covariance, a non-representable density, more components than rows); any
 # other exception is a bug and propagates.
 CANDIDATE_ERRORS = (ValueError, ArithmeticError)
-
-
-def _n_parameters(k, d, covariance_type):
-    """GMM's count of free parameters, from the shapes alone (GMM._n_parameters
-    reads nothing but means_'s shape and covariance_type)."""
-    stand_in = GMM(k, covariance_type=covariance_type)
-    stand_in.means_ = np.empty((k, d))
-    return stand_in._n_parameters()
 
 
 def _score(gmm, criterion, X, w):
@@ -280,7 +273,7 @@ class GMMSelection(Estimator):
         results[self.criterion] = np.array([f[1] for f in fitted], dtype=np.float64)
         results["log_likelihood"] = np.array([f[2] for f in fitted], dtype=np.float64)
         results["n_parameters"] = np.array(
-            [_n_parameters(c["n_components"], d, c["covariance_type"]) for c in candidates],
+            [n_parameters(c["covariance_type"], c["n_components"], d) for c in candidates],
             dtype=np.int64)
         results["n_iter"] = np.array([0 if f[0] is None else f[0].n_iter_ for f in fitted],
                                      dtype=np.int64)

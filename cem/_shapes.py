@@ -1,6 +1,7 @@
 """Array shapes by covariance type, in one place: the shape of a
 covariances / precisions / prec_chol array, and the number of free
-covariance parameters (for bic/aic)."""
+parameters (for bic/aic/icl)."""
+
 
 def param_shape(covariance_type, k, d):
     """Shape of a covariances, precisions or prec_chol array of k components
@@ -13,3 +14,9 @@ def n_covariance_parameters(covariance_type, k, d):
     (a symmetric d x d matrix has d (d + 1) / 2)."""
     return {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d,
             "spherical": k}[covariance_type]
+
+
+def n_parameters(covariance_type, k, d):
+    """Free parameters of a mixture of k components of d features:
+    covariances, k means and k - 1 weights (scikit-learn's _n_parameters)."""
+    return n_covariance_parameters(covariance_type, k, d) + k * d + k - 1
