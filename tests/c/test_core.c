@@ -8,6 +8,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cem.h"
@@ -208,6 +209,80 @@ static void test_predict_and_kmeans(void)
     CHECK(cem_kmeanspp(7, 2, &data, uniforms, centers, idx, work, 4096) == CEM_EINVAL);
 }
 
+/* A column view x[:, 3:8] of an n x 8 float64 array whose buffer ends with
+ * the view's last row (issue 9, defect 1): the core reads only the view's
+ * 5 columns, never the NaN beside it nor past the buffer's end (which
+ * ASan and valgrind report). */
+static void test_column_view_reads_only_its_columns(void)
+{
+    enum { N = 72, COLS = 8, FIRST = 3, D = COLS - FIRST, K = 2 };
+    double *buf = malloc(sizeof(double) * N * COLS);
+    double *copy = malloc(sizeof(double) * N * D);
+    double *work = NULL;
+    CHECK(buf != NULL && copy != NULL);
+    if (buf == NULL || copy == NULL) {
+        free(buf);
+        free(copy);
+        return;
+    }
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < COLS; j++) {
+            const double v = j < FIRST ? NAN : sin(1.0 + i * 0.37 + j * 1.3) + 3.0 * (i % 2);
+            buf[i * COLS + j] = v;
+            if (j >= FIRST) {
+                copy[i * D + j - FIRST] = v;
+            }
+        }
+    }
+    /* the view starts 3 doubles in and ends exactly at the buffer's end */
+    const cem_data view = {buf + FIRST, CEM_FLOAT64, N, D, COLS * (ptrdiff_t)sizeof(double),
+                           (ptrdiff_t)sizeof(double), NULL};
+    const cem_data dense = {copy, CEM_FLOAT64, N, D, D * (ptrdiff_t)sizeof(double),
+                            (ptrdiff_t)sizeof(double), NULL};
+    double weights[K] = {0.4, 0.6}, means[K * D], prec[K * D * D];
+    for (int c = 0; c < K; c++) {
+        for (int j = 0; j < D; j++) {
+            means[c * D + j] = 3.0 * c + 0.1 * j;
+        }
+    }
+    for (int t = 0; t < 4; t++) {
+        memset(prec, 0, sizeof prec);
+        const ptrdiff_t n_prec = cem_param_size(K, D, t);
+        for (ptrdiff_t i = 0; i < n_prec; i++) {
+            prec[i] = 1.0;
+        }
+        if (t == CEM_FULL || t == CEM_TIED) { /* identity factors */
+            memset(prec, 0, sizeof prec);
+            for (int c = 0; c < (t == CEM_FULL ? K : 1); c++) {
+                for (int j = 0; j < D; j++) {
+                    prec[c * D * D + j * D + j] = 1.0;
+                }
+            }
+        }
+        const cem_model model = {K, D, t, weights, means, prec};
+        const ptrdiff_t len = cem_e_step_work_size(K, D, t), sl = cem_stats_size(K, D, t);
+        work = malloc(sizeof(double) * (size_t)len);
+        double *s_view = calloc((size_t)sl, sizeof(double));
+        double *s_dense = calloc((size_t)sl, sizeof(double));
+        double ld_view[N], ld_dense[N];
+        int64_t lab_view[N], lab_dense[N];
+        CHECK(cem_e_step(&model, &view, s_view, NULL, K, ld_view, work, len) == CEM_OK);
+        CHECK(cem_e_step(&model, &dense, s_dense, NULL, K, ld_dense, work, len) == CEM_OK);
+        CHECK(memcmp(s_view, s_dense, sizeof(double) * (size_t)sl) == 0);
+        CHECK(memcmp(ld_view, ld_dense, sizeof ld_view) == 0);
+        double *pw = malloc(sizeof(double) * (size_t)cem_predict_work_size(K, D, t));
+        CHECK(cem_predict(&model, &view, lab_view, pw, cem_predict_work_size(K, D, t)) == CEM_OK);
+        CHECK(cem_predict(&model, &dense, lab_dense, pw, cem_predict_work_size(K, D, t)) == CEM_OK);
+        CHECK(memcmp(lab_view, lab_dense, sizeof lab_view) == 0);
+        free(pw);
+        free(s_view);
+        free(s_dense);
+        free(work);
+    }
+    free(buf);
+    free(copy);
+}
+
 static void test_argument_checking(void)
 {
     const double weights[1] = {1.0}, means[1] = {0.0}, prec[1] = {1.0}, x[2] = {0.0, 1.0};
@@ -271,6 +346,7 @@ int main(void)
     test_stats_arithmetic();
     test_predict_and_kmeans();
     test_argument_checking();
+    test_column_view_reads_only_its_columns();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
