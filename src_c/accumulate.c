@@ -8,7 +8,8 @@
  *   wide_diag    d > CEM_NARROW_MAX_D, DIAG and SPHERICAL: per-feature moments
  *   wide_full    d > CEM_NARROW_MAX_D, FULL: one rank update per component,
  *                over only the rows it has weight on when they are few
- *   wide_tied    d > CEM_NARROW_MAX_D, TIED: one pooled rank update per block
+ *   wide_tied    d > CEM_NARROW_MAX_D, TIED: one pooled rank update per block,
+ *                each row about its own anchor component
  */
 #include <string.h>
 
@@ -143,35 +144,84 @@ static void accumulate_wide_full(cem_pass *p, const cem_block *b, double *stats)
     }
 }
 
+/* nt[j] -= a (m_c[j] - m_g[j]) over the ld padded columns (padding stays 0). */
+static void neg_t_axpy(ptrdiff_t ld, double a, const double *restrict m_c,
+                       const double *restrict m_g, double *restrict nt)
+{
+    for (ptrdiff_t j = 0; j < ld; j++) {
+        nt[j] -= a * (m_c[j] - m_g[j]);
+    }
+}
+
+/* Wide TIED: sum_c sum_r a_rc (x_r - m_c)(x_r - m_c)^T with one pooled rank
+ * update per block instead of one per component. Each row is expanded
+ * about its own anchor g = g(r), the component of largest responsibility:
+ * with u = x - m_g, D_c = m_c - m_g, W = sum_c a_rc and t = sum_c a_rc D_c,
+ *   sum_c a_rc (u - D_c)(u - D_c)^T = W u u^T - u t^T - t u^T + sum_c a_rc D_c D_c^T.
+ * u is small (the row is near its anchor), t and the last term are carried
+ * only by the other components' weights, so no term is much larger than
+ * the result: no cancellation however far apart the components are
+ * (a common center for all rows lost digits as separation^2). The last
+ * term is sum_{g,c} N_gc D_gc D_gc^T with N_gc = sum_{r: g(r)=g} a_rc,
+ * added once per pass by cem_accumulate_tied_finish. */
 static void accumulate_wide_tied(cem_pass *p, const cem_block *b, double *stats)
 {
     const ptrdiff_t k = p->k, d = p->d, ld = p->ld, nb = b->nb, nb8 = cem_round_rows(nb);
-    double *nk = stats + 2, *sx = nk + k;
+    double *nk = stats + 2, *sx = nk + k, *sxx = sx + k * d;
     cem_pass_work *w = &p->w;
-    double *row_total = w->row_scratch; /* W_r = sum_c a_rc */
+    double *row_total = w->row_scratch; /* W_r */
+    double *u = w->dif, *neg_t = w->gathered, *wu_t = w->wdif; /* u, -t, W u - t: [B][ld] */
     memset(row_total, 0, (size_t)nb8 * sizeof(double));
-    for (ptrdiff_t c = 0; c < k; c++) {
-        const double a_sum = component_weights(b, c, w->row_weight);
-        for (ptrdiff_t r = 0; r < nb; r++) {
-            row_total[r] += w->row_weight[r];
+    memset(neg_t, 0, (size_t)(nb8 * ld) * sizeof(double));
+    for (ptrdiff_t r = 0; r < nb; r++) { /* anchors (ties to the lowest index), u */
+        const double *resp = b->resp + r * b->row_step;
+        ptrdiff_t g = 0;
+        for (ptrdiff_t c = 1; c < k; c++) {
+            g = resp[c * b->comp_step] > resp[g * b->comp_step] ? c : g;
         }
+        w->tied_anchor[r] = (double)g;
+        p->kern->block_diff(w->rows + r * ld, 1, ld, w->shift_pad + g * ld, u + r * ld);
+    }
+    memset(u + nb * ld, 0, (size_t)((nb8 - nb) * ld) * sizeof(double));
+    int any_t = 0;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        const double *a = w->row_weight;
+        const double a_sum = component_weights(b, c, w->row_weight);
         if (a_sum == 0.0) {
             continue;
         }
         nk[c] += a_sum;
-        w->tied_nk[c] += a_sum;
         memset(w->sx_row, 0, (size_t)ld * sizeof(double));
         memset(w->sq_row, 0, (size_t)ld * sizeof(double));
-        p->kern->diag_moments(w->rows, w->row_weight, nb, ld, w->shift_pad + c * ld, w->sx_row,
-                              w->sq_row);
+        p->kern->diag_moments(w->rows, a, nb, ld, w->shift_pad + c * ld, w->sx_row, w->sq_row);
         for (ptrdiff_t j = 0; j < d; j++) {
             sx[c * d + j] += w->sx_row[j];
-            w->tied_sx[c * d + j] += w->sx_row[j];
+        }
+        const double *m_c = w->shift_pad + c * ld;
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            const double a_r = a[r];
+            row_total[r] += a_r;
+            const ptrdiff_t g = (ptrdiff_t)w->tied_anchor[r];
+            if (a_r == 0.0 || g == c) {
+                continue;
+            }
+            neg_t_axpy(ld, a_r, m_c, w->shift_pad + g * ld, neg_t + r * ld);
+            w->tied_pair_weight[g * k + c] += a_r;
+            any_t = 1;
         }
     }
-    p->kern->block_diff(w->rows, nb8, ld, w->tied_center, w->dif);
-    p->kern->weighted_moments(w->dif, row_total, nb, ld, w->wdif, w->sq_row, NULL);
-    p->kern->syrk_lower(w->dif, w->wdif, nb, d, ld, w->tied_s);
+    for (ptrdiff_t r = 0; r < nb8; r++) {
+        const double *restrict ur = u + r * ld, *restrict nt = neg_t + r * ld;
+        double *restrict out = wu_t + r * ld;
+        const double total = row_total[r];
+        for (ptrdiff_t j = 0; j < ld; j++) {
+            out[j] = total * ur[j] + nt[j];
+        }
+    }
+    p->kern->syrk_lower(u, wu_t, nb, d, ld, sxx);          /* sum (W u - t) u^T */
+    if (any_t) {
+        p->kern->syrk_lower(neg_t, u, nb, d, ld, sxx);     /* - sum u t^T */
+    }
 }
 
 void cem_accumulate_block(cem_pass *p, const cem_block *b, double *stats)
@@ -199,34 +249,28 @@ void cem_accumulate_block(cem_pass *p, const cem_block *b, double *stats)
 
 void cem_accumulate_tied_start(cem_pass *p)
 {
-    cem_pass_work *w = &p->w;
-    memset(w->tied_s, 0, (size_t)(p->d * p->d) * sizeof(double));
-    memset(w->tied_nk, 0, (size_t)p->k * sizeof(double));
-    memset(w->tied_sx, 0, (size_t)(p->k * p->d) * sizeof(double));
+    memset(p->w.tied_pair_weight, 0, (size_t)(p->k * p->k) * sizeof(double));
 }
 
-/* Add this pass's pooled moment, moved from the common center s to each
- * component's shift: with v = x - s, delta_c = shift_c - s and
- * t_c = sum_r a_rc v_r = sx_c + nk_c delta_c,
- *   sum_c sum_r a_rc (v - delta_c)(v - delta_c)^T
- *     = sum_r W_r v v^T - sum_c (delta_c t_c^T + t_c delta_c^T - nk_c delta_c delta_c^T). */
+/* The pass's sum_{g,c} N_gc D_gc D_gc^T (see accumulate_wide_tied), lower
+ * triangle, into sxx; pairs that shared no row cost nothing. */
 void cem_accumulate_tied_finish(const cem_pass *p, double *stats)
 {
     const ptrdiff_t k = p->k, d = p->d;
-    const cem_pass_work *w = &p->w;
     double *sxx = stats + 2 + k + k * d;
-    for (ptrdiff_t j = 0; j < d; j++) {
-        for (ptrdiff_t l = 0; l <= j; l++) {
-            double v = w->tied_s[j * d + l];
-            for (ptrdiff_t c = 0; c < k; c++) {
-                const double n_c = w->tied_nk[c];
-                const double dj = p->shift[c * d + j] - w->tied_center[j];
-                const double dl = p->shift[c * d + l] - w->tied_center[l];
-                const double tj = w->tied_sx[c * d + j] + n_c * dj;
-                const double tl = w->tied_sx[c * d + l] + n_c * dl;
-                v -= dj * tl + tj * dl - n_c * dj * dl;
+    for (ptrdiff_t g = 0; g < k; g++) {
+        for (ptrdiff_t c = 0; c < k; c++) {
+            const double n_gc = p->w.tied_pair_weight[g * k + c];
+            if (n_gc == 0.0) {
+                continue;
             }
-            sxx[j * d + l] += v;
+            const double *m_g = p->shift + g * d, *m_c = p->shift + c * d;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                const double dj = n_gc * (m_c[j] - m_g[j]);
+                for (ptrdiff_t l = 0; l <= j; l++) {
+                    sxx[j * d + l] += dj * (m_c[l] - m_g[l]);
+                }
+            }
         }
     }
 }

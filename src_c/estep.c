@@ -51,9 +51,8 @@ ptrdiff_t cem_pass_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covariance
     CEM_TAKE(tied_center, ld);
     CEM_TAKE(tied_offset, k * ld);
     CEM_TAKE(ones, ld);
-    CEM_TAKE(tied_s, d * d);
-    CEM_TAKE(tied_nk, k);
-    CEM_TAKE(tied_sx, k * d);
+    CEM_TAKE(tied_anchor, B);
+    CEM_TAKE(tied_pair_weight, k * k);
 #undef CEM_TAKE
     w->rows = w->block;
     return used;
@@ -77,9 +76,9 @@ static void pad_shift(const double *shift, ptrdiff_t k, ptrdiff_t d, ptrdiff_t l
     }
 }
 
-/* The wide tied path's common center s (the mean of the shifts) and the
- * ones row; and, when the padded factor U is given (E-step), the offsets
- * b_c = (shift_c - s) U of the log-densities. */
+/* The wide tied log-densities' common center s (the mean of the shifts),
+ * the ones row, and the offsets b_c = (shift_c - s) U for the padded
+ * factor U. */
 static void tied_center_start(ptrdiff_t k, ptrdiff_t d, ptrdiff_t ld, const double *shift,
                               const double *up, cem_pass_work *w)
 {
@@ -90,9 +89,6 @@ static void tied_center_start(ptrdiff_t k, ptrdiff_t d, ptrdiff_t ld, const doub
         }
         w->tied_center[j] = j < d ? s / (double)k : 0.0;
         w->ones[j] = j < d ? 1.0 : 0.0;
-    }
-    if (up == NULL) {
-        return;
     }
     for (ptrdiff_t c = 0; c < k; c++) {
         double *b = w->tied_offset + c * ld;
@@ -354,7 +350,6 @@ int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
     cem_pass p = start_pass(k, d, covariance_type, shift, work);
     const int tied = cem_tied_wide(covariance_type, d);
     if (tied) {
-        tied_center_start(k, d, p.ld, shift, NULL, &p.w);
         cem_accumulate_tied_start(&p);
     }
     double weight_sum = 0.0;

@@ -163,10 +163,9 @@ typedef struct {
     double *tied_offset; /* [k][ld] b_c = (shift_c - s) U, padded */
     double *ones;        /* [ld] 1 on the d features, 0 in the padding */
     /* ... and the wide tied accumulation pools all components' rank updates
-     * into one per block (cem_accumulate_tied_finish moves it to the shifts). */
-    double *tied_s;      /* [d][d] this pass's sum_r W_r (x_r - s)(x_r - s)^T, lower */
-    double *tied_nk;     /* [k] this pass's counts */
-    double *tied_sx;     /* [k][d] this pass's first moments about the shifts */
+     * into one per block, each row about its anchor component (accumulate.c). */
+    double *tied_anchor; /* [B] each row's anchor component g(r), as a double */
+    double *tied_pair_weight; /* [k][k] this pass's N_gc = sum_{r: g(r)=g} a_rc */
 } cem_pass_work;
 
 /* The one description of the pass's scratch: lays it out from `work` into
