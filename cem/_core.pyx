@@ -136,28 +136,30 @@ cdef cem_data partition(const cem_data *data, ptrdiff_t p, ptrdiff_t n_parts,
     return sub
 
 
-cdef int e_step_partition(const cem_model *model, const cem_data *data, ptrdiff_t p,
-                          ptrdiff_t n_parts, double *stats, double *resp,
+cdef int e_step_partition(const cem_model *model, const double *shift, const cem_data *data,
+                          ptrdiff_t p, ptrdiff_t n_parts, double *stats, double *resp,
                           double *log_density, double *work,
                           ptrdiff_t work_len) noexcept nogil:
     cdef ptrdiff_t start
     cdef cem_data sub = partition(data, p, n_parts, &start)
-    return cem_e_step(model, &sub, stats,
+    return cem_e_step_about(model, shift, &sub, stats,
                       resp + start * model.k if resp != NULL else NULL, model.k,
                       log_density + start if log_density != NULL else NULL,
                       work, work_len)
 
 
 def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
-           bint want_stats=True, resp=None, log_density=None, int n_threads=1):
+           bint want_stats=True, resp=None, log_density=None, int n_threads=1, shift=None):
     """One fused pass over X under the given mixture (see cem_e_step).
 
     weights (k,), means (k, d), prec_chol (cem.h layout): C-contiguous float64.
     X: (n, d) float64 or float32, any strides. sample_weight: (n,) float64
     contiguous or None. resp: (n, k) C-contiguous float64 to fill, or None.
     log_density: (n,) float64 to fill, or None.
+    shift: (k, d) C-contiguous float64 point the moments are taken about
+    (see cem_e_step_about), or None for `means`.
     Returns the statistics (flat float64 array, cem.h layout, moments about
-    `means`) when want_stats, else None.
+    `shift`, default `means`) when want_stats, else None.
     """
     cdef const double[::1] w = weights
     cdef const double[:, ::1] mu = means
@@ -171,6 +173,13 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
     model.prec_chol = &pc[0]
     if w.shape[0] != model.k or pc.shape[0] != cem_param_size(model.k, model.d, model.covariance_type):
         raise ValueError("weights, means and prec_chol disagree in shape")
+    cdef const double[:, ::1] about
+    cdef const double *shift_ptr = NULL
+    if shift is not None:
+        about = shift
+        if about.shape[0] != model.k or about.shape[1] != model.d:
+            raise ValueError("shift must have the shape of means")
+        shift_ptr = &about[0, 0]
     cdef cem_data data = as_data(X, sample_weight)
     cdef ptrdiff_t stats_len = cem_stats_size(model.k, model.d, model.covariance_type)
     cdef ptrdiff_t work_len = cem_e_step_work_size(model.k, model.d, model.covariance_type)
@@ -201,7 +210,7 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
     with nogil, parallel(num_threads=n_threads):
         for p in prange(n_parts, schedule="dynamic"):
             status[p] = e_step_partition(
-                &model, &data, p, n_parts,
+                &model, shift_ptr, &data, p, n_parts,
                 &part_stats[p, 0] if want_stats else NULL,
                 resp_ptr, ld_ptr, &work[threadid(), 0], work_len)
     for p in range(n_parts):

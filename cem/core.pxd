@@ -85,3 +85,6 @@ cdef extern from "cem.h" nogil:
     int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
                      const double *uniforms, double *centers, int64_t *indices,
                      double *work, ptrdiff_t work_len)
+    int cem_e_step_about(const cem_model *model, const double *shift, const cem_data *data,
+                         double *stats, double *resp, ptrdiff_t resp_stride,
+                         double *log_density, double *work, ptrdiff_t work_len)

@@ -47,6 +47,7 @@ ptrdiff_t cem_pass_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covariance
     CEM_TAKE(sx_row, ld);
     CEM_TAKE(sq_row, ld);
     CEM_TAKE(shift_pad, k * ld);
+    CEM_TAKE(mean_pad, k * ld);
     CEM_TAKE(factor, factor_size(k, ld, covariance_type));
     CEM_TAKE(tied_center, ld);
     CEM_TAKE(tied_offset, k * ld);
@@ -207,10 +208,10 @@ static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t
             }
         } else {
             if (triangular) {
-                kern->block_diff(w->rows, nb8, ld, w->shift_pad + c * ld, w->dif);
+                kern->block_diff(w->rows, nb8, ld, w->mean_pad + c * ld, w->dif);
                 kern->quad_full(w->dif, nb8, d, ld, w->factor + f * ld * ld, w->quad);
             } else {
-                kern->quad_diag(w->rows, nb8, ld, w->shift_pad + c * ld, w->factor + c * ld,
+                kern->quad_diag(w->rows, nb8, ld, w->mean_pad + c * ld, w->factor + c * ld,
                                 w->quad);
             }
         }
@@ -256,6 +257,14 @@ int cem_e_step(const cem_model *model, const cem_data *data,
                double *stats, double *resp, ptrdiff_t resp_stride,
                double *log_density, double *work, ptrdiff_t work_len)
 {
+    return cem_e_step_about(model, NULL, data, stats, resp, resp_stride, log_density, work,
+                            work_len);
+}
+
+int cem_e_step_about(const cem_model *model, const double *shift, const cem_data *data,
+                     double *stats, double *resp, ptrdiff_t resp_stride,
+                     double *log_density, double *work, ptrdiff_t work_len)
+{
     int status = check_model(model);
     if (status != CEM_OK) {
         return status;
@@ -267,8 +276,10 @@ int cem_e_step(const cem_model *model, const cem_data *data,
     if (work_len < cem_e_step_work_size(k, d, model->covariance_type)) {
         return CEM_EWORK;
     }
-    cem_pass p = start_pass(k, d, model->covariance_type, model->means, work);
+    cem_pass p = start_pass(k, d, model->covariance_type,
+                            shift != NULL ? shift : model->means, work);
     cem_pass_work *w = &p.w;
+    pad_shift(model->means, k, d, p.ld, w->mean_pad);
     const cem_kernels *kern = p.kern;
     status = prepare_model(model, p.ld, w);
     if (status != CEM_OK) {

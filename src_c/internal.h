@@ -155,6 +155,7 @@ typedef struct {
     double *sx_row;      /* [ld] a block's first moment of one component */
     double *sq_row;      /* [ld] a block's diagonal second moment of one component */
     double *shift_pad;   /* [k][ld] the shifts padded with zeros */
+    double *mean_pad;    /* [k][ld] the model's means padded with zeros (E-step) */
     double *factor;      /* padded factors: FULL [k][ld][ld], TIED [ld][ld], else [k][ld] */
     /* Wide tied passes apply the one shared factor U once per block, about a
      * common center s (the mean of the shifts), instead of once per

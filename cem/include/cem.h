@@ -358,6 +358,29 @@ int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
                  const double *uniforms, double *centers, int64_t *indices,
                  double *work, ptrdiff_t work_len);
 
+/*
+ * cem_e_step_about -- cem_e_step with the statistics' moments taken about
+ * an explicit `shift` instead of the model's means (declared last: the
+ * ABI only grows at the end).
+ *
+ * The moments of cem_e_step are exact only while the data are close to
+ * the shift: the M-step forms cov = (sxx - sx sx^T / nk) / nk, which
+ * cancels when the shift is far from the rows a component takes
+ * (|sx / nk|^2 near sxx / nk, e.g. the first step from means far from the
+ * data). A caller that detects this redoes the pass about better centers
+ * (typically shift + sx / nk from the first pass): the responsibilities
+ * and the log-likelihood depend on the model only, and are unchanged.
+ *
+ *   shift          IN     [k][d] point about which moments are taken, or
+ *                         NULL for model->means (then exactly cem_e_step)
+ *   other arguments       as cem_e_step; pass the same shift to cem_m_step
+ *
+ * Returns as cem_e_step.
+ */
+int cem_e_step_about(const cem_model *model, const double *shift, const cem_data *data,
+                     double *stats, double *resp, ptrdiff_t resp_stride,
+                     double *log_density, double *work, ptrdiff_t work_len);
+
 #ifdef __cplusplus
 }
 #endif
