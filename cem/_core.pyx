@@ -232,6 +232,8 @@ def accumulate(covariance_type, shift, X, resp, sample_weight=None, stats=None):
     cdef ptrdiff_t k = s.shape[0]
     cdef ptrdiff_t d = s.shape[1]
     cdef cem_data data = as_data(X, sample_weight)
+    if d != data.d:
+        raise ValueError(f"shift has {d} features but X has {data.d}")
     if r.shape[0] != data.n or r.shape[1] != k:
         raise ValueError("resp must have shape (n_samples, n_components)")
     if stats is None:

@@ -61,7 +61,7 @@ ptrdiff_t cem_pass_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covariance
 
 ptrdiff_t cem_e_step_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
 {
-    if (k < 1 || d < 1 || !cem_valid_covariance_type(covariance_type)) {
+    if (!cem_valid_shape(k, d) || !cem_valid_covariance_type(covariance_type)) {
         return CEM_EINVAL;
     }
     cem_pass_work w;
@@ -116,7 +116,7 @@ static void load(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t ld,
 
 static int check_model(const cem_model *m)
 {
-    if (m == NULL || m->k < 1 || m->d < 1 || !cem_valid_covariance_type(m->covariance_type)) {
+    if (m == NULL || !cem_valid_shape(m->k, m->d) || !cem_valid_covariance_type(m->covariance_type)) {
         return CEM_EINVAL;
     }
     if (m->weights == NULL || m->means == NULL || m->prec_chol == NULL) {
@@ -126,8 +126,8 @@ static int check_model(const cem_model *m)
 }
 
 /* Log weights, log dets and padded factors of the model; CEM_EINVAL if a
- * weight is negative or not finite, all weights are 0, or a factor has a
- * diagonal entry that is not > 0. */
+ * weight is negative or not finite or a factor has a diagonal entry that
+ * is not > 0; CEM_ENOWEIGHT if all weights are 0 (no row has a density). */
 static int prepare_model(const cem_model *m, ptrdiff_t ld, cem_pass_work *w)
 {
     const ptrdiff_t k = m->k, d = m->d;
@@ -176,7 +176,7 @@ static int prepare_model(const cem_model *m, ptrdiff_t ld, cem_pass_work *w)
             w->log_det[c] = w->log_det[0];
         }
     }
-    return any_positive ? CEM_OK : CEM_EINVAL;
+    return any_positive ? CEM_OK : CEM_ENOWEIGHT;
 }
 
 /* Log-densities log_resp[c][r] of the block's nb rows under every component. */
@@ -352,7 +352,8 @@ int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
         return CEM_EINVAL;
     }
     const ptrdiff_t d = data->d, B = CEM_BLOCK_ROWS;
-    if (cem_check_data(data, d) != CEM_OK || (data->n > 0 && resp == NULL)) {
+    if (cem_check_data(data, d) != CEM_OK || (data->n > 0 && resp == NULL)
+        || !cem_valid_shape(k, d)) {
         return CEM_EINVAL;
     }
     if (work_len < cem_e_step_work_size(k, d, covariance_type)) {

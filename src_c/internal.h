@@ -4,6 +4,8 @@
 #ifndef CEM_INTERNAL_H
 #define CEM_INTERNAL_H
 
+#include <stdint.h>
+
 #include "cem.h"
 
 /* MSVC spells C99's restrict __restrict unless compiling as C11 or later. */
@@ -118,6 +120,23 @@ static inline double cem_row_weight(const cem_data *data, ptrdiff_t i)
 static inline int cem_valid_covariance_type(int t)
 {
     return t == CEM_FULL || t == CEM_TIED || t == CEM_DIAG || t == CEM_SPHERICAL;
+}
+
+/* Largest d, and largest k * padded(d)^2 and k * k, any size query accepts:
+ * every buffer size of every function then fits a ptrdiff_t with room to
+ * spare (no overflow in the size arithmetic, even on 32-bit targets the
+ * sizes stay below what malloc could return). */
+#define CEM_MAX_D ((ptrdiff_t)1 << 20)
+#define CEM_MAX_ELEMENTS (PTRDIFF_MAX / 64)
+
+/* A shape (k components, d features) whose buffers are representable. */
+static inline int cem_valid_shape(ptrdiff_t k, ptrdiff_t d)
+{
+    if (k < 1 || d < 1 || d > CEM_MAX_D) {
+        return 0;
+    }
+    const ptrdiff_t ld = cem_padded(d);
+    return k <= CEM_MAX_ELEMENTS / (ld * ld) && k <= CEM_MAX_ELEMENTS / k;
 }
 
 /* CEM_OK if `data` is a well-formed matrix with `d` columns, else CEM_EINVAL. */

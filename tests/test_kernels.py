@@ -211,3 +211,22 @@ def _tied_covariance(stats, k, d):
     s2 = np.tril(stats[2 + k + k * d:].reshape(d, d))
     s2 = s2 + np.tril(s2, -1).T
     return (s2 - (sx.T / nk) @ sx) / nk.sum()
+
+
+def test_accumulate_rejects_a_shift_of_another_dimension(rng):
+    """Issue 9, defect 11: a (k, d') shift against (n, d) data was read with
+    the data's d (a misread layout, or writes past the statistics)."""
+    X = rng.normal(size=(50, 3))
+    resp = rng.dirichlet(np.ones(2), size=50)
+    for d_shift in (2, 4):
+        with pytest.raises(ValueError, match="features"):
+            _core.accumulate("full", np.zeros((2, d_shift)), X, resp)
+
+
+def test_all_zero_weights_say_no_weight(rng):
+    """cem.h and the code agree: a mixture whose weights are all 0 gives
+    CEM_ENOWEIGHT (it was CEM_EINVAL, the header said CEM_ENONFINITE)."""
+    _, means, _, prec_chol = random_model(rng, 2, 6, "diag")
+    with pytest.raises(_core.CoreError) as info:
+        _core.e_step("diag", np.zeros(2), means, prec_chol, rng.normal(size=(10, 6)))
+    assert info.value.status == _core.STATUS_NO_WEIGHT

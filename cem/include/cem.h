@@ -117,7 +117,10 @@ int cem_version(void);
 const char *cem_strerror(int status);
 
 /* Number of doubles in a prec_chol or covariances array of this type, or
- * CEM_EINVAL (negative) for bad arguments. */
+ * CEM_EINVAL (negative) for bad arguments. Every size query returns
+ * CEM_EINVAL for k < 1, d < 1 or a shape so large that a buffer size would
+ * not fit a ptrdiff_t (d > 2^20, or k * padded(d)^2 or k^2 above
+ * PTRDIFF_MAX / 64), so sizes never overflow. */
 ptrdiff_t cem_param_size(ptrdiff_t k, ptrdiff_t d, int covariance_type);
 
 /* Number of doubles in a statistics array (layout above), or CEM_EINVAL. */
@@ -147,10 +150,12 @@ ptrdiff_t cem_e_step_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type);
  *   work           IN     scratch of work_len doubles
  *   work_len              >= cem_e_step_work_size()
  *
- * Returns CEM_OK; CEM_EINVAL for NULL/shape/enum errors or d mismatch;
- * CEM_EWORK if work_len is too small; CEM_ENONFINITE if some row's
- * log-density is not finite (non-finite data, or every component has
- * weight 0). On error the outputs are partially written.
+ * Returns CEM_OK; CEM_EINVAL for NULL/shape/enum errors, d mismatch, a
+ * negative or non-finite mixture or sample weight, or a factor whose
+ * diagonal is not > 0; CEM_EWORK if work_len is too small; CEM_ENOWEIGHT
+ * if every component has weight 0 (no row has a density); CEM_ENONFINITE
+ * if some row's log-density is not finite (non-finite data, or a row no
+ * component can represent). On error the outputs are partially written.
  */
 int cem_e_step(const cem_model *model, const cem_data *data,
                double *stats, double *resp, ptrdiff_t resp_stride,

@@ -8,6 +8,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,6 +332,35 @@ static void test_argument_checking(void)
     CHECK(cem_m_step(1, 1, CEM_FULL, stats, means, 1e-6, w, m, cov, pc) == CEM_ENOWEIGHT);
     CHECK(cem_m_step(1, 1, CEM_FULL, NULL, means, 1e-6, w, m, cov, pc) == CEM_EINVAL);
     CHECK(cem_accumulate(1, CEM_FULL, means, &data, NULL, 1, stats, work, 4096) == CEM_EINVAL);
+
+    /* all mixture weights 0: no row has a density (cem.h: CEM_ENOWEIGHT) */
+    const double zero[2] = {0.0, 0.0};
+    m2 = model;
+    m2.weights = zero;
+    CHECK(cem_e_step(&m2, &data, stats, NULL, 1, NULL, work, 4096) == CEM_ENOWEIGHT);
+    int64_t labels[2];
+    CHECK(cem_predict(&m2, &data, labels, work, 4096) == CEM_ENOWEIGHT);
+
+    /* shapes whose buffer sizes would overflow are refused, not wrapped */
+    const ptrdiff_t huge = PTRDIFF_MAX / 2;
+    CHECK(cem_e_step_work_size(huge, 1, CEM_DIAG) == CEM_EINVAL);
+    CHECK(cem_e_step_work_size(1 << 20, (ptrdiff_t)1 << 20, CEM_FULL) == CEM_EINVAL);
+    CHECK(cem_stats_size(1, huge, CEM_TIED) == CEM_EINVAL);
+    CHECK(cem_param_size((ptrdiff_t)1 << 40, 1 << 10, CEM_FULL) == CEM_EINVAL);
+    CHECK(cem_fit_work_size(huge, 3, CEM_FULL) == CEM_EINVAL);
+    CHECK(cem_predict_work_size(3, huge, CEM_DIAG) == CEM_EINVAL);
+    CHECK(cem_accumulate(huge, CEM_DIAG, means, &data, x, huge, stats, work, 4096) == CEM_EINVAL);
+    m2 = model;
+    m2.k = huge;
+    CHECK(cem_e_step(&m2, &data, stats, NULL, huge, NULL, work, 4096) == CEM_EINVAL);
+    /* resp rows that would overlap (stride < k) */
+    double resp[4];
+    const double w2[2] = {0.5, 0.5}, mu2[2] = {0.0, 1.0}, p2[2] = {1.0, 1.0};
+    const cem_model two = {2, 1, CEM_DIAG, w2, mu2, p2};
+    CHECK(cem_e_step(&two, &data, NULL, resp, 1, NULL, work, 4096) == CEM_EINVAL);
+    CHECK(cem_accumulate(2, CEM_DIAG, mu2, &data, resp, 1, stats, work, 4096) == CEM_EINVAL);
+    CHECK(cem_stats_zero(1, 1, CEM_DIAG, NULL) == CEM_EINVAL);
+    CHECK(cem_precision_cholesky(1, 1, CEM_DIAG, NULL, cov) == CEM_EINVAL);
 }
 
 int main(void)
