@@ -30,6 +30,7 @@ STATUS_NOT_POSITIVE_DEFINITE = CEM_ENOTPD
 STATUS_NON_FINITE = CEM_ENONFINITE
 STATUS_NO_WEIGHT = CEM_ENOWEIGHT
 STATUS_INVALID = CEM_EINVAL
+NK_FLOOR = CEM_NK_FLOOR  # added to every count by the M-step (cem.h)
 
 # Fewest rows worth a partition of their own, most partitions, and the most
 # memory all partitions' statistics may take together.

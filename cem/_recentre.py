@@ -23,7 +23,7 @@ q <= 0.99) never trigger it, so their results stay bit for bit as they are.
 """
 import numpy as np
 
-from cem._reference import NK_FLOOR
+from cem._core import NK_FLOOR
 
 # At most 10 bits of the variance lost to cancellation: 1 - q >= 2**-10.
 MAX_CANCELLATION = 2.0 ** -10

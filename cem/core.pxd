@@ -19,6 +19,8 @@ cdef extern from "cem.h" nogil:
         CEM_ENOWEIGHT
         CEM_KMEANSPP_MAX_TRIALS
 
+    const double CEM_NK_FLOOR
+
     ctypedef enum cem_covariance_type:
         CEM_FULL
         CEM_TIED

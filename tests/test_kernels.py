@@ -230,3 +230,12 @@ def test_all_zero_weights_say_no_weight(rng):
     with pytest.raises(_core.CoreError) as info:
         _core.e_step("diag", np.zeros(2), means, prec_chol, rng.normal(size=(10, 6)))
     assert info.value.status == _core.STATUS_NO_WEIGHT
+
+
+def test_one_nk_floor():
+    """The count floor is one fact: cem.h's CEM_NK_FLOOR, as the core uses it,
+    equal to the NumPy twin's (10 eps, scikit-learn's)."""
+    assert _core.NK_FLOOR == _reference.NK_FLOOR == 10 * np.finfo(np.float64).eps
+    stats = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])  # k = 2, d = 1, second empty
+    weights = _core.m_step("diag", stats, np.zeros((2, 1)), 0.1)[0]
+    assert weights[1] == _core.NK_FLOOR / (1.0 + 2 * _core.NK_FLOOR)

@@ -56,6 +56,7 @@
 #ifndef CEM_H
 #define CEM_H
 
+#include <float.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +75,12 @@ extern "C" {
 #define CEM_ENONFINITE (-3)  /* a non-finite value in the data or a result */
 #define CEM_EWORK (-4)       /* the work buffer is smaller than *_work_size() */
 #define CEM_ENOWEIGHT (-5)   /* statistics or data carry no positive weight */
+
+/* What cem_m_step adds to every component's count nk_c before dividing
+ * (10 * DBL_EPSILON, as scikit-learn does), so an empty component keeps
+ * finite parameters. Callers that form parameters from statistics
+ * themselves use the same floor. */
+#define CEM_NK_FLOOR (10.0 * DBL_EPSILON)
 
 /* Covariance types (scikit-learn's covariance_type). */
 typedef enum {
@@ -192,7 +199,7 @@ int cem_stats_add(ptrdiff_t k, ptrdiff_t d, int covariance_type,
 /*
  * cem_m_step -- new parameters from statistics (scikit-learn's M-step).
  *
- *   nk'_c      = nk_c + 10 * DBL_EPSILON   (keeps an empty component finite,
+ *   nk'_c      = nk_c + CEM_NK_FLOOR      (keeps an empty component finite,
  *                                           as scikit-learn does)
  *   weights_c  = nk'_c / sum nk'
  *   means_c    = shift_c + sx_c / nk'_c
