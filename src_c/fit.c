@@ -15,7 +15,58 @@ ptrdiff_t cem_fit_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
     if (stats < 0 || pass < 0) {
         return CEM_EINVAL;
     }
-    return stats + pass;
+    return stats + k * d + pass; /* statistics, recentred shift, the pass */
+}
+
+/* Do the moments about `shift` cancel? For every variance the M-step forms,
+ * sxx / nk - (sx / nk)^2, the fraction q = (sx / nk)^2 / (sxx / nk) of the
+ * raw second moment the mean offset takes: -log2(1 - q) bits are lost, and
+ * more than 10 (1 - q < 2^-10) asks for a pass about better centers (the
+ * same rule as cem/_recentre.py). */
+static int moments_cancel(ptrdiff_t k, ptrdiff_t d, int covariance_type, const double *stats)
+{
+    const double *nk = stats + 2, *sx = nk + k, *sxx = sx + k * d;
+    const double limit = 1.0 / 1024.0;
+    for (ptrdiff_t j = 0; j < d; j++) {
+        double pooled_raw = 0.0, pooled_mean_square = 0.0;
+        for (ptrdiff_t c = 0; c < k; c++) {
+            const double mean_square = sx[c * d + j] * sx[c * d + j] / (nk[c] + CEM_NK_FLOOR);
+            double raw;
+            switch (covariance_type) {
+            case CEM_FULL:
+                raw = sxx[c * d * d + j * d + j];
+                break;
+            case CEM_DIAG:
+                raw = sxx[c * d + j];
+                break;
+            default: /* pooled over components (TIED) or features (SPHERICAL) */
+                raw = 0.0;
+                break;
+            }
+            pooled_mean_square += mean_square;
+            if (raw > 0.0 && (raw - mean_square) < limit * raw) {
+                return 1;
+            }
+        }
+        if (covariance_type == CEM_TIED) {
+            pooled_raw = sxx[j * d + j];
+            if (pooled_raw > 0.0 && (pooled_raw - pooled_mean_square) < limit * pooled_raw) {
+                return 1;
+            }
+        }
+    }
+    if (covariance_type == CEM_SPHERICAL) {
+        for (ptrdiff_t c = 0; c < k; c++) {
+            double mean_square = 0.0;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                mean_square += sx[c * d + j] * sx[c * d + j] / (nk[c] + CEM_NK_FLOOR);
+            }
+            if (sxx[c] > 0.0 && (sxx[c] - mean_square) < limit * sxx[c]) {
+                return 1;
+            }
+        }
+    }
+    return 0;
 }
 
 int cem_fit(ptrdiff_t k, int covariance_type, const cem_data *data, double tol,
@@ -39,7 +90,9 @@ int cem_fit(ptrdiff_t k, int covariance_type, const cem_data *data, double tol,
     const ptrdiff_t d = data->d;
     const ptrdiff_t stats_len = cem_stats_size(k, d, covariance_type);
     double *stats = work;
-    double *pass_work = work + stats_len;
+    double *centers = work + stats_len; /* [k][d] a better shift, when the means cancel */
+    double *pass_work = centers + k * d;
+    const ptrdiff_t pass_len = work_len - stats_len - k * d;
     const cem_model model = {k, d, covariance_type, weights, means, prec_chol};
     double bound = -INFINITY;
     *n_iter = 0;
@@ -47,7 +100,7 @@ int cem_fit(ptrdiff_t k, int covariance_type, const cem_data *data, double tol,
     for (ptrdiff_t it = 1; it <= max_iter; it++) {
         const double previous = bound;
         memset(stats, 0, (size_t)stats_len * sizeof(double));
-        int status = cem_e_step(&model, data, stats, NULL, k, NULL, pass_work, work_len - stats_len);
+        int status = cem_e_step(&model, data, stats, NULL, k, NULL, pass_work, pass_len);
         if (status != CEM_OK) {
             return status;
         }
@@ -57,8 +110,26 @@ int cem_fit(ptrdiff_t k, int covariance_type, const cem_data *data, double tol,
         /* the mean log-likelihood of the parameters the pass used, as
          * scikit-learn's lower_bound_ */
         bound = stats[1] / stats[0];
-        /* means is both the shift of the statistics and the output: allowed */
-        status = cem_m_step(k, d, covariance_type, stats, means, reg_covar, weights, means,
+        const double *shift = means;
+        if (moments_cancel(k, d, covariance_type, stats)) {
+            /* the means are far from their rows: the same pass again, moments
+             * about the new means (the responsibilities do not change) */
+            for (ptrdiff_t c = 0; c < k; c++) {
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    centers[c * d + j] =
+                        means[c * d + j] + stats[2 + k + c * d + j] / (stats[2 + c] + CEM_NK_FLOOR);
+                }
+            }
+            memset(stats, 0, (size_t)stats_len * sizeof(double));
+            status = cem_e_step_about(&model, centers, data, stats, NULL, k, NULL, pass_work,
+                                      pass_len);
+            if (status != CEM_OK) {
+                return status;
+            }
+            shift = centers;
+        }
+        /* shift may be means, both the statistics' shift and the output: allowed */
+        status = cem_m_step(k, d, covariance_type, stats, shift, reg_covar, weights, means,
                             covariances, prec_chol);
         if (status != CEM_OK) {
             return status;

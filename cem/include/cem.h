@@ -261,6 +261,10 @@ ptrdiff_t cem_fit_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type);
  *                         iteration's E-step (scikit-learn's lower_bound_)
  *   work           IN     scratch, work_len >= cem_fit_work_size()
  *
+ * When an iteration's moments about the means cancel (the means far from
+ * the rows they take, see cem_e_step_about), the iteration redoes its pass
+ * about the new means, so its covariances stay exact.
+ *
  * Returns CEM_OK; CEM_EINVAL; CEM_EWORK; CEM_ENOWEIGHT (no row with positive
  * weight); CEM_ENOTPD (a covariance became singular: raise reg_covar);
  * CEM_ENONFINITE (non-finite data). On error the parameters hold the last

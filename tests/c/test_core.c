@@ -591,6 +591,34 @@ static void test_wide_path_every_layout(void)
     }
 }
 
+/* One EM step from means far from unit-spread data (issue 9, defect 7):
+ * the covariance is the data's exactly, although the moments about the
+ * starting means cancel in the last 14 digits. */
+static void test_fit_from_far_means_is_exact(void)
+{
+    enum { N = 400 };
+    double x[N], work[8192];
+    double mean = 0.0, var = 0.0;
+    for (int i = 0; i < N; i++) {
+        const double h = sin(12.9898 * i) * 43758.5453;
+        x[i] = 1e8 + (h - floor(h)) * 3.0;
+        mean += x[i] / N;
+    }
+    for (int i = 0; i < N; i++) {
+        var += (x[i] - mean) * (x[i] - mean) / N;
+    }
+    cem_data data = column(x, N);
+    for (int t = 0; t < 4; t++) {
+        double w[1] = {1.0}, m[1] = {-1e7}, cov[1], pc[1] = {1e-8}, bound;
+        ptrdiff_t n_iter;
+        int converged;
+        CHECK(cem_fit(1, t, &data, 0.0, 1, 0.0, w, m, cov, pc, &n_iter, &converged, &bound, work,
+                      8192) == CEM_OK);
+        CLOSE(m[0], mean, 1e-15);
+        CLOSE(cov[0], var, 1e-10);
+    }
+}
+
 static void test_argument_checking(void)
 {
     const double weights[1] = {1.0}, means[1] = {0.0}, prec[1] = {1.0}, x[2] = {0.0, 1.0};
@@ -685,6 +713,7 @@ int main(void)
     test_argument_checking();
     test_column_view_reads_only_its_columns();
     test_wide_path_every_layout();
+    test_fit_from_far_means_is_exact();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
