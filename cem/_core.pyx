@@ -38,6 +38,7 @@ STATUS_NOT_POSITIVE_DEFINITE = CEM_ENOTPD
 STATUS_NON_FINITE = CEM_ENONFINITE
 STATUS_NO_WEIGHT = CEM_ENOWEIGHT
 STATUS_INVALID = CEM_EINVAL
+NK_FLOOR = CEM_NK_FLOOR  # added to every count by the M-step (cem.h)
 
 # The most memory all partitions' statistics may take together (the fewest
 # rows per partition and the most partitions are the C core's, cem.h).
@@ -176,28 +177,30 @@ cdef cem_data partition(const cem_data *data, ptrdiff_t p, ptrdiff_t n_parts,
     return sub
 
 
-cdef int e_step_partition(const cem_model *model, const cem_data *data, ptrdiff_t p,
-                          ptrdiff_t n_parts, double *stats, double *resp,
+cdef int e_step_partition(const cem_model *model, const double *shift, const cem_data *data,
+                          ptrdiff_t p, ptrdiff_t n_parts, double *stats, double *resp,
                           double *log_density, double *work,
                           ptrdiff_t work_len) noexcept nogil:
     cdef ptrdiff_t start
     cdef cem_data sub = partition(data, p, n_parts, &start)
-    return cem_e_step(model, &sub, stats,
+    return cem_e_step_about(model, shift, &sub, stats,
                       resp + start * model.k if resp != NULL else NULL, model.k,
                       log_density + start if log_density != NULL else NULL,
                       work, work_len)
 
 
 def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
-           bint want_stats=True, resp=None, log_density=None, n_threads=1):
+           bint want_stats=True, resp=None, log_density=None, n_threads=1, shift=None):
     """One fused pass over X under the given mixture (see cem_e_step).
 
     weights (k,), means (k, d), prec_chol (cem.h layout): C-contiguous float64.
     X: (n, d) float64 or float32, any strides. sample_weight: (n,) float64
     contiguous or None. resp: (n, k) C-contiguous float64 to fill, or None.
     log_density: (n,) float64 to fill, or None.
+    shift: (k, d) C-contiguous float64 point the moments are taken about
+    (see cem_e_step_about), or None for `means`.
     Returns the statistics (flat float64 array, cem.h layout, moments about
-    `means`) when want_stats, else None.
+    `shift`, default `means`) when want_stats, else None.
     """
     cdef const double[::1] w = weights
     cdef const double[:, ::1] mu = means
@@ -212,6 +215,13 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
     if (w.shape[0] != model.k or pc.shape[0] != cem_param_size(model.k, model.d, model.covariance_type)
             or np.shape(prec_chol) != param_shape(covariance_type, model.k, model.d)):
         raise ValueError("weights, means and prec_chol disagree in shape")
+    cdef const double[:, ::1] about
+    cdef const double *shift_ptr = NULL
+    if shift is not None:
+        about = shift
+        if about.shape[0] != model.k or about.shape[1] != model.d:
+            raise ValueError("shift must have the shape of means")
+        shift_ptr = &about[0, 0]
     cdef cem_data data = as_data(X, sample_weight, model.d)
     cdef ptrdiff_t stats_len = cem_stats_size(model.k, model.d, model.covariance_type)
     cdef ptrdiff_t work_len = cem_e_step_work_size(model.k, model.d, model.covariance_type)
@@ -252,7 +262,7 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
         with nogil, parallel(num_threads=threads):
             for p in prange(first, last, schedule="dynamic"):
                 status[p - first] = e_step_partition(
-                    &model, &data, p, n_parts,
+                    &model, shift_ptr, &data, p, n_parts,
                     &part_stats[p - first, 0] if want_stats else NULL,
                     resp_ptr, ld_ptr, &work[threadid(), 0], work_len)
         for p in range(last - first):
@@ -635,3 +645,18 @@ def fit_batch(covariance_type, init_params, Py_ssize_t k, X, sample_weight, offs
 def strerror(int status):
     """The C core's description of a status code."""
     return cem_strerror(status).decode("ascii")
+
+
+def moments_cancel(covariance_type, stats, Py_ssize_t k, Py_ssize_t d):
+    """Whether the moments of stats (flat, cem.h layout, k components of d
+    features) cancel so much that the pass should be redone about better
+    centers (cem_moments_cancel: more than 10 bits of a variance lost)."""
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(f"unknown covariance_type {covariance_type!r}")
+    cdef const double[::1] st = np.ascontiguousarray(stats, dtype=np.float64)
+    cdef int ct = COVARIANCE_TYPES[covariance_type]
+    if st.shape[0] != cem_stats_size(k, d, ct):
+        raise ValueError("stats has the wrong length for this shape")
+    cdef int answer = cem_moments_cancel(k, d, ct, &st[0])
+    check(answer if answer < 0 else CEM_OK)
+    return answer == 1

@@ -3,7 +3,8 @@ test, n_init restarts, warm starts and verbose output.
 
 One EM iteration is one E-step (``e_step_statistics``: the sufficient
 statistics of the data under the current parameters, one pass of the C
-core over every row of the source) and one M-step (cem._params.m_step).
+core over every row of the source; two when the means are far from the
+data, see statistics_about_the_data) and one M-step (cem._params.m_step).
 ``EM.run`` returns an ``EMResult`` and sets nothing: the estimator copies
 the result into its attributes only when the whole fit has succeeded.
 Accelerated EM will plug in here, as another way to go from one iterate
@@ -19,6 +20,7 @@ from cem._init import NK_FLOOR, initial_stats
 from cem._params import (
     Parameters, as_float64, covariances_from_precisions, m_step, prec_chol_from_precisions,
 )
+from cem._recentre import needs_recentre
 from cem._sources import INIT_SAMPLE_ROWS
 
 EMResult = namedtuple("EMResult", "params n_iter lower_bound lower_bounds converged")
@@ -34,27 +36,50 @@ def e_step_error(exc):
                       "not representable; check the data scale and the initial parameters.")
 
 
+def statistics_about_the_data(pass_about, covariance_type, means):
+    """(stats, shift): the statistics of one E-step pass, pass_about(shift)
+    with moments about shift (None: the means), and the shift they are
+    about. When the means are so far from the rows their components take
+    that the moments cancel (cem._recentre.needs_recentre: a first step from
+    far means_init, a warm start on shifted data), the pass is redone about
+    the centers it found, shift + sx / nk: the same responsibilities,
+    counts and log-likelihood, exact moments. Ordinary steps never redo it."""
+    stats = pass_about(None)
+    if not needs_recentre(stats, means, covariance_type):
+        return stats, means
+    k, d = means.shape
+    counts = stats[2:2 + k] + _core.NK_FLOOR
+    centers = np.ascontiguousarray(means + stats[2 + k:2 + k + k * d].reshape(k, d)
+                                   / counts[:, None])
+    return pass_about(centers), centers
+
+
 def e_step_statistics(source, covariance_type, params, n_threads):
-    """The E-step of a fit: flat sufficient statistics (the C core's layout,
-    moments about params.means) of every row of source under params. The
-    one place the EM loop reads the data: a pass with an explicit shift
-    (moments about a point near the data rather than the means, issue 9
-    defect 7) plugs in here, and in rows_statistics for the statistics API."""
+    """The E-step of a fit: (flat sufficient statistics of every row of
+    source under params, in the C core's layout, and the shift their
+    moments are about: the means, or centers near the data when the means
+    are far from it). The one place the EM loop reads the data."""
     weights, means, _, prec_chol = params
+    core_params = (weights, means, prec_chol)
     try:
-        return source.statistics(covariance_type, (weights, means, prec_chol), n_threads)
+        return statistics_about_the_data(
+            lambda shift: source.statistics(covariance_type, core_params, n_threads, shift=shift),
+            covariance_type, means)
     except _core.CoreError as exc:
         raise e_step_error(exc) from None
 
 
 def rows_statistics(covariance_type, core_params, X, sample_weight, n_threads):
     """The E-step on validated in-memory rows X (n, d) with optional weights
-    (n,): flat statistics under core_params (weights, means, prec_chol as
-    the C core reads them)."""
+    (n,) under core_params (weights, means, prec_chol as the C core reads
+    them): (flat statistics, the shift of their moments), as
+    e_step_statistics."""
     weights, means, prec_chol = core_params
     try:
-        return _core.e_step(covariance_type, weights, means, prec_chol, X, sample_weight,
-                            n_threads=n_threads)
+        return statistics_about_the_data(
+            lambda shift: _core.e_step(covariance_type, weights, means, prec_chol, X,
+                                       sample_weight, n_threads=n_threads, shift=shift),
+            covariance_type, means)
     except _core.CoreError as exc:
         raise e_step_error(exc) from None
 
@@ -187,8 +212,9 @@ class EM:
         converged = False
         for n_iter in range(1, self.max_iter + 1):
             prev_lower_bound = lower_bound
-            stats = e_step_statistics(source, self.covariance_type, params, self.n_threads)
-            params = self.m_step(stats, params.means, source.dtype)
+            stats, shift = e_step_statistics(source, self.covariance_type, params,
+                                             self.n_threads)
+            params = self.m_step(stats, shift, source.dtype)
             lower_bound = stats[1] / stats[0]  # mean log-likelihood before the M-step
             lower_bounds.append(lower_bound)
             change = lower_bound - prev_lower_bound

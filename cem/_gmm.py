@@ -294,8 +294,9 @@ class GMM(Estimator):
         """SufficientStatistics of validated rows X under core_params
         (weights, means, prec_chol as the C core reads them)."""
         w = check_sample_weight(sample_weight, X.shape[0])
-        values = rows_statistics(self.covariance_type, core_params, X, w, self._n_threads())
-        return SufficientStatistics(self.covariance_type, core_params[1], values)
+        values, shift = rows_statistics(self.covariance_type, core_params, X, w,
+                                        self._n_threads())
+        return SufficientStatistics(self.covariance_type, shift, values)
 
     def apply_m_step(self, stats):
         """Set the parameters to the M-step of stats (a SufficientStatistics,

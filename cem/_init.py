@@ -14,8 +14,8 @@ from cem._validation import CHUNK_ROWS
 # scikit-learn's KMeans defaults used for init_params='kmeans'.
 KMEANS_MAX_ITER = 300
 KMEANS_TOL = 1e-4
-# scikit-learn adds 10 * eps to every count (cem_m_step does the same).
-NK_FLOOR = 10 * np.finfo(np.float64).eps
+# scikit-learn adds 10 * eps to every count: the C core's CEM_NK_FLOOR.
+NK_FLOOR = _core.NK_FLOOR
 
 
 def _rows(X, sample_weight, start, stop):

@@ -85,10 +85,12 @@ def source_threads(source, n_threads):
     return effective_n_threads(n_threads)
 
 
-def _chunk_statistics(covariance_type, params, X, sample_weight, n_threads):
+def _chunk_statistics(covariance_type, params, X, sample_weight, n_threads, shift=None):
+    """Statistics of rows X under params (weights, means, prec_chol), moments
+    about shift ((k, d); None for the means)."""
     weights, means, prec_chol = params
     return _core.e_step(covariance_type, weights, means, prec_chol, X, sample_weight,
-                        n_threads=n_threads)
+                        n_threads=n_threads, shift=shift)
 
 
 class InMemorySource:
@@ -103,8 +105,11 @@ class InMemorySource:
     def init_sample(self, rng, max_rows):
         return self.X, self.sample_weight  # all of it: the same draws as scikit-learn
 
-    def statistics(self, covariance_type, params, n_threads):
-        return _chunk_statistics(covariance_type, params, self.X, self.sample_weight, n_threads)
+    def statistics(self, covariance_type, params, n_threads, shift=None):
+        """Flat statistics of every row under params (weights, means,
+        prec_chol), moments about shift (None: the means)."""
+        return _chunk_statistics(covariance_type, params, self.X, self.sample_weight, n_threads,
+                                 shift)
 
 
 class _ChunkedSource:
@@ -112,10 +117,12 @@ class _ChunkedSource:
     chunk order."""
     name = "GMM"
 
-    def statistics(self, covariance_type, params, n_threads):
+    def statistics(self, covariance_type, params, n_threads, shift=None):
+        """Flat statistics of every row under params, chunk by chunk, moments
+        about shift (None: the means)."""
         total = None
         for X, w in self.chunks():
-            stats = _chunk_statistics(covariance_type, params, X, w, n_threads)
+            stats = _chunk_statistics(covariance_type, params, X, w, n_threads, shift)
             total = stats if total is None else total + stats
         if total is None:
             raise ValueError("the data source yielded no rows")
@@ -285,13 +292,15 @@ class DaskSource:
             self.sample_weight[rows].compute(), len(rows))
         return X, w
 
-    def statistics(self, covariance_type, params, n_threads):
+    def statistics(self, covariance_type, params, n_threads, shift=None):
+        """Flat statistics of every row under params, a task per chunk added
+        in a tree, moments about shift (None: the means)."""
         import dask
         blocks = self.X.to_delayed().ravel()
         weights = ([None] * len(blocks) if self.sample_weight is None
                    else list(self.sample_weight.to_delayed().ravel()))
         task = dask.delayed(_checked_chunk_statistics, pure=True)
-        parts = [task(covariance_type, params, b, w, self.n_features, n_threads, self.name)
+        parts = [task(covariance_type, params, b, w, self.n_features, n_threads, self.name, shift)
                  for b, w in zip(blocks, weights)]
         add = dask.delayed(_add, pure=True)
         while len(parts) > 1:  # a balanced tree, pairs in chunk order
@@ -315,9 +324,10 @@ def _check_total_weight(stats):
     return stats
 
 
-def _checked_chunk_statistics(covariance_type, params, X, w, n_features, n_threads, name):
+def _checked_chunk_statistics(covariance_type, params, X, w, n_features, n_threads, name,
+                              shift=None):
     X, w = _checked_chunk(X, w, n_features, name)
-    return _chunk_statistics(covariance_type, params, X, w, n_threads)
+    return _chunk_statistics(covariance_type, params, X, w, n_threads, shift)
 
 
 def _add(a, b):

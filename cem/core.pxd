@@ -21,6 +21,8 @@ cdef extern from "cem.h" nogil:
         CEM_PARTITION_MIN_ROWS
         CEM_PARTITION_MAX
 
+    const double CEM_NK_FLOOR
+
     ctypedef enum cem_covariance_type:
         CEM_FULL
         CEM_TIED
@@ -121,3 +123,8 @@ cdef extern from "cem.h" nogil:
                       double *covariances, double *prec_chol, ptrdiff_t *n_iter, int *converged,
                       double *lower_bound, double *lower_bounds, int *status, double *work,
                       ptrdiff_t work_len)
+
+    int cem_e_step_about(const cem_model *model, const double *shift, const cem_data *data,
+                         double *stats, double *resp, ptrdiff_t resp_stride,
+                         double *log_density, double *work, ptrdiff_t work_len)
+    int cem_moments_cancel(ptrdiff_t k, ptrdiff_t d, int covariance_type, const double *stats)

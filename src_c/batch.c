@@ -417,47 +417,17 @@ int cem_initialize(ptrdiff_t k, int covariance_type, const cem_data *data, const
                       prec_chol, &w);
 }
 
-/* EM from the initial parameters: cem_fit's loop, also recording each
- * iteration's bound when `bounds` is not NULL. */
+/* EM from the initial parameters: cem_fit's loop (the one in fit.c), also
+ * recording each iteration's bound when `bounds` is not NULL; Lloyd's
+ * center buffer holds the recentred shift. */
 static int em(ptrdiff_t k, int covariance_type, const cem_data *data, double tol,
               ptrdiff_t max_iter, double reg_covar, double *weights, double *means,
               double *covariances, double *prec_chol, ptrdiff_t *n_iter, int *converged,
               double *lower_bound, double *bounds, batch_work *w)
 {
-    const ptrdiff_t d = data->d;
-    const ptrdiff_t stats_len = cem_stats_size(k, d, covariance_type);
-    const cem_model model = {k, d, covariance_type, weights, means, prec_chol};
-    double bound = -INFINITY;
-    *n_iter = 0;
-    *converged = 0;
-    *lower_bound = bound;
-    for (ptrdiff_t it = 1; it <= max_iter; it++) {
-        const double previous = bound;
-        memset(w->stats, 0, (size_t)stats_len * sizeof(double));
-        int status = cem_e_step(&model, data, w->stats, NULL, k, NULL, w->pass, w->pass_len);
-        if (status != CEM_OK) {
-            return status;
-        }
-        if (!(w->stats[0] > 0.0)) {
-            return CEM_ENOWEIGHT;
-        }
-        bound = w->stats[1] / w->stats[0];
-        if (bounds != NULL) {
-            bounds[it - 1] = bound;
-        }
-        status = cem_m_step(k, d, covariance_type, w->stats, means, reg_covar, weights, means,
-                            covariances, prec_chol);
-        if (status != CEM_OK) {
-            return status;
-        }
-        *n_iter = it;
-        *lower_bound = bound;
-        if (fabs(bound - previous) < tol) {
-            *converged = 1;
-            break;
-        }
-    }
-    return CEM_OK;
+    return cem_em_iterations(k, covariance_type, data, tol, max_iter, reg_covar, weights, means,
+                             covariances, prec_chol, n_iter, converged, lower_bound, bounds,
+                             w->stats, w->centers, w->pass, w->pass_len);
 }
 
 ptrdiff_t cem_fit_batch_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int covariance_type,

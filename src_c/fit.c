@@ -15,7 +15,56 @@ ptrdiff_t cem_fit_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
     if (stats < 0 || pass < 0) {
         return CEM_EINVAL;
     }
-    return stats + pass;
+    return stats + k * d + pass; /* statistics, recentred shift, the pass */
+}
+
+int cem_moments_cancel(ptrdiff_t k, ptrdiff_t d, int covariance_type, const double *stats)
+{
+    if (cem_stats_size(k, d, covariance_type) < 0 || stats == NULL) {
+        return CEM_EINVAL;
+    }
+    const double *nk = stats + 2, *sx = nk + k, *sxx = sx + k * d;
+    const double limit = 1.0 / 1024.0;
+    for (ptrdiff_t j = 0; j < d; j++) {
+        double pooled_raw = 0.0, pooled_mean_square = 0.0;
+        for (ptrdiff_t c = 0; c < k; c++) {
+            const double mean_square = sx[c * d + j] * sx[c * d + j] / (nk[c] + CEM_NK_FLOOR);
+            double raw;
+            switch (covariance_type) {
+            case CEM_FULL:
+                raw = sxx[c * d * d + j * d + j];
+                break;
+            case CEM_DIAG:
+                raw = sxx[c * d + j];
+                break;
+            default: /* pooled over components (TIED) or features (SPHERICAL) */
+                raw = 0.0;
+                break;
+            }
+            pooled_mean_square += mean_square;
+            if (raw > 0.0 && (raw - mean_square) < limit * raw) {
+                return 1;
+            }
+        }
+        if (covariance_type == CEM_TIED) {
+            pooled_raw = sxx[j * d + j];
+            if (pooled_raw > 0.0 && (pooled_raw - pooled_mean_square) < limit * pooled_raw) {
+                return 1;
+            }
+        }
+    }
+    if (covariance_type == CEM_SPHERICAL) {
+        for (ptrdiff_t c = 0; c < k; c++) {
+            double mean_square = 0.0;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                mean_square += sx[c * d + j] * sx[c * d + j] / (nk[c] + CEM_NK_FLOOR);
+            }
+            if (sxx[c] > 0.0 && (sxx[c] - mean_square) < limit * sxx[c]) {
+                return 1;
+            }
+        }
+    }
+    return 0;
 }
 
 int cem_fit(ptrdiff_t k, int covariance_type, const cem_data *data, double tol,
@@ -36,18 +85,32 @@ int cem_fit(ptrdiff_t k, int covariance_type, const cem_data *data, double tol,
     if (work_len < size) {
         return CEM_EWORK;
     }
+    const ptrdiff_t stats_len = cem_stats_size(k, data->d, covariance_type);
+    double *stats = work;
+    double *centers = work + stats_len; /* [k][d] a better shift, when the means cancel */
+    double *pass_work = centers + k * data->d;
+    return cem_em_iterations(k, covariance_type, data, tol, max_iter, reg_covar, weights, means,
+                             covariances, prec_chol, n_iter, converged, lower_bound, NULL, stats,
+                             centers, pass_work, work_len - stats_len - k * data->d);
+}
+
+int cem_em_iterations(ptrdiff_t k, int covariance_type, const cem_data *data, double tol,
+                      ptrdiff_t max_iter, double reg_covar, double *weights, double *means,
+                      double *covariances, double *prec_chol, ptrdiff_t *n_iter,
+                      int *converged, double *lower_bound, double *bounds, double *stats,
+                      double *centers, double *pass_work, ptrdiff_t pass_len)
+{
     const ptrdiff_t d = data->d;
     const ptrdiff_t stats_len = cem_stats_size(k, d, covariance_type);
-    double *stats = work;
-    double *pass_work = work + stats_len;
     const cem_model model = {k, d, covariance_type, weights, means, prec_chol};
     double bound = -INFINITY;
     *n_iter = 0;
     *converged = 0;
+    *lower_bound = bound;
     for (ptrdiff_t it = 1; it <= max_iter; it++) {
         const double previous = bound;
         memset(stats, 0, (size_t)stats_len * sizeof(double));
-        int status = cem_e_step(&model, data, stats, NULL, k, NULL, pass_work, work_len - stats_len);
+        int status = cem_e_step(&model, data, stats, NULL, k, NULL, pass_work, pass_len);
         if (status != CEM_OK) {
             return status;
         }
@@ -57,19 +120,40 @@ int cem_fit(ptrdiff_t k, int covariance_type, const cem_data *data, double tol,
         /* the mean log-likelihood of the parameters the pass used, as
          * scikit-learn's lower_bound_ */
         bound = stats[1] / stats[0];
-        /* means is both the shift of the statistics and the output: allowed */
-        status = cem_m_step(k, d, covariance_type, stats, means, reg_covar, weights, means,
+        if (bounds != NULL) {
+            bounds[it - 1] = bound;
+        }
+        const double *shift = means;
+        if (cem_moments_cancel(k, d, covariance_type, stats) == 1) {
+            /* the means are far from their rows: the same pass again, moments
+             * about the new means (the responsibilities do not change) */
+            for (ptrdiff_t c = 0; c < k; c++) {
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    centers[c * d + j] =
+                        means[c * d + j] + stats[2 + k + c * d + j] / (stats[2 + c] + CEM_NK_FLOOR);
+                }
+            }
+            memset(stats, 0, (size_t)stats_len * sizeof(double));
+            status = cem_e_step_about(&model, centers, data, stats, NULL, k, NULL, pass_work,
+                                      pass_len);
+            if (status != CEM_OK) {
+                return status;
+            }
+            shift = centers;
+        }
+        /* shift may be means, both the statistics' shift and the output: allowed */
+        status = cem_m_step(k, d, covariance_type, stats, shift, reg_covar, weights, means,
                             covariances, prec_chol);
         if (status != CEM_OK) {
             return status;
         }
         *n_iter = it;
+        *lower_bound = bound;
         if (fabs(bound - previous) < tol) {
             *converged = 1;
             break;
         }
     }
-    *lower_bound = bound;
     return CEM_OK;
 }
 

@@ -4,6 +4,8 @@
 #ifndef CEM_INTERNAL_H
 #define CEM_INTERNAL_H
 
+#include <stdint.h>
+
 #include "cem.h"
 
 /* MSVC spells C99's restrict __restrict unless compiling as C11 or later. */
@@ -21,7 +23,8 @@
 /* Up to this many features a block is stored rows-in-lanes (transposed). */
 #define CEM_NARROW_MAX_D 4
 
-/* Row length of a padded block: d rounded up to whole column tiles. */
+/* Row length of a padded block: d rounded up to whole column tiles (the
+ * "leading dimension" ld of the wide layout, as in BLAS). */
 static inline ptrdiff_t cem_padded(ptrdiff_t d)
 {
     return (d + CEM_TILE_COLS - 1) / CEM_TILE_COLS * CEM_TILE_COLS;
@@ -84,10 +87,29 @@ const double *cem_load_block(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, p
 void cem_load_block_t(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t stride,
                       double *out);
 
-/* nb rounded up to 8 rows: whole row tiles, and whole 8-lane groups. */
+/* nb rounded up to 8 rows: whole row tiles, and whole 8-lane groups
+ * (written nb8 wherever a block's padded row count is meant). */
 static inline ptrdiff_t cem_round_rows(ptrdiff_t nb)
 {
     return (nb + 7) / 8 * 8;
+}
+
+/* The one pairwise sum of eight partial sums, in a fixed order. */
+static inline double cem_pairwise8(const double *part)
+{
+    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
+/* Sum of v[0 .. n) in 8 interleaved partial sums (v[r] goes to lane r % 8),
+ * added pairwise: a fixed order, and no chain of dependent additions one
+ * row long. Zero padding up to a multiple of 8 does not change the result. */
+static inline double cem_lane_sum(const double *v, ptrdiff_t n)
+{
+    double part[8] = {0};
+    for (ptrdiff_t r = 0; r < n; r++) {
+        part[r & 7] += v[r];
+    }
+    return cem_pairwise8(part);
 }
 
 static inline double cem_row_weight(const cem_data *data, ptrdiff_t i)
@@ -98,6 +120,23 @@ static inline double cem_row_weight(const cem_data *data, ptrdiff_t i)
 static inline int cem_valid_covariance_type(int t)
 {
     return t == CEM_FULL || t == CEM_TIED || t == CEM_DIAG || t == CEM_SPHERICAL;
+}
+
+/* Largest d, and largest k * padded(d)^2 and k * k, any size query accepts:
+ * every buffer size of every function then fits a ptrdiff_t with room to
+ * spare (no overflow in the size arithmetic, even on 32-bit targets the
+ * sizes stay below what malloc could return). */
+#define CEM_MAX_D ((ptrdiff_t)1 << 20)
+#define CEM_MAX_ELEMENTS (PTRDIFF_MAX / 64)
+
+/* A shape (k components, d features) whose buffers are representable. */
+static inline int cem_valid_shape(ptrdiff_t k, ptrdiff_t d)
+{
+    if (k < 1 || d < 1 || d > CEM_MAX_D) {
+        return 0;
+    }
+    const ptrdiff_t ld = cem_padded(d);
+    return k <= CEM_MAX_ELEMENTS / (ld * ld) && k <= CEM_MAX_ELEMENTS / k;
 }
 
 /* CEM_OK if `data` is a well-formed matrix with `d` columns, else CEM_EINVAL. */
@@ -114,5 +153,89 @@ static inline int cem_check_data(const cem_data *data, ptrdiff_t d)
     }
     return CEM_OK;
 }
+
+/* Scratch of one pass (cem_e_step, cem_accumulate), laid out in the
+ * caller's work buffer by cem_pass_layout. B = CEM_BLOCK_ROWS; wide and
+ * narrow are the two block layouts of kernels.inc. */
+typedef struct {
+    double *block;       /* [B][ld] (wide) or [d][B] (narrow): the block's rows, copied */
+    const double *rows;  /* the block's rows: `block`, or the data itself when laid out so */
+    double *dif;         /* rows minus a shift, same layout as rows */
+    double *wdif;        /* [B][ld] dif scaled by each row's weight (wide) */
+    double *gathered;    /* [B][ld] the rows a component has any weight on (wide) */
+    double *log_resp;    /* [k][B] log-densities, then responsibilities (rows in lanes) */
+    double *row_weight;  /* [B] a_r = w_r r_rc of one component c, 0 on padding */
+    double *quad;        /* [B] squared Mahalanobis distances, then log p(x_r) */
+    double *row_max;     /* [B] row maxima of the log-densities */
+    double *row_sum;     /* [B] row sums of the shifted exponentials */
+    double *row_scratch; /* [B] scratch of the narrow kernels and the row totals */
+    double *log_w;       /* [k] log mixture weights */
+    double *log_det;     /* [k] log det of each precision factor */
+    double *sx_row;      /* [ld] a block's first moment of one component */
+    double *sq_row;      /* [ld] a block's diagonal second moment of one component */
+    double *shift_pad;   /* [k][ld] the shifts padded with zeros */
+    double *mean_pad;    /* [k][ld] the model's means padded with zeros (E-step) */
+    double *factor;      /* padded factors: FULL [k][ld][ld], TIED [ld][ld], else [k][ld] */
+    /* Wide tied passes apply the one shared factor U once per block, about a
+     * common center s (the mean of the shifts), instead of once per
+     * component; log-density c is then ||(x - s) U - b_c||^2. */
+    double *tied_center; /* [ld] s, padded */
+    double *tied_offset; /* [k][ld] b_c = (shift_c - s) U, padded */
+    double *ones;        /* [ld] 1 on the d features, 0 in the padding */
+    /* ... and the wide tied accumulation pools all components' rank updates
+     * into one per block, each row about its anchor component (accumulate.c). */
+    double *tied_anchor; /* [B] each row's anchor component g(r), as a double */
+    double *tied_pair_weight; /* [k][k] this pass's N_gc = sum_{r: g(r)=g} a_rc */
+} cem_pass_work;
+
+/* The one description of the pass's scratch: lays it out from `work` into
+ * *w (pointers NULL when work is NULL) and returns its length in doubles. */
+ptrdiff_t cem_pass_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covariance_type,
+                          cem_pass_work *w);
+
+/* What the accumulation of a pass needs to know of the model's shape. */
+typedef struct {
+    const cem_kernels *kern;
+    ptrdiff_t k, d, ld;   /* components, features, padded row length */
+    int covariance_type;
+    const double *shift;  /* [k][d] the point moments are taken about */
+    cem_pass_work w;
+} cem_pass;
+
+/* One block of rows with its responsibilities: row r (0 <= r < nb) is row
+ * i0 + r of data, its responsibility for component c is
+ * resp[r * row_step + c * comp_step]. The rows are loaded in pass->w.rows. */
+typedef struct {
+    const cem_data *data;
+    ptrdiff_t i0, nb;
+    const double *resp;
+    ptrdiff_t row_step, comp_step;
+} cem_block;
+
+/* Is this a wide tied pass (the shared-factor path)? */
+static inline int cem_tied_wide(int covariance_type, ptrdiff_t d)
+{
+    return covariance_type == CEM_TIED && d > CEM_NARROW_MAX_D;
+}
+
+/* accumulate.c: fold a block into stats (layout of cem.h), choosing the
+ * accumulation path by layout and covariance type; and the pass-level
+ * start and finish of the wide tied path. */
+void cem_accumulate_block(cem_pass *pass, const cem_block *block, double *stats);
+void cem_accumulate_tied_start(cem_pass *pass);
+void cem_accumulate_tied_finish(const cem_pass *pass, double *stats);
+
+/* EM iterations from the given parameters until the bound changes by less
+ * than tol or max_iter (cem_fit's loop, shared with cem_fit_batch): each
+ * iteration one pass (two when the moments about the means cancel: the
+ * pass is redone about the centers it found) and one M-step. bounds: [max_iter]
+ * each iteration's bound, or NULL. Scratch: stats [cem_stats_size()],
+ * centers [k][d], pass_work [pass_len >= cem_e_step_work_size()]. Arguments
+ * as cem_fit, checked by the caller. */
+int cem_em_iterations(ptrdiff_t k, int covariance_type, const cem_data *data, double tol,
+                      ptrdiff_t max_iter, double reg_covar, double *weights, double *means,
+                      double *covariances, double *prec_chol, ptrdiff_t *n_iter,
+                      int *converged, double *lower_bound, double *bounds, double *stats,
+                      double *centers, double *pass_work, ptrdiff_t pass_len);
 
 #endif /* CEM_INTERNAL_H */

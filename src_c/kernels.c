@@ -89,8 +89,11 @@ const double *cem_load_block(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, p
     const ptrdiff_t d = data->d;
     const ptrdiff_t nb8 = cem_round_rows(nb);
     const char *base = (const char *)data->x + i0 * data->row_stride;
-    /* C-contiguous float64 rows already in the padded layout: read in place */
-    if (data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)
+    /* C-contiguous float64 rows already in the padded layout: read in place.
+     * Only when d == ld: with d < ld the padding columns would be read from
+     * whatever lies beside the matrix (a column view's neighbours, or past
+     * the end of the buffer on the last row). */
+    if (data->dtype == CEM_FLOAT64 && d == ld && data->col_stride == (ptrdiff_t)sizeof(double)
         && data->row_stride == ld * (ptrdiff_t)sizeof(double) && nb == nb8) {
         return (const double *)base;
     }

@@ -7,9 +7,6 @@
 
 #include "internal.h"
 
-/* scikit-learn adds 10 * eps to every count so an empty component keeps
- * finite means and covariances; we do the same so results agree. */
-#define CEM_NK_FLOOR (10.0 * DBL_EPSILON)
 
 /* In place: a symmetric d x d matrix a (lower triangle read) becomes the
  * upper-triangular U with U U^T = a^-1 (scikit-learn's precision Cholesky

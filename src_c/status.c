@@ -30,7 +30,7 @@ const char *cem_strerror(int status)
 
 ptrdiff_t cem_param_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
 {
-    if (k < 1 || d < 1) {
+    if (!cem_valid_shape(k, d)) {
         return CEM_EINVAL;
     }
     switch (covariance_type) {
@@ -49,7 +49,7 @@ ptrdiff_t cem_param_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
 
 ptrdiff_t cem_stats_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
 {
-    if (k < 1 || d < 1 || !cem_valid_covariance_type(covariance_type)) {
+    if (!cem_valid_shape(k, d) || !cem_valid_covariance_type(covariance_type)) {
         return CEM_EINVAL;
     }
     ptrdiff_t second;

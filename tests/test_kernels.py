@@ -174,3 +174,68 @@ def test_partitions_are_thread_count_independent(rng, cov):
     three = _core.e_step(cov, weights, means, prec_chol, X, n_threads=3)
     np.testing.assert_array_equal(one, two)
     np.testing.assert_array_equal(one, three)
+
+
+@pytest.mark.parametrize("separation", [1e3, 1e5, 1e7])
+@pytest.mark.parametrize("d", [3, 7, 16])
+def test_tied_moments_exact_however_separated(rng, separation, d):
+    """Issue 9, defect 8: the wide tied path pooled the rank update about a
+    common center and lost digits as separation^2 (relative covariance
+    error 6e-3 at 1e7 sigma); it must match the NumPy twin as the narrow
+    path does, through both the E-step and cem_accumulate."""
+    n, k = 3000, 3
+    centers = separation * rng.normal(size=(k, d))
+    labels = rng.integers(0, k, n)
+    X = centers[labels] + rng.normal(size=(n, d))
+    _, _, _, prec_chol = random_model(rng, k, d, "tied")
+    weights = np.full(k, 1.0 / k)
+    means = centers + 0.1 * rng.normal(size=(k, d))   # shifts near, not at, the truth
+    stats = _core.e_step("tied", weights, means, prec_chol, X)
+    ref, ref_resp, _ = _reference.e_step("tied", weights, means, prec_chol, X)
+    cov = _core.m_step("tied", stats, means, 0.0)[2]
+    ref_cov = _reference.m_step("tied", ref, means, 0.0)[2]
+    assert np.abs(cov - ref_cov).max() <= 1e-12 * np.abs(ref_cov).max()
+    # soft responsibilities (every row shared by every component), given
+    resp = rng.dirichlet(np.ones(k), size=n)
+    got = _core.accumulate("tied", means, X, resp)
+    want = _reference.accumulate("tied", means, X, resp)
+    cov, ref_cov = _tied_covariance(got, k, d), _tied_covariance(want, k, d)
+    assert np.abs(cov - ref_cov).max() <= 1e-12 * np.abs(ref_cov).max()
+
+
+def _tied_covariance(stats, k, d):
+    """The pooled covariance of tied statistics (no factorisation, which a
+    covariance stretched 1e14 times along k - 1 directions may not survive)."""
+    nk = stats[2:2 + k] + _reference.NK_FLOOR
+    sx = stats[2 + k:2 + k + k * d].reshape(k, d)
+    s2 = np.tril(stats[2 + k + k * d:].reshape(d, d))
+    s2 = s2 + np.tril(s2, -1).T
+    return (s2 - (sx.T / nk) @ sx) / nk.sum()
+
+
+def test_accumulate_rejects_a_shift_of_another_dimension(rng):
+    """Issue 9, defect 11: a (k, d') shift against (n, d) data was read with
+    the data's d (a misread layout, or writes past the statistics)."""
+    X = rng.normal(size=(50, 3))
+    resp = rng.dirichlet(np.ones(2), size=50)
+    for d_shift in (2, 4):
+        with pytest.raises(ValueError, match="features"):
+            _core.accumulate("full", np.zeros((2, d_shift)), X, resp)
+
+
+def test_all_zero_weights_say_no_weight(rng):
+    """cem.h and the code agree: a mixture whose weights are all 0 gives
+    CEM_ENOWEIGHT (it was CEM_EINVAL, the header said CEM_ENONFINITE)."""
+    _, means, _, prec_chol = random_model(rng, 2, 6, "diag")
+    with pytest.raises(_core.CoreError) as info:
+        _core.e_step("diag", np.zeros(2), means, prec_chol, rng.normal(size=(10, 6)))
+    assert info.value.status == _core.STATUS_NO_WEIGHT
+
+
+def test_one_nk_floor():
+    """The count floor is one fact: cem.h's CEM_NK_FLOOR, as the core uses it,
+    equal to the NumPy twin's (10 eps, scikit-learn's)."""
+    assert _core.NK_FLOOR == _reference.NK_FLOOR == 10 * np.finfo(np.float64).eps
+    stats = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])  # k = 2, d = 1, second empty
+    weights = _core.m_step("diag", stats, np.zeros((2, 1)), 0.1)[0]
+    assert weights[1] == _core.NK_FLOOR / (1.0 + 2 * _core.NK_FLOOR)

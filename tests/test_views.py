@@ -101,11 +101,7 @@ def _padded(d):
 
 
 def _case(d, group):
-    marks = []
-    if group == "padded_stride" and d < _padded(d) and d > 4:
-        marks.append(pytest.mark.xfail(
-            strict=True, reason="issue 9 defect 1: fixed on branch c-pass"))
-    return pytest.param(d, group, marks=marks, id=f"{group}-d{d}")
+    return pytest.param(d, group, id=f"{group}-d{d}")
 
 
 @pytest.mark.parametrize("d, group", [_case(d, g) for g in ("plain", "padded_stride")

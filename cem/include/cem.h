@@ -56,6 +56,7 @@
 #ifndef CEM_H
 #define CEM_H
 
+#include <float.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,6 +75,12 @@ extern "C" {
 #define CEM_ENONFINITE (-3)  /* a non-finite value in the data or a result */
 #define CEM_EWORK (-4)       /* the work buffer is smaller than *_work_size() */
 #define CEM_ENOWEIGHT (-5)   /* statistics or data carry no positive weight */
+
+/* What cem_m_step adds to every component's count nk_c before dividing
+ * (10 * DBL_EPSILON, as scikit-learn does), so an empty component keeps
+ * finite parameters. Callers that form parameters from statistics
+ * themselves use the same floor. */
+#define CEM_NK_FLOOR (10.0 * DBL_EPSILON)
 
 /* Covariance types (scikit-learn's covariance_type). */
 typedef enum {
@@ -117,7 +124,10 @@ int cem_version(void);
 const char *cem_strerror(int status);
 
 /* Number of doubles in a prec_chol or covariances array of this type, or
- * CEM_EINVAL (negative) for bad arguments. */
+ * CEM_EINVAL (negative) for bad arguments. Every size query returns
+ * CEM_EINVAL for k < 1, d < 1 or a shape so large that a buffer size would
+ * not fit a ptrdiff_t (d > 2^20, or k * padded(d)^2 or k^2 above
+ * PTRDIFF_MAX / 64), so sizes never overflow. */
 ptrdiff_t cem_param_size(ptrdiff_t k, ptrdiff_t d, int covariance_type);
 
 /* Number of doubles in a statistics array (layout above), or CEM_EINVAL. */
@@ -147,10 +157,12 @@ ptrdiff_t cem_e_step_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type);
  *   work           IN     scratch of work_len doubles
  *   work_len              >= cem_e_step_work_size()
  *
- * Returns CEM_OK; CEM_EINVAL for NULL/shape/enum errors or d mismatch;
- * CEM_EWORK if work_len is too small; CEM_ENONFINITE if some row's
- * log-density is not finite (non-finite data, or every component has
- * weight 0). On error the outputs are partially written.
+ * Returns CEM_OK; CEM_EINVAL for NULL/shape/enum errors, d mismatch, a
+ * negative or non-finite mixture or sample weight, or a factor whose
+ * diagonal is not > 0; CEM_EWORK if work_len is too small; CEM_ENOWEIGHT
+ * if every component has weight 0 (no row has a density); CEM_ENONFINITE
+ * if some row's log-density is not finite (non-finite data, or a row no
+ * component can represent). On error the outputs are partially written.
  */
 int cem_e_step(const cem_model *model, const cem_data *data,
                double *stats, double *resp, ptrdiff_t resp_stride,
@@ -187,7 +199,7 @@ int cem_stats_add(ptrdiff_t k, ptrdiff_t d, int covariance_type,
 /*
  * cem_m_step -- new parameters from statistics (scikit-learn's M-step).
  *
- *   nk'_c      = nk_c + 10 * DBL_EPSILON   (keeps an empty component finite,
+ *   nk'_c      = nk_c + CEM_NK_FLOOR      (keeps an empty component finite,
  *                                           as scikit-learn does)
  *   weights_c  = nk'_c / sum nk'
  *   means_c    = shift_c + sx_c / nk'_c
@@ -248,6 +260,10 @@ ptrdiff_t cem_fit_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type);
  *   lower_bound    OUT    mean log-likelihood of the parameters of the last
  *                         iteration's E-step (scikit-learn's lower_bound_)
  *   work           IN     scratch, work_len >= cem_fit_work_size()
+ *
+ * When an iteration's moments about the means cancel (the means far from
+ * the rows they take, see cem_e_step_about), the iteration redoes its pass
+ * about the new means, so its covariances stay exact.
  *
  * Returns CEM_OK; CEM_EINVAL; CEM_EWORK; CEM_ENOWEIGHT (no row with positive
  * weight); CEM_ENOTPD (a covariance became singular: raise reg_covar);
@@ -567,6 +583,48 @@ int cem_fit_batch(ptrdiff_t n_problems, ptrdiff_t n_init, ptrdiff_t k, int covar
                   double *covariances, double *prec_chol, ptrdiff_t *n_iter, int *converged,
                   double *lower_bound, double *lower_bounds, int *status, double *work,
                   ptrdiff_t work_len);
+
+/*
+ * cem_e_step_about -- cem_e_step with the statistics' moments taken about
+ * an explicit `shift` instead of the model's means (declared last: the
+ * ABI only grows at the end).
+ *
+ * The moments of cem_e_step are exact only while the data are close to
+ * the shift: the M-step forms cov = (sxx - sx sx^T / nk) / nk, which
+ * cancels when the shift is far from the rows a component takes
+ * (|sx / nk|^2 near sxx / nk, e.g. the first step from means far from the
+ * data). A caller that detects this redoes the pass about better centers
+ * (typically shift + sx / nk from the first pass): the responsibilities
+ * and the log-likelihood depend on the model only, and are unchanged.
+ *
+ *   shift          IN     [k][d] point about which moments are taken, or
+ *                         NULL for model->means (then exactly cem_e_step)
+ *   other arguments       as cem_e_step; pass the same shift to cem_m_step
+ *
+ * Returns as cem_e_step.
+ */
+int cem_e_step_about(const cem_model *model, const double *shift, const cem_data *data,
+                     double *stats, double *resp, ptrdiff_t resp_stride,
+                     double *log_density, double *work, ptrdiff_t work_len);
+
+/*
+ * cem_moments_cancel -- do the moments of `stats` cancel too much for the
+ * M-step to be exact? For every variance the M-step forms,
+ * sxx / nk - (sx / nk)^2, the fraction q = (sx / nk)^2 / (sxx / nk) of the
+ * raw second moment that the mean offset takes loses -log2(1 - q) bits to
+ * cancellation; more than 10 (1 - q < 2^-10, at most ~1e-13 relative error
+ * after redoing) means the shift is far from the rows its component takes
+ * (a first step from far initial means, a warm start on shifted data), and
+ * the pass should be redone about shift + sx / (nk + CEM_NK_FLOOR) with
+ * cem_e_step_about. cem_fit does so; ordinary EM steps never trigger it.
+ * (TIED pools over components, SPHERICAL over features, as the M-step.)
+ *
+ *   k, d, covariance_type  shape
+ *   stats          IN     [cem_stats_size()]
+ *
+ * Returns 1 (redo the pass), 0 (exact as they are), or CEM_EINVAL.
+ */
+int cem_moments_cancel(ptrdiff_t k, ptrdiff_t d, int covariance_type, const double *stats);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,276 @@
+/*
+ * accumulate.c -- the second half of the fused pass: a block's rows and
+ * responsibilities folded into sufficient statistics (layout in cem.h),
+ * moments about the pass's shift. One function per accumulation path,
+ * chosen in one place (cem_accumulate_block):
+ *
+ *   narrow       d <= CEM_NARROW_MAX_D, any covariance type, rows in lanes
+ *   wide_diag    d > CEM_NARROW_MAX_D, DIAG and SPHERICAL: per-feature moments
+ *   wide_full    d > CEM_NARROW_MAX_D, FULL: one rank update per component,
+ *                over only the rows it has weight on when they are few
+ *   wide_tied    d > CEM_NARROW_MAX_D, TIED: one pooled rank update per block,
+ *                each row about its own anchor component
+ */
+#include <string.h>
+
+#include "internal.h"
+
+/* a[r] = w_r * resp of component c for the block's rows, 0 on padding;
+ * returns their sum. */
+static double component_weights(const cem_block *b, ptrdiff_t c, double *a)
+{
+    const double *col = b->resp + c * b->comp_step;
+    const double *sw = b->data->sample_weight != NULL ? b->data->sample_weight + b->i0 : NULL;
+    for (ptrdiff_t r = 0; r < b->nb; r++) {
+        a[r] = sw != NULL ? sw[r] * col[r * b->row_step] : col[r * b->row_step];
+    }
+    const ptrdiff_t nb8 = cem_round_rows(b->nb);
+    for (ptrdiff_t r = b->nb; r < nb8; r++) {
+        a[r] = 0.0;
+    }
+    return cem_lane_sum(a, nb8);
+}
+
+/* The diagonal second moment of one component (sq_row) into its DIAG or
+ * SPHERICAL slot of sxx. */
+static void add_diagonal(const cem_pass *p, ptrdiff_t c, double *sxx)
+{
+    const ptrdiff_t d = p->d;
+    if (p->covariance_type == CEM_DIAG) {
+        for (ptrdiff_t j = 0; j < d; j++) {
+            sxx[c * d + j] += p->w.sq_row[j];
+        }
+    } else if (p->covariance_type == CEM_SPHERICAL) {
+        double total = 0.0;
+        for (ptrdiff_t j = 0; j < d; j++) {
+            total += p->w.sq_row[j];
+        }
+        sxx[c] += total;
+    }
+}
+
+static void accumulate_narrow(cem_pass *p, const cem_block *b, double *stats)
+{
+    const ptrdiff_t k = p->k, d = p->d, nb8 = cem_round_rows(b->nb);
+    double *nk = stats + 2, *sx = nk + k, *sxx = sx + k * d;
+    const int pairs = p->covariance_type == CEM_FULL || p->covariance_type == CEM_TIED;
+    cem_pass_work *w = &p->w;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        const double a_sum = component_weights(b, c, w->row_weight);
+        if (a_sum == 0.0) { /* every term would be an exact zero */
+            continue;
+        }
+        nk[c] += a_sum;
+        /* FULL and TIED accumulate straight into their sxx slot */
+        double *second = p->covariance_type == CEM_FULL   ? sxx + c * d * d
+                         : p->covariance_type == CEM_TIED ? sxx
+                                                          : w->sq_row;
+        memset(w->sq_row, 0, (size_t)p->ld * sizeof(double));
+        p->kern->narrow_moments(w->rows, nb8, d, CEM_BLOCK_ROWS, p->shift + c * d, w->row_weight,
+                                pairs, sx + c * d, second, w->dif);
+        add_diagonal(p, c, sxx);
+    }
+}
+
+static void accumulate_wide_diag(cem_pass *p, const cem_block *b, double *stats)
+{
+    const ptrdiff_t k = p->k, d = p->d, ld = p->ld;
+    double *nk = stats + 2, *sx = nk + k, *sxx = sx + k * d;
+    cem_pass_work *w = &p->w;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        const double a_sum = component_weights(b, c, w->row_weight);
+        if (a_sum == 0.0) {
+            continue;
+        }
+        nk[c] += a_sum;
+        memset(w->sq_row, 0, (size_t)ld * sizeof(double));
+        memset(w->sx_row, 0, (size_t)ld * sizeof(double));
+        p->kern->diag_moments(w->rows, w->row_weight, b->nb, ld, w->shift_pad + c * ld, w->sx_row,
+                              w->sq_row);
+        for (ptrdiff_t j = 0; j < d; j++) {
+            sx[c * d + j] += w->sx_row[j];
+        }
+        add_diagonal(p, c, sxx);
+    }
+}
+
+/* Copy the rows with a nonzero weight to the front of w->gathered (their
+ * weights to the front of w->row_weight, zeros after); returns how many. */
+static ptrdiff_t gather_weighted_rows(cem_pass_work *w, ptrdiff_t nb, ptrdiff_t ld)
+{
+    ptrdiff_t m = 0;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        if (w->row_weight[r] != 0.0) {
+            memcpy(w->gathered + m * ld, w->rows + r * ld, (size_t)ld * sizeof(double));
+            w->row_weight[m++] = w->row_weight[r];
+        }
+    }
+    for (ptrdiff_t g = m; g < nb; g++) {
+        w->row_weight[g] = 0.0;
+    }
+    memset(w->gathered + m * ld, 0, (size_t)((cem_round_rows(m) - m) * ld) * sizeof(double));
+    return m;
+}
+
+static void accumulate_wide_full(cem_pass *p, const cem_block *b, double *stats)
+{
+    const ptrdiff_t k = p->k, d = p->d, ld = p->ld, nb = b->nb;
+    double *nk = stats + 2, *sx = nk + k, *sxx = sx + k * d;
+    cem_pass_work *w = &p->w;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        const double a_sum = component_weights(b, c, w->row_weight);
+        if (a_sum == 0.0) {
+            continue;
+        }
+        nk[c] += a_sum;
+        memset(w->sx_row, 0, (size_t)ld * sizeof(double));
+        /* Hard or sparse responsibilities (an initial partition): run the
+         * rank update over the rows this component has, only. */
+        const double *rows = w->rows;
+        ptrdiff_t n_rows = nb, m = 0;
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            m += w->row_weight[r] != 0.0;
+        }
+        if (2 * m <= nb) {
+            n_rows = gather_weighted_rows(w, nb, ld);
+            rows = w->gathered;
+        }
+        p->kern->block_diff(rows, cem_round_rows(n_rows), ld, w->shift_pad + c * ld, w->dif);
+        p->kern->weighted_moments(w->dif, w->row_weight, n_rows, ld, w->wdif, w->sx_row, NULL);
+        p->kern->syrk_lower(w->dif, w->wdif, n_rows, d, ld, sxx + c * d * d);
+        for (ptrdiff_t j = 0; j < d; j++) {
+            sx[c * d + j] += w->sx_row[j];
+        }
+    }
+}
+
+/* nt[j] -= a (m_c[j] - m_g[j]) over the ld padded columns (padding stays 0). */
+static void neg_t_axpy(ptrdiff_t ld, double a, const double *restrict m_c,
+                       const double *restrict m_g, double *restrict nt)
+{
+    for (ptrdiff_t j = 0; j < ld; j++) {
+        nt[j] -= a * (m_c[j] - m_g[j]);
+    }
+}
+
+/* Wide TIED: sum_c sum_r a_rc (x_r - m_c)(x_r - m_c)^T with one pooled rank
+ * update per block instead of one per component. Each row is expanded
+ * about its own anchor g = g(r), the component of largest responsibility:
+ * with u = x - m_g, D_c = m_c - m_g, W = sum_c a_rc and t = sum_c a_rc D_c,
+ *   sum_c a_rc (u - D_c)(u - D_c)^T = W u u^T - u t^T - t u^T + sum_c a_rc D_c D_c^T.
+ * u is small (the row is near its anchor), t and the last term are carried
+ * only by the other components' weights, so no term is much larger than
+ * the result: no cancellation however far apart the components are
+ * (a common center for all rows lost digits as separation^2). The last
+ * term is sum_{g,c} N_gc D_gc D_gc^T with N_gc = sum_{r: g(r)=g} a_rc,
+ * added once per pass by cem_accumulate_tied_finish. */
+static void accumulate_wide_tied(cem_pass *p, const cem_block *b, double *stats)
+{
+    const ptrdiff_t k = p->k, d = p->d, ld = p->ld, nb = b->nb, nb8 = cem_round_rows(nb);
+    double *nk = stats + 2, *sx = nk + k, *sxx = sx + k * d;
+    cem_pass_work *w = &p->w;
+    double *row_total = w->row_scratch; /* W_r */
+    double *u = w->dif, *neg_t = w->gathered, *wu_t = w->wdif; /* u, -t, W u - t: [B][ld] */
+    memset(row_total, 0, (size_t)nb8 * sizeof(double));
+    memset(neg_t, 0, (size_t)(nb8 * ld) * sizeof(double));
+    for (ptrdiff_t r = 0; r < nb; r++) { /* anchors (ties to the lowest index), u */
+        const double *resp = b->resp + r * b->row_step;
+        ptrdiff_t g = 0;
+        for (ptrdiff_t c = 1; c < k; c++) {
+            g = resp[c * b->comp_step] > resp[g * b->comp_step] ? c : g;
+        }
+        w->tied_anchor[r] = (double)g;
+        p->kern->block_diff(w->rows + r * ld, 1, ld, w->shift_pad + g * ld, u + r * ld);
+    }
+    memset(u + nb * ld, 0, (size_t)((nb8 - nb) * ld) * sizeof(double));
+    int any_t = 0;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        const double *a = w->row_weight;
+        const double a_sum = component_weights(b, c, w->row_weight);
+        if (a_sum == 0.0) {
+            continue;
+        }
+        nk[c] += a_sum;
+        memset(w->sx_row, 0, (size_t)ld * sizeof(double));
+        memset(w->sq_row, 0, (size_t)ld * sizeof(double));
+        p->kern->diag_moments(w->rows, a, nb, ld, w->shift_pad + c * ld, w->sx_row, w->sq_row);
+        for (ptrdiff_t j = 0; j < d; j++) {
+            sx[c * d + j] += w->sx_row[j];
+        }
+        const double *m_c = w->shift_pad + c * ld;
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            const double a_r = a[r];
+            row_total[r] += a_r;
+            const ptrdiff_t g = (ptrdiff_t)w->tied_anchor[r];
+            if (a_r == 0.0 || g == c) {
+                continue;
+            }
+            neg_t_axpy(ld, a_r, m_c, w->shift_pad + g * ld, neg_t + r * ld);
+            w->tied_pair_weight[g * k + c] += a_r;
+            any_t = 1;
+        }
+    }
+    for (ptrdiff_t r = 0; r < nb8; r++) {
+        const double *restrict ur = u + r * ld, *restrict nt = neg_t + r * ld;
+        double *restrict out = wu_t + r * ld;
+        const double total = row_total[r];
+        for (ptrdiff_t j = 0; j < ld; j++) {
+            out[j] = total * ur[j] + nt[j];
+        }
+    }
+    p->kern->syrk_lower(u, wu_t, nb, d, ld, sxx);          /* sum (W u - t) u^T */
+    if (any_t) {
+        p->kern->syrk_lower(neg_t, u, nb, d, ld, sxx);     /* - sum u t^T */
+    }
+}
+
+void cem_accumulate_block(cem_pass *p, const cem_block *b, double *stats)
+{
+    const ptrdiff_t nb8 = cem_round_rows(b->nb);
+    for (ptrdiff_t r = b->nb; r < nb8; r++) {
+        p->w.row_weight[r] = 0.0;
+    }
+    if (p->d <= CEM_NARROW_MAX_D) {
+        accumulate_narrow(p, b, stats);
+        return;
+    }
+    switch (p->covariance_type) {
+    case CEM_FULL:
+        accumulate_wide_full(p, b, stats);
+        break;
+    case CEM_TIED:
+        accumulate_wide_tied(p, b, stats);
+        break;
+    default:
+        accumulate_wide_diag(p, b, stats);
+        break;
+    }
+}
+
+void cem_accumulate_tied_start(cem_pass *p)
+{
+    memset(p->w.tied_pair_weight, 0, (size_t)(p->k * p->k) * sizeof(double));
+}
+
+/* The pass's sum_{g,c} N_gc D_gc D_gc^T (see accumulate_wide_tied), lower
+ * triangle, into sxx; pairs that shared no row cost nothing. */
+void cem_accumulate_tied_finish(const cem_pass *p, double *stats)
+{
+    const ptrdiff_t k = p->k, d = p->d;
+    double *sxx = stats + 2 + k + k * d;
+    for (ptrdiff_t g = 0; g < k; g++) {
+        for (ptrdiff_t c = 0; c < k; c++) {
+            const double n_gc = p->w.tied_pair_weight[g * k + c];
+            if (n_gc == 0.0) {
+                continue;
+            }
+            const double *m_g = p->shift + g * d, *m_c = p->shift + c * d;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                const double dj = n_gc * (m_c[j] - m_g[j]);
+                for (ptrdiff_t l = 0; l <= j; l++) {
+                    sxx[j * d + l] += dj * (m_c[l] - m_g[l]);
+                }
+            }
+        }
+    }
+}
