@@ -121,3 +121,17 @@ cdef extern from "cem.h" nogil:
                       double *covariances, double *prec_chol, ptrdiff_t *n_iter, int *converged,
                       double *lower_bound, double *lower_bounds, int *status, double *work,
                       ptrdiff_t work_len)
+
+    ctypedef struct cem_prior:
+        double shrinkage
+        const double *mean
+        double dof
+        const double *scale
+
+    int cem_m_step_map(ptrdiff_t k, ptrdiff_t d, int covariance_type, const double *stats,
+                       const double *shift, const cem_prior *prior, double *weights,
+                       double *means, double *covariances, double *prec_chol)
+    ptrdiff_t cem_log_prior_work_size(ptrdiff_t d)
+    int cem_log_prior(ptrdiff_t k, ptrdiff_t d, int covariance_type, const cem_prior *prior,
+                      const double *means, const double *prec_chol, double *log_prior,
+                      double *work, ptrdiff_t work_len)
