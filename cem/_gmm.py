@@ -90,7 +90,8 @@ class GMM(Estimator):
         lower_bounds_ are then the mean log-posterior,
         (sum_i w_i log p(x_i) + log prior(means_, covariances_)) / sum_i w_i,
         with the prior's density normalised exactly (cem.h,
-        cem_log_prior), and EM never decreases it. bic, aic, icl and score
+        cem_log_prior), and EM never decreases it (tol applies to its
+        change). bic, aic, icl and score
         use the log-likelihood at the MAP estimate, as mclust. Sample
         weights act as frequencies (the total weight is mclust's n).
         partial_fit, initialize and apply_m_step raise ValueError with a

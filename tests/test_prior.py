@@ -370,3 +370,33 @@ def test_agreement_with_mclust(tmp_path):
                       f"{diffs[1]:.1e}, loglik {diffs[2]:.1e}")
         assert max(diffs) < 1e-10, report[-1]
     print("\n".join(report))
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_integer_weights_fit_like_duplicated_rows(covariance_type):
+    """Sample weights are frequencies: the total weight is mclust's n, in the
+    default prior and in the tied denominator alike."""
+    rng = np.random.default_rng(6)
+    X = np.vstack([rng.normal(size=(40, 2)), rng.normal(size=(40, 2)) + 4])
+    w = rng.integers(0, 4, size=80)
+    precisions = {"full": np.stack([np.eye(2)] * 2), "tied": np.eye(2), "diag": np.ones((2, 2)),
+                  "spherical": np.ones(2)}[covariance_type]
+    kw = dict(covariance_type=covariance_type, prior="default", weights_init=[0.5, 0.5],
+              means_init=[[0, 0], [4, 4]], precisions_init=precisions, tol=0.0, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cem.ConvergenceWarning)
+        a = cem.GMM(2, **kw).fit(X, sample_weight=w.astype(float))
+        b = cem.GMM(2, **kw).fit(np.repeat(X, w, axis=0))
+    for name in ("weights_", "means_", "covariances_", "lower_bound_"):
+        # summation order differs: rounding only (a wrong n would move them ~1e-2)
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-8)
+
+
+def test_float32_keeps_its_dtype_and_agrees_with_float64():
+    rng = np.random.default_rng(7)
+    X = np.vstack([rng.normal(size=(100, 3)), rng.normal(size=(100, 3)) + 5])
+    kw = dict(prior="default", means_init=np.zeros((2, 3)) + [[0], [5]], tol=1e-10, max_iter=300)
+    a = cem.GMM(2, **kw).fit(X.astype(np.float32))
+    b = cem.GMM(2, **kw).fit(X.astype(np.float32).astype(np.float64))
+    assert a.means_.dtype == np.float32 and a.covariances_.dtype == np.float32
+    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-5)
