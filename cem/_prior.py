@@ -165,10 +165,9 @@ def validated(prior, d, covariance_type):
                              "constant feature makes the default one singular: drop the "
                              "feature or give scale).")
     else:
-        if isinstance(prior.scale, np.ndarray) and prior.scale.size == 1:
-            scale_value = prior.scale.reshape(()).item()
-        else:
-            scale_value = prior.scale
+        scale_value = prior.scale
+        if isinstance(scale_value, (list, tuple, np.ndarray)) and np.size(scale_value) == 1:
+            scale_value = np.asarray(scale_value).reshape(()).item()  # [xi] as xi
         scale = np.array([_real("scale", scale_value, 0.0, False)])
     return Prior(shrinkage=shrinkage, mean=mean, dof=dof, scale=scale)
 

@@ -175,6 +175,9 @@ def test_user_hyperparameters_override_the_defaults():
     gmm = cem.GMM(2, covariance_type="diag", prior={"dof": 7, "scale": 0.5},
                   random_state=0).fit(X)
     assert gmm.prior_.dof == 7.0 and gmm.prior_.scale[0] == 0.5
+    listed = cem.GMM(2, covariance_type="diag", prior={"dof": 7, "scale": [0.5]},
+                     random_state=0).fit(X)
+    np.testing.assert_array_equal(listed.covariances_, gmm.covariances_)
     assert gmm.prior_.shrinkage == 0.01
     np.testing.assert_allclose(gmm.prior_.mean, X.mean(axis=0), rtol=1e-12)
     gmm2 = cem.GMM(2, covariance_type="diag", prior=cem.Prior(dof=7, scale=0.5),
@@ -277,8 +280,8 @@ def test_default_prior_from_a_weighted_pass_equals_the_formula():
 def mclust_data():
     n, d, G = 120, 3, 3
     i = np.arange(1, n + 1, dtype=float)
-    X = np.column_stack([np.sin(1.3 * i * j + j) * j + 3 * (i % 3) + 0.5 * np.cos(0.7 * i) * (j == 2)
-                         for j in range(1, d + 1)])
+    X = np.column_stack([np.sin(1.3 * i * j + j) * j + 3 * (i % 3)
+                         + 0.5 * np.cos(0.7 * i) * (j == 2) for j in range(1, d + 1)])
     z = np.column_stack([1 + 5 * ((i % 3) == (c - 1)) + 0.3 * np.sin(i * c)
                          for c in range(1, G + 1)])
     return X, z / z.sum(axis=1, keepdims=True)
