@@ -37,13 +37,14 @@ finally:
 from cem._batch import BatchResult, fit_many
 from cem._exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
 from cem._gmm import GMM
+from cem._prior import Prior
 from cem._selection import GMMSelection
 from cem._selection_report import format_results, plot_criterion
 from cem._stats import SufficientStatistics
 from cem._version import __version__
 
-__all__ = ["GMM", "GMMSelection", "fit_many", "BatchResult", "format_results", "plot_criterion",
-           "SufficientStatistics", "ConvergenceWarning", "InvalidParameterError",
+__all__ = ["GMM", "Prior", "GMMSelection", "fit_many", "BatchResult", "format_results",
+           "plot_criterion", "SufficientStatistics", "ConvergenceWarning", "InvalidParameterError",
            "NotFittedError", "get_include", "get_library_dirs", "get_libraries"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))

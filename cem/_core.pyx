@@ -660,3 +660,73 @@ def moments_cancel(covariance_type, stats, Py_ssize_t k, Py_ssize_t d):
     cdef int answer = cem_moments_cancel(k, d, ct, &st[0])
     check(answer if answer < 0 else CEM_OK)
     return answer == 1
+
+
+cdef cem_prior as_prior(int ct, ptrdiff_t d, const double[::1] mean,
+                        const double[::1] scale, double shrinkage, double dof) except *:
+    """A cem_prior over the given buffers (which must outlive it)."""
+    if mean.shape[0] != d:
+        raise ValueError("the prior mean has the wrong length")
+    if scale.shape[0] != (d * d if ct == CEM_FULL or ct == CEM_TIED else 1):
+        raise ValueError("the prior scale has the wrong size")
+    cdef cem_prior prior
+    prior.shrinkage = shrinkage
+    prior.mean = &mean[0]
+    prior.dof = dof
+    prior.scale = &scale[0]
+    return prior
+
+
+def m_step_map(covariance_type, stats, shift, double shrinkage, mean, double dof, scale):
+    """Posterior-mode parameters from statistics under the conjugate prior
+    (shrinkage, mean (d,), dof, scale: (d, d) for full/tied, a scalar for
+    diag/spherical; see cem_m_step_map). Returns (weights, means,
+    covariances, prec_chol) as new float64 arrays."""
+    cdef const double[::1] st = stats
+    cdef const double[:, ::1] s = shift
+    cdef int ct = COVARIANCE_TYPES[covariance_type]
+    cdef ptrdiff_t k = s.shape[0]
+    cdef ptrdiff_t d = s.shape[1]
+    if st.shape[0] != cem_stats_size(k, d, ct):
+        raise ValueError("stats has the wrong length for this shape")
+    cdef const double[::1] mu_p = np.ascontiguousarray(mean, dtype=np.float64).reshape(-1)
+    cdef const double[::1] sc = np.ascontiguousarray(scale, dtype=np.float64).reshape(-1)
+    cdef cem_prior prior = as_prior(ct, d, mu_p, sc, shrinkage, dof)
+    shape = param_shape(covariance_type, k, d)
+    weights = np.empty(k)
+    means = np.empty((k, d))
+    covariances = np.empty(shape)
+    prec_chol = np.empty(shape)
+    cdef double[::1] w = weights
+    cdef double[:, ::1] mu = means
+    cdef double[::1] cov = covariances.reshape(-1)
+    cdef double[::1] pc = prec_chol.reshape(-1)
+    cdef int status
+    with nogil:
+        status = cem_m_step_map(k, d, ct, &st[0], &s[0, 0], &prior, &w[0], &mu[0, 0],
+                                &cov[0], &pc[0])
+    check(status)
+    return weights, means, covariances, prec_chol
+
+
+def log_prior(covariance_type, means, prec_chol, double shrinkage, mean, double dof, scale):
+    """The log prior density (a float) of means (k, d) and prec_chol under
+    the conjugate prior (see cem_log_prior)."""
+    cdef const double[:, ::1] m = np.ascontiguousarray(means, dtype=np.float64)
+    cdef const double[::1] pc = np.ascontiguousarray(prec_chol, dtype=np.float64).reshape(-1)
+    cdef int ct = COVARIANCE_TYPES[covariance_type]
+    cdef ptrdiff_t k = m.shape[0]
+    cdef ptrdiff_t d = m.shape[1]
+    if pc.shape[0] != cem_param_size(k, d, ct):
+        raise ValueError("prec_chol has the wrong size")
+    cdef const double[::1] mu_p = np.ascontiguousarray(mean, dtype=np.float64).reshape(-1)
+    cdef const double[::1] sc = np.ascontiguousarray(scale, dtype=np.float64).reshape(-1)
+    cdef cem_prior prior = as_prior(ct, d, mu_p, sc, shrinkage, dof)
+    cdef double[::1] work = np.empty(max(1, cem_log_prior_work_size(d)))
+    cdef double out = 0.0
+    cdef int status
+    with nogil:
+        status = cem_log_prior(k, d, ct, &prior, &m[0, 0], &pc[0], &out, &work[0],
+                               work.shape[0])
+    check(status)
+    return out

@@ -20,6 +20,7 @@ from cem._init import NK_FLOOR, initial_stats
 from cem._params import (
     Parameters, as_float64, covariances_from_precisions, m_step, prec_chol_from_precisions,
 )
+from cem._prior import log_prior, m_step_map
 from cem._recentre import needs_recentre
 from cem._sources import INIT_SAMPLE_ROWS
 
@@ -127,22 +128,36 @@ class EM:
     VerboseReporter; initial_stats: None for init_params' partition of the
     initialisation sample (cem._init.initial_stats), or a callable
     (X, sample_weight, rng, n_threads) -> (stats, shift) giving it instead
-    (GMMSelection shares one k-means partition across covariance types).
+    (GMMSelection shares one k-means partition across covariance types);
+    prior: None for maximum likelihood, or a validated complete
+    cem._prior.Prior for MAP EM (every M-step the posterior mode, reg_covar
+    unused, and the lower bound the mean log-posterior).
     """
 
     def __init__(self, *, covariance_type, n_components, reg_covar, tol, max_iter, init_params,
-                 n_threads, reporter, initial_stats=None):
+                 n_threads, reporter, initial_stats=None, prior=None):
         self.covariance_type, self.n_components = covariance_type, n_components
         self.reg_covar, self.tol, self.max_iter = reg_covar, tol, max_iter
         self.init_params, self.n_threads, self.reporter = init_params, n_threads, reporter
         self.initial_stats = initial_stats or self._partition_stats
+        self.prior = prior
 
     def _partition_stats(self, X, sample_weight, rng, n_threads):
         return initial_stats(X, sample_weight, self.n_components, self.covariance_type,
                              self.init_params, rng, n_threads)
 
     def m_step(self, stats, shift, dtype):
+        if self.prior is not None:
+            return m_step_map(self.covariance_type, stats, shift, self.prior, dtype)
         return m_step(self.covariance_type, stats, shift, self.reg_covar, dtype)
+
+    def lower_bound(self, stats, params):
+        """The bound of the parameters params that gave the E-step stats:
+        the mean log-likelihood sum_i w_i log p(x_i) / sum_i w_i, plus
+        log prior(params) / sum_i w_i with a prior (the mean log-posterior)."""
+        if self.prior is None:
+            return stats[1] / stats[0]
+        return (stats[1] + log_prior(self.covariance_type, params, self.prior)) / stats[0]
 
     def initial_parameters(self, source, user_init, rng):
         """Initial Parameters: from the user's *_init alone when all three
@@ -214,8 +229,8 @@ class EM:
             prev_lower_bound = lower_bound
             stats, shift = e_step_statistics(source, self.covariance_type, params,
                                              self.n_threads)
+            lower_bound = self.lower_bound(stats, params)  # of params, before the M-step
             params = self.m_step(stats, shift, source.dtype)
-            lower_bound = stats[1] / stats[0]  # mean log-likelihood before the M-step
             lower_bounds.append(lower_bound)
             change = lower_bound - prev_lower_bound
             self.reporter.iteration_end(n_iter, change)

@@ -19,6 +19,7 @@ from cem._em import EM, VerboseReporter, rows_statistics
 from cem._estimator import Estimator
 from cem._online import OnlineEM
 from cem._params import Parameters, as_float64, core_view, fitted_attributes, m_step
+from cem._prior import resolve as resolve_prior, wants_prior
 from cem._shapes import n_parameters
 from cem._sources import data_source, is_dask_array, map_dask_rows, source_threads
 from cem._stats import SufficientStatistics
@@ -77,6 +78,25 @@ class GMM(Estimator):
         Step sizes of ``partial_fit`` (stepwise EM): the t-th call blends its
         chunk's statistics in with weight (learning_offset + t) **
         -learning_decay; learning_decay in (0.5, 1] for convergence.
+    prior : None, True, 'default', cem.Prior or dict, default=None
+        None (or False): maximum likelihood, as scikit-learn. Otherwise MAP
+        EM under the conjugate prior of R's mclust (Fraley & Raftery 2007;
+        full = mclust VVV, tied = EEE, diag = VVI, spherical = VII): True or
+        'default' take mclust's ``defaultPrior`` computed from the training
+        data (one extra pass), a ``cem.Prior`` or a dict with any of
+        'shrinkage', 'mean', 'dof', 'scale' overrides those. Every M-step,
+        the initial one included, is the posterior mode; reg_covar is not
+        added (as mclust: the prior's scale keeps covariances positive
+        definite, and adding it would break the ascent). lower_bound_ and
+        lower_bounds_ are then the mean log-posterior,
+        (sum_i w_i log p(x_i) + log prior(means_, covariances_)) / sum_i w_i,
+        with the prior's density normalised exactly (cem.h,
+        cem_log_prior), and EM never decreases it (tol applies to its
+        change). bic, aic, icl and score
+        use the log-likelihood at the MAP estimate, as mclust. Sample
+        weights act as frequencies (the total weight is mclust's n).
+        partial_fit, initialize and apply_m_step raise ValueError with a
+        prior (the default prior needs the whole data).
 
     Attributes
     ----------
@@ -84,7 +104,9 @@ class GMM(Estimator):
     precisions_cholesky_ (shapes by covariance_type, as scikit-learn;
     precisions_cholesky_ is upper triangular), converged_, n_iter_,
     lower_bound_ (average log-likelihood of the best init's last iteration),
-    lower_bounds_ (one per iteration), n_features_in_, feature_names_in_.
+    lower_bounds_ (one per iteration), n_features_in_, feature_names_in_,
+    prior_ (with a prior: the cem.Prior fitted with, every hyperparameter
+    given, float64).
     Attributes have the dtype of the X passed to fit (float32 or float64).
     """
 
@@ -94,7 +116,7 @@ class GMM(Estimator):
                  max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
                  means_init=None, precisions_init=None, random_state=None, warm_start=False,
                  verbose=0, verbose_interval=10, n_threads=None, learning_decay=0.7,
-                 learning_offset=10.0):
+                 learning_offset=10.0, prior=None):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -112,6 +134,7 @@ class GMM(Estimator):
         self.n_threads = n_threads
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.prior = prior
 
     # ------------------------------------------------------------------
     def _check_is_fitted(self):
@@ -135,13 +158,20 @@ class GMM(Estimator):
     def _m_step(self, stats, shift, dtype):
         return m_step(self.covariance_type, stats, shift, self.reg_covar, dtype)
 
-    def _em(self, n_threads, initial_stats=None):
-        """The EM driver for the current parameters (initial_stats: see EM)."""
+    def _check_no_prior(self, method):
+        """ValueError: method runs maximum-likelihood steps only."""
+        if wants_prior(self.prior):
+            raise ValueError(f"{method} does not support a prior (prior={self.prior!r}): "
+                             "use fit, or prior=None.")
+
+    def _em(self, n_threads, initial_stats=None, prior=None):
+        """The EM driver for the current parameters (initial_stats, prior:
+        see EM)."""
         return EM(covariance_type=self.covariance_type, n_components=self.n_components,
                   reg_covar=self.reg_covar, tol=self.tol, max_iter=self.max_iter,
                   init_params=self.init_params, n_threads=n_threads,
                   reporter=VerboseReporter(self.verbose, self.verbose_interval),
-                  initial_stats=initial_stats)
+                  initial_stats=initial_stats, prior=prior)
 
     def _user_init(self, d, dtype):
         """The validated user-supplied *_init arrays (None where not given)."""
@@ -233,12 +263,18 @@ class GMM(Estimator):
         if warm and self.n_features_in_ != d:
             raise ValueError(f"X has {d} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input.")
+        prior = resolve_prior(self.prior, source, self.n_components, self.covariance_type,
+                              n_threads)
         start = (self._fitted_parameters64(), self.lower_bound_) if warm else None
-        result = self._em(n_threads, initial_stats).run(source, n_init=1 if warm else self.n_init,
-                                         user_init=user_init,
-                                         rng=check_random_state(self.random_state), start=start)
+        result = self._em(n_threads, initial_stats, prior).run(
+            source, n_init=1 if warm else self.n_init, user_init=user_init,
+            rng=check_random_state(self.random_state), start=start)
 
         attributes, dropped = self._new_model(result.params, source.dtype, d, names)
+        if prior is not None:
+            attributes["prior_"] = prior
+        else:
+            dropped.append("prior_")
         attributes.update(converged_=result.converged, n_iter_=result.n_iter,
                           lower_bound_=float(result.lower_bound),
                           lower_bounds_=[float(v) for v in result.lower_bounds])
@@ -262,6 +298,7 @@ class GMM(Estimator):
         """(attributes, dropped, params) of the model initialize(X,
         sample_weight) sets, computed without changing the estimator."""
         check_params(self)
+        self._check_no_prior("initialize")
         names = feature_names(X)
         source = data_source(X, rescaled_for_fitting(sample_weight), type(self).__name__)
         user_init = self._user_init(source.n_features, source.dtype)
@@ -305,6 +342,7 @@ class GMM(Estimator):
         parameters that produced them; n_iter_ counts the calls. A later
         partial_fit continues from the parameters set."""
         self._check_is_fitted()
+        self._check_no_prior("apply_m_step")
         if not isinstance(stats, SufficientStatistics):
             raise TypeError("apply_m_step takes the SufficientStatistics returned by "
                             "sufficient_statistics (summed over chunks)")
@@ -350,6 +388,7 @@ class GMM(Estimator):
         chunk steps as if the bad one had never come.
         """
         check_params(self)
+        self._check_no_prior("partial_fit")
         sample_weight = rescaled_for_fitting(sample_weight)
         if self._has_model_of_current_shape():
             attributes, dropped = {}, []

@@ -140,3 +140,74 @@ def kmeanspp(X, k, n_trials, uniforms, sample_weight=None):
         closest = dist[best]
         potential = closest @ w
     return X[indices], np.array(indices, dtype=np.int64)
+
+
+def m_step_map(covariance_type, stats, shift, shrinkage, mean, dof, scale):
+    """(weights, means, covariances, prec_chol): the posterior modes under
+    the conjugate prior (cem_m_step_map in cem.h; mclust's mstepVVV / EEE /
+    VVI / VII with a prior), written from Fraley & Raftery (2007)."""
+    k, d = shift.shape
+    nk, sx, sxx = _stats_layout(stats, k, d)
+    n_c = nk + NK_FLOOR
+    kappa, mu_p = shrinkage, np.asarray(mean, dtype=np.float64)
+    has_mean_prior = 1.0 if kappa > 0 else 0.0
+    xbar = shift + sx / n_c[:, None]
+    e = xbar - mu_p
+    pull = kappa * n_c / (n_c + kappa)
+    sym = lambda m: np.tril(m) + np.tril(m, -1).T
+    if covariance_type in ("full", "tied"):
+        s2 = sxx.reshape(-1, d, d)
+        scatter = [sym(s2[c if covariance_type == "full" else 0]) - np.outer(sx[c], sx[c]) / n_c[c]
+                   for c in range(k)]
+        b = [scatter[c] + pull[c] * np.outer(e[c], e[c]) for c in range(k)]
+        lam = sym(np.asarray(scale, dtype=np.float64).reshape(d, d))
+        if covariance_type == "full":
+            cov = np.array([(lam + b[c]) / (dof + n_c[c] + d + 1 + has_mean_prior)
+                            for c in range(k)])
+        else:
+            # the tied statistics hold one pooled second moment: subtract
+            # each component's own sx sx^T / n_c from it
+            pooled = sym(s2[0]) - sum(np.outer(sx[c], sx[c]) / n_c[c] for c in range(k))
+            b_sum = pooled + sum(pull[c] * np.outer(e[c], e[c]) for c in range(k))
+            cov = (lam + b_sum) / (dof + n_c.sum() + d + 1 + k * has_mean_prior)
+    elif covariance_type == "diag":
+        b = sxx.reshape(k, d) - sx ** 2 / n_c[:, None] + pull[:, None] * e ** 2
+        cov = (float(np.ravel(scale)[0]) + b) / (dof + n_c + 2 + has_mean_prior)[:, None]
+    else:
+        b = sxx - (sx ** 2).sum(axis=1) / n_c + pull * (e ** 2).sum(axis=1)
+        cov = (float(np.ravel(scale)[0]) + b) / (dof + (n_c + has_mean_prior) * d + 2)
+    weights = n_c / n_c.sum()
+    means = (n_c[:, None] * xbar + kappa * mu_p) / (n_c + kappa)[:, None]
+    return weights, means, cov, precision_cholesky(covariance_type, cov)
+
+
+def log_prior(covariance_type, means, covariances, shrinkage, mean, dof, scale):
+    """The log density of the conjugate prior (cem_log_prior in cem.h) at
+    means (k, d) and covariances, normalising constants included."""
+    from math import lgamma
+    k, d = means.shape
+    kappa, nu, mu_p = shrinkage, dof, np.asarray(mean, dtype=np.float64)
+    total = 0.0
+    if covariance_type in ("full", "tied"):
+        lam = np.asarray(scale, dtype=np.float64).reshape(d, d)
+        covs = covariances.reshape(-1, d, d)
+        log_gamma_d = 0.25 * d * (d - 1) * np.log(np.pi) + sum(
+            lgamma(nu / 2 - j / 2) for j in range(d))
+        for cov in covs:  # inverse-Wishart(nu, Lambda)
+            total += (nu / 2 * np.linalg.slogdet(lam)[1] - nu * d / 2 * np.log(2) - log_gamma_d
+                      - (nu + d + 1) / 2 * np.linalg.slogdet(cov)[1]
+                      - np.trace(lam @ np.linalg.inv(cov)) / 2)
+        mean_covs = [covs[c if covariance_type == "full" else 0] for c in range(k)]
+    else:
+        a, b = nu / 2, float(np.ravel(scale)[0]) / 2
+        s = np.asarray(covariances, dtype=np.float64)
+        total += np.sum(a * np.log(b) - lgamma(a) - (a + 1) * np.log(s) - b / s)
+        mean_covs = [np.diag(s[c] if covariance_type == "diag" else np.full(d, s[c]))
+                     for c in range(k)]
+    if kappa > 0:
+        for c in range(k):  # N(mu_P, cov_c / kappa)
+            cov = mean_covs[c] / kappa
+            diff = means[c] - mu_p
+            total += -0.5 * (d * np.log(2 * np.pi) + np.linalg.slogdet(cov)[1]
+                             + diff @ np.linalg.solve(cov, diff))
+    return float(total)

@@ -33,7 +33,7 @@ CRITERIA = ("bic", "aic", "icl")
 DEFAULT_N_COMPONENTS = tuple(range(1, 10))
 # GMM parameters shared by every candidate, passed through unchanged.
 GMM_PARAMS = ("tol", "reg_covar", "max_iter", "n_init", "init_params", "random_state",
-              "n_threads")
+              "n_threads", "prior")
 # The exceptions that mean "this candidate cannot be fitted" (an ill-defined
 # covariance, a non-representable density, more components than rows); any
 # other exception is a bug and propagates.
@@ -72,6 +72,11 @@ class GMMSelection(Estimator):
         n_threads is the total: candidates run in parallel, each on
         n_threads // (candidates running) threads. Results do not depend
         on it.
+    prior : as in GMM, for every candidate (default None: maximum
+        likelihood). 'default' gives each candidate mclust's default prior
+        for its own k and covariance type, as Mclust(prior =
+        priorControl()); the criteria use the log-likelihood at the MAP
+        estimate, as mclust.
 
     Attributes
     ----------
@@ -100,7 +105,7 @@ class GMMSelection(Estimator):
 
     def __init__(self, n_components=DEFAULT_N_COMPONENTS, *, covariance_types=COVARIANCE_TYPES,
                  criterion="bic", tol=1e-3, reg_covar=1e-6, max_iter=100, n_init=1,
-                 init_params="kmeans", random_state=None, n_threads=None):
+                 init_params="kmeans", random_state=None, n_threads=None, prior=None):
         self.n_components = n_components
         self.covariance_types = covariance_types
         self.criterion = criterion
@@ -111,6 +116,7 @@ class GMMSelection(Estimator):
         self.init_params = init_params
         self.random_state = random_state
         self.n_threads = n_threads
+        self.prior = prior
 
     # ------------------------------------------------------------------
     def _grid(self):

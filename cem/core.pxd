@@ -128,3 +128,16 @@ cdef extern from "cem.h" nogil:
                          double *stats, double *resp, ptrdiff_t resp_stride,
                          double *log_density, double *work, ptrdiff_t work_len)
     int cem_moments_cancel(ptrdiff_t k, ptrdiff_t d, int covariance_type, const double *stats)
+    ctypedef struct cem_prior:
+        double shrinkage
+        const double *mean
+        double dof
+        const double *scale
+
+    int cem_m_step_map(ptrdiff_t k, ptrdiff_t d, int covariance_type, const double *stats,
+                       const double *shift, const cem_prior *prior, double *weights,
+                       double *means, double *covariances, double *prec_chol)
+    ptrdiff_t cem_log_prior_work_size(ptrdiff_t d)
+    int cem_log_prior(ptrdiff_t k, ptrdiff_t d, int covariance_type, const cem_prior *prior,
+                      const double *means, const double *prec_chol, double *log_prior,
+                      double *work, ptrdiff_t work_len)

@@ -626,6 +626,95 @@ int cem_e_step_about(const cem_model *model, const double *shift, const cem_data
  */
 int cem_moments_cancel(ptrdiff_t k, ptrdiff_t d, int covariance_type, const double *stats);
 
+/*
+ * The conjugate prior of Fraley & Raftery (2007), "Bayesian regularization
+ * for normal mixture estimation and model-based clustering", as R's mclust
+ * (priorControl(), defaultPrior()) defines it. Per component c, with cov_c
+ * its covariance (the one shared covariance for CEM_TIED):
+ *   mean_c | cov_c  ~ N(mean, cov_c / shrinkage)   (no mean prior, i.e. a
+ *                                                   flat one, if shrinkage = 0)
+ *   CEM_FULL        cov_c ~ inverse-Wishart(dof, scale), density
+ *                   |scale|^(dof/2) |cov|^(-(dof+d+1)/2) exp(-tr(scale cov^-1)/2)
+ *                   / (2^(dof d/2) Gamma_d(dof/2))                (mclust VVV)
+ *   CEM_TIED        the one cov ~ inverse-Wishart(dof, scale)     (mclust EEE)
+ *   CEM_DIAG        each diagonal entry ~ inverse-gamma(dof/2, xi/2), density
+ *                   (xi/2)^(dof/2) s^(-dof/2-1) exp(-xi/(2 s)) / Gamma(dof/2)
+ *                                                                 (mclust VVI)
+ *   CEM_SPHERICAL   each variance ~ inverse-gamma(dof/2, xi/2)    (mclust VII)
+ * The mixing weights have a flat prior.
+ */
+typedef struct {
+    double shrinkage;           /* kappa >= 0: pseudo-observations at `mean`; 0 = flat */
+    const double *mean;         /* [d] mu_P, the means' prior centre */
+    double dof;                 /* nu: > d - 1 for FULL/TIED, > 0 for DIAG/SPHERICAL */
+    const double *scale;        /* FULL/TIED: [d][d] Lambda_P, symmetric positive
+                                   definite (lower triangle read); DIAG/SPHERICAL:
+                                   [1] xi > 0 */
+} cem_prior;
+
+/*
+ * cem_m_step_map -- the posterior mode (MAP) M-step under `prior`: mclust's
+ * mstepVVV / mstepEEE / mstepVVI / mstepVII with a prior. With
+ * n_c = nk_c + 10 * DBL_EPSILON (the floor of cem_m_step), xbar_c the
+ * component's data mean, W_c its scatter sum_i w_i r_ic (x_i - xbar_c)(...)^T,
+ * e_c = xbar_c - mean, kappa = shrinkage and [kappa > 0] 1 or 0:
+ *   weights_c  = n_c / sum n
+ *   means_c    = (n_c xbar_c + kappa mean) / (n_c + kappa)
+ *   B_c        = W_c + kappa n_c / (n_c + kappa) e_c e_c^T
+ *   CEM_FULL      cov_c = (scale + B_c) / (dof + n_c + d + 1 + [kappa > 0])
+ *   CEM_TIED      cov   = (scale + sum_c B_c) / (dof + sum n + d + 1 + k [kappa > 0])
+ *   CEM_DIAG      cov_cj = (xi + B_c[j][j]) / (dof + n_c + 2 + [kappa > 0])
+ *   CEM_SPHERICAL cov_c = (xi + tr B_c) / (dof + (n_c + [kappa > 0]) d + 2)
+ * Nothing else is added to the covariances (no reg_covar): the prior's
+ * scale keeps them positive definite. Sample weights act as frequencies,
+ * so sum n is the total weight (mclust's n).
+ *
+ *   k, d, covariance_type  shape
+ *   stats          IN     [cem_stats_size()]
+ *   shift          IN     [k][d] the shift the statistics were taken about
+ *   prior          IN     the hyperparameters (see cem_prior)
+ *   weights        OUT    [k]
+ *   means          OUT    [k][d]      (may alias shift)
+ *   covariances    OUT    [cem_param_size()]
+ *   prec_chol      OUT    [cem_param_size()]
+ *
+ * Returns CEM_OK; CEM_EINVAL (also for a prior out of its domain:
+ * negative or non-finite shrinkage, non-finite mean, dof or scale entries,
+ * dof or xi out of range); CEM_ENOWEIGHT if sum nk <= 0; CEM_ENOTPD if a
+ * covariance is not positive definite (scale not positive definite);
+ * CEM_ENONFINITE for non-finite statistics.
+ */
+int cem_m_step_map(ptrdiff_t k, ptrdiff_t d, int covariance_type, const double *stats,
+                   const double *shift, const cem_prior *prior, double *weights,
+                   double *means, double *covariances, double *prec_chol);
+
+/* Doubles of scratch cem_log_prior() needs (d * d), or CEM_EINVAL. */
+ptrdiff_t cem_log_prior_work_size(ptrdiff_t d);
+
+/*
+ * cem_log_prior -- the log density of the prior (cem_prior above, all its
+ * normalising constants included) at the mixture's means and covariances:
+ * the term the MAP M-step adds to the log-likelihood, so that
+ * sum_i w_i log p(x_i) + log_prior is the log-posterior (up to the
+ * evidence) that MAP EM never decreases. Without a mean prior
+ * (shrinkage 0) the means contribute nothing.
+ *
+ *   k, d, covariance_type  shape
+ *   prior          IN     the hyperparameters
+ *   means          IN     [k][d]
+ *   prec_chol      IN     [cem_param_size()] the covariances' precision
+ *                         Cholesky factors (cem_m_step_map's output)
+ *   log_prior      OUT    [1]
+ *   work           IN     scratch, work_len >= cem_log_prior_work_size(d)
+ *
+ * Returns CEM_OK; CEM_EINVAL (as cem_m_step_map for the prior); CEM_EWORK;
+ * CEM_ENOTPD if scale (FULL/TIED) or a DIAG/SPHERICAL prec_chol entry is
+ * not positive; CEM_ENONFINITE for non-finite means, prec_chol or result.
+ */
+int cem_log_prior(ptrdiff_t k, ptrdiff_t d, int covariance_type, const cem_prior *prior,
+                  const double *means, const double *prec_chol, double *log_prior,
+                  double *work, ptrdiff_t work_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -120,6 +120,44 @@ static void test_singular_covariance(void)
     }
 }
 
+/* The same rows under a prior (mean 0, shrinkage 1, dof 3, scale 2): for
+ * d = 1 all four models are one, with hand-computed posterior modes --
+ * mean (4 * 3 + 1 * 0) / 5 = 2.4, variance (2 + 4/5 * 9) / 10 = 0.92 --
+ * and one log prior density, that of inverse-gamma(3/2, 1) times
+ * N(2.4 | 0, 0.92). */
+static void test_map_m_step_on_a_collapsed_component(void)
+{
+    const double x[4] = {3.0, 3.0, 3.0, 3.0};
+    const double weights[1] = {1.0}, means[1] = {3.0}, prec[1] = {1.0};
+    const double prior_mean[1] = {0.0}, scale[1] = {2.0};
+    const cem_prior prior = {1.0, prior_mean, 3.0, scale};
+    cem_prior improper = prior;
+    improper.dof = 0.0;
+    double stats[8] = {0}, w_out[1], m_out[1], cov[1], pc[1], work[4096], lp = 0.0;
+    cem_data data = column(x, 4);
+    const double s = 0.92;
+    const double want_lp = -lgamma(1.5) - 2.5 * log(s) - 1.0 / s
+                           - 0.5 * (LOG_2PI + log(s) + 2.4 * 2.4 / s);
+    CHECK(cem_log_prior_work_size(1) == 1 && cem_log_prior_work_size(0) == CEM_EINVAL);
+    for (int t = 0; t < 4; t++) {
+        const cem_model model = {1, 1, t, weights, means, prec};
+        memset(stats, 0, sizeof stats);
+        CHECK(cem_e_step(&model, &data, stats, NULL, 1, NULL, work, 4096) == CEM_OK);
+        CHECK(cem_m_step_map(1, 1, t, stats, means, &prior, w_out, m_out, cov, pc) == CEM_OK);
+        CLOSE(w_out[0], 1.0, 1e-15);
+        CLOSE(m_out[0], 2.4, 1e-14);
+        CLOSE(cov[0], s, 1e-14);
+        CLOSE(pc[0], 1.0 / sqrt(s), 1e-14);
+        CHECK(cem_log_prior(1, 1, t, &prior, m_out, pc, &lp, work, 1) == CEM_OK);
+        CLOSE(lp, want_lp, 1e-13);
+        CHECK(cem_log_prior(1, 1, t, &prior, m_out, pc, &lp, work, 0) == CEM_EWORK);
+        CHECK(cem_m_step_map(1, 1, t, stats, means, NULL, w_out, m_out, cov, pc) == CEM_EINVAL);
+        CHECK(cem_m_step_map(1, 1, t, stats, means, &improper, w_out, m_out, cov, pc)
+              == CEM_EINVAL);
+        CHECK(cem_log_prior(1, 1, t, &improper, m_out, pc, &lp, work, 1) == CEM_EINVAL);
+    }
+}
+
 static void test_empty_data(void)
 {
     const double weights[1] = {1.0}, means[1] = {0.0}, prec[1] = {1.0};
@@ -800,6 +838,7 @@ int main(void)
     test_hand_computed_responsibilities();
     test_extreme_rows();
     test_singular_covariance();
+    test_map_m_step_on_a_collapsed_component();
     test_empty_data();
     test_single_component_fit();
     test_precision_cholesky();
