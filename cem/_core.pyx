@@ -310,6 +310,13 @@ def accumulate(covariance_type, shift, X, resp, sample_weight=None, stats=None):
     return stats
 
 
+def new_parameters(covariance_type, Py_ssize_t k, Py_ssize_t d):
+    """Empty float64 (weights (k,), means (k, d), covariances, prec_chol) of
+    this shape, for an M-step to fill."""
+    shape = param_shape(covariance_type, k, d)
+    return np.empty(k), np.empty((k, d)), np.empty(shape), np.empty(shape)
+
+
 def m_step(covariance_type, stats, shift, double reg_covar):
     """Parameters from statistics (see cem_m_step).
     Returns (weights, means, covariances, prec_chol) as new float64 arrays."""
@@ -320,11 +327,7 @@ def m_step(covariance_type, stats, shift, double reg_covar):
     cdef ptrdiff_t d = s.shape[1]
     if st.shape[0] != cem_stats_size(k, d, ct):
         raise ValueError("stats has the wrong length for this shape")
-    shape = param_shape(covariance_type, k, d)
-    weights = np.empty(k)
-    means = np.empty((k, d))
-    covariances = np.empty(shape)
-    prec_chol = np.empty(shape)
+    weights, means, covariances, prec_chol = new_parameters(covariance_type, k, d)
     cdef double[::1] w = weights
     cdef double[:, ::1] mu = means
     cdef double[::1] cov = covariances.reshape(-1)
@@ -692,11 +695,7 @@ def m_step_map(covariance_type, stats, shift, double shrinkage, mean, double dof
     cdef const double[::1] mu_p = np.ascontiguousarray(mean, dtype=np.float64).reshape(-1)
     cdef const double[::1] sc = np.ascontiguousarray(scale, dtype=np.float64).reshape(-1)
     cdef cem_prior prior = as_prior(ct, d, mu_p, sc, shrinkage, dof)
-    shape = param_shape(covariance_type, k, d)
-    weights = np.empty(k)
-    means = np.empty((k, d))
-    covariances = np.empty(shape)
-    prec_chol = np.empty(shape)
+    weights, means, covariances, prec_chol = new_parameters(covariance_type, k, d)
     cdef double[::1] w = weights
     cdef double[:, ::1] mu = means
     cdef double[::1] cov = covariances.reshape(-1)
