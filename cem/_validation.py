@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from cem._acceleration import ACCELERATIONS
 from cem._shapes import param_shape
 from cem._exceptions import (  # noqa: F401  (re-exported for the modules that raise them)
     ConvergenceWarning, InvalidParameterError, NotFittedError, raisable,
@@ -113,6 +114,7 @@ _PARAMETER_RULES = {
     "n_threads": _or_none(_int_in(1, MAX_N_THREADS)),
     "learning_decay": _float_in(0.5, 1.0),
     "learning_offset": _float_in(0.0),
+    "acceleration": _or_none(_str_among(ACCELERATIONS)),
 }
 
 
