@@ -63,17 +63,25 @@ def parameters_to_vector(covariance_type, weights, means, covariances):
     log-weights minus their mean (k), the means (k*d), then per covariance
     the log of its Cholesky factor's diagonal (d) and its strictly lower
     triangle (d(d-1)/2) for full (k such blocks) and tied (one), or the
-    log-variances (k*d diag, k spherical). Raises np.linalg.LinAlgError if a
-    covariance is not positive definite."""
+    log-variances (k*d diag, k spherical). Raises NotAModel if a weight is
+    zero (a user's weights_init may hold one) or a covariance is not
+    positive definite."""
+    if not (np.asarray(weights) > 0).all():
+        raise NotAModel("a weight is zero")
     log_weights = np.log(weights)
     parts = [log_weights - log_weights.mean(), np.ravel(means)]
     if covariance_type in ("full", "tied"):
         d = means.shape[1]
-        chol = np.linalg.cholesky(np.reshape(covariances, (-1, d, d)))
+        try:
+            chol = np.linalg.cholesky(np.reshape(covariances, (-1, d, d)))
+        except np.linalg.LinAlgError:
+            raise NotAModel("a covariance is not positive definite") from None
         below = _tril_indices(d)
         parts.append(np.log(np.diagonal(chol, axis1=1, axis2=2)).ravel())
         parts.append(chol[:, below[0], below[1]].ravel())
     else:
+        if not (np.asarray(covariances) > 0).all():
+            raise NotAModel("a variance is not positive")
         parts.append(np.log(np.ravel(covariances)))
     return np.concatenate(parts)
 
@@ -82,9 +90,16 @@ def vector_to_parameters(covariance_type, vector, k, d):
     """(weights, means, covariances) of a coordinate vector
     (parameters_to_vector's inverse): softmax weights, covariances L L^T of
     the Cholesky factors L (full, tied) or exp of the log-variances.
-    Raises NotAModel when the vector is not finite or a weight underflows."""
+    Raises NotAModel when the vector is not finite, a weight underflows or
+    a covariance overflows (without floating-point warnings: they would be
+    errors under warnings filters, and the point is only rejected)."""
     if not np.isfinite(vector).all():
         raise NotAModel("non-finite coordinates")
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        return _vector_to_parameters(covariance_type, vector, k, d)
+
+
+def _vector_to_parameters(covariance_type, vector, k, d):
     logits = vector[:k]
     weights = np.exp(logits - logits.max())
     weights /= weights.sum()
@@ -196,11 +211,13 @@ class Squarem:
         bound1, theta2 = self._em_step(source, theta1)
         try:
             x0, x1, x2 = self._vector(params), self._vector(theta1), self._vector(theta2)
-        except np.linalg.LinAlgError:
+        except NotAModel:  # e.g. a zero weight in weights_init: no extrapolation this time
             return theta2, bound1, 2, False
-        r = x1 - x0
-        v = x2 - 2 * x1 + x0
-        alpha = step_length(r, v, self.step_max)
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite: rejected below
+            r = x1 - x0
+            v = x2 - 2 * x1 + x0
+            alpha = step_length(r, v, self.step_max)
+            extrapolated = x0 + 2 * alpha * r + alpha ** 2 * v
         at_cap = alpha == self.step_max
         k, d = params.means.shape
         if alpha == 1.0:
@@ -211,8 +228,7 @@ class Squarem:
             return theta3, bound, 3, False
         found = None
         try:
-            point = extrapolated_model(em.covariance_type, x0 + 2 * alpha * r + alpha ** 2 * v,
-                                       k, d, em.reg_covar)
+            point = extrapolated_model(em.covariance_type, extrapolated, k, d, em.reg_covar)
         except NotAModel:
             point = None
         if point is not None:
