@@ -144,18 +144,32 @@ def test_step_length_is_s3_clipped_to_one_and_the_cap():
 
 @FEW
 @given(cov=st.sampled_from(COVS), k=st.integers(1, 5), d=st.integers(1, 4),
-       n=st.integers(40, 400), separation=st.sampled_from([0.3, 1.0, 3.0]),
+       rows_per_component=st.integers(60, 200), separation=st.sampled_from([0.3, 1.0, 3.0]),
        seed=st.integers(0, 2**32 - 1), weighted=st.booleans(),
        dtype=st.sampled_from([np.float64, np.float32]))
-def test_property_accelerated_bound_never_decreases(cov, k, d, n, separation, seed, weighted,
-                                                    dtype):
-    """reg_covar=0: then the M-step is an exact ascent step, and so is every
-    accelerated iteration. (With reg_covar > 0 the M-step is not one: near
-    a fixed point with a narrow component plain EM's own bound dips by
-    ~1e-13, and an accepted extrapolation, which can pass that fixed point,
-    by a little more; see test_bound_with_reg_covar_on_well_posed_data.)"""
+def test_property_accelerated_bound_never_decreases(cov, k, d, rows_per_component, separation,
+                                                    seed, weighted, dtype):
+    """On well-posed problems (tens of rows per component, so none collapses
+    onto a few rows) and reg_covar=0, where EM is an exact ascent method
+    and plain EM's bound rises up to rounding, the accelerated bound does
+    too, to the same tolerance.
+
+    Where the bound can dip, and why this test does not look there:
+    - reg_covar > 0: the M-step (scatter + reg_covar I) is not an exact
+      ascent step of the log-likelihood, whose maximum lies a little past
+      EM's fixed point; an accepted extrapolation can pass the fixed point
+      towards it, and the next EM step comes back down, by at most that
+      gap, second order in reg_covar / variance (e.g. 120 rows, k=2, d=1,
+      a component of variance 0.034: a dip of 9e-12 relative; plain EM
+      4e-16). test_bound_with_reg_covar_on_well_posed_data checks the
+      default reg_covar where no component is narrow.
+    - a component collapsing onto a few rows (variance ~reg_covar): the
+      E-step's log-likelihood itself is noisy, and plain EM's bound dips
+      too (40 rows, k=3, d=2, reg_covar=1e-10: 3e-8 plain, 1e-6
+      accelerated)."""
+    n = k * rows_per_component
     X = overlapping(seed, n=n, d=d, k=k, separation=separation, dtype=dtype)
-    w = np.random.default_rng(seed).uniform(0, 2, n) if weighted else None
+    w = np.random.default_rng(seed).uniform(0.1, 2, n) if weighted else None
     kw = dict(covariance_type=cov, tol=0.0, max_iter=40, random_state=seed % 1000,
               init_params="random", reg_covar=0.0)
     with warnings.catch_warnings():
@@ -163,11 +177,11 @@ def test_property_accelerated_bound_never_decreases(cov, k, d, n, separation, se
         try:
             gmm = GMM(k, acceleration="squarem", **kw).fit(X, sample_weight=w)
         except ValueError as exc:
-            # a component collapsed onto too few rows (reg_covar=0): plain EM
-            # from the same start gets there too
+            # a random start can put a component on a few rows, which then
+            # collapse (reg_covar=0): plain EM from the same start must too
             assert "ill-defined empirical covariance" in str(exc)
             with pytest.raises(ValueError, match="ill-defined"):
-                GMM(k, **dict(kw, max_iter=20000)).fit(X, sample_weight=w)
+                GMM(k, **dict(kw, max_iter=2000)).fit(X, sample_weight=w)
             return
     assert len(gmm.lower_bounds_) == gmm.n_iter_ == 40
     assert_non_decreasing(gmm.lower_bounds_)
