@@ -47,6 +47,9 @@ STEP_FACTOR = 4.0
 # Hard cap on the step length: beyond it a step is an extrapolation far
 # outside the region where the two EM steps say anything.
 STEP_MAX = 4.0 ** 6
+# An extrapolation may shrink a component's weight to no less than the EM
+# step's over this factor (see check_no_component_vanishes).
+WEIGHT_SHRINK = 2.0
 ACCELERATIONS = ("squarem",)
 
 
@@ -141,6 +144,18 @@ def check_in_m_step_image(covariance_type, covariances, reg_covar):
         raise NotAModel("a covariance is below reg_covar")
 
 
+def check_no_component_vanishes(weights, em_weights):
+    """NotAModel if some weight is below 1/WEIGHT_SHRINK of the plain EM
+    step's: EM shrinks a component's weight gradually, and an extrapolation
+    that drops it to a few rows (its weight, or, through a shrunken
+    covariance, its responsibilities: checked on theta' and on M(theta'))
+    lets its covariance collapse onto them (a spike of higher likelihood,
+    then a worse optimum, or with reg_covar=0 a singular fit) where EM
+    would have kept the component."""
+    if (weights * WEIGHT_SHRINK < em_weights).any():
+        raise NotAModel("a component's weight would vanish")
+
+
 def extrapolated_model(covariance_type, vector, k, d, reg_covar):
     """The mixture (weights, means, covariances, prec_chol) at an extrapolated
     coordinate vector; NotAModel if it is not one the M-step could make."""
@@ -229,10 +244,16 @@ class Squarem:
         found = None
         try:
             point = extrapolated_model(em.covariance_type, extrapolated, k, d, em.reg_covar)
+            check_no_component_vanishes(point[0], theta2.weights)
         except NotAModel:
             point = None
         if point is not None:
             found = self._try_extrapolated(source, point)
+        if found is not None:
+            try:  # the responsibilities under theta' keep every component too
+                check_no_component_vanishes(found[1].weights, theta2.weights)
+            except NotAModel:
+                found = None
         if found is None or found[0] < bound1:
             self.step_max = max(1.0, self.step_max / STEP_FACTOR)
             return theta2, bound1, 2 if point is None else 3, False
