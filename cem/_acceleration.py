@@ -50,7 +50,7 @@ STEP_MAX = 4.0 ** 6
 # An extrapolation may shrink a component's weight to no less than the EM
 # step's over this factor (see check_no_component_vanishes).
 WEIGHT_SHRINK = 2.0
-ACCELERATIONS = ("squarem",)
+ACCELERATIONS = ("squarem", "daarem")
 
 
 class NotAModel(ValueError):
@@ -281,3 +281,8 @@ class Squarem:
                 converged = True
                 break
         return params, n_iter, lower_bound, lower_bounds, converged, n_passes
+
+
+
+# acceleration name -> the class whose iterate() runs it
+SCHEMES = {"squarem": Squarem}

@@ -15,7 +15,7 @@ from time import perf_counter
 import numpy as np
 
 from cem import _core
-from cem._acceleration import Squarem
+from cem._acceleration import SCHEMES
 from cem._init import NK_FLOOR, initial_stats
 from cem._params import (
     Parameters, as_float64, covariances_from_precisions, m_step, prec_chol_from_precisions,
@@ -190,7 +190,7 @@ class EM:
         if self.acceleration is None:
             result = self._iterate(source, params, lower_bound)
             return (*result, result[1])  # one pass per iteration
-        return Squarem(self, self._e_step).iterate(source, params, lower_bound)
+        return SCHEMES[self.acceleration](self, self._e_step).iterate(source, params, lower_bound)
 
     def _e_step(self, source, params):
         return e_step_statistics(source, self.covariance_type, params, self.n_threads)
