@@ -50,7 +50,7 @@ STEP_MAX = 4.0 ** 6
 # An extrapolation may shrink a component's weight to no less than the EM
 # step's over this factor (see check_no_component_vanishes).
 WEIGHT_SHRINK = 2.0
-ACCELERATIONS = ("squarem", "daarem")
+ACCELERATIONS = ("squarem",)  # the keys of SCHEMES (at the end of the module)
 
 
 class NotAModel(ValueError):

@@ -455,6 +455,10 @@ def test_chunked_sources_fit_as_in_memory(tmp_path, cov):
         np.testing.assert_allclose(got.lower_bounds_, ref.lower_bounds_, rtol=1e-12)
 
 
+def test_the_accepted_names_are_the_schemes():
+    assert _acceleration.ACCELERATIONS == tuple(_acceleration.SCHEMES)
+
+
 @pytest.mark.parametrize("value", ["SQUAREM", "anderson", 1, True])
 def test_invalid_acceleration_is_refused_and_leaves_the_estimator(value):
     X = overlapping(0, n=100, d=2, k=2)
