@@ -38,7 +38,6 @@ def start_of(X, k, cov, seed=0):
     """weights_init, means_init, precisions_init: k rows of X as means and
     the data's variance, shaped for cov; the same start for both schemes."""
     rng = np.random.default_rng(seed)
-    d = X.shape[1]
     var = np.asarray(X, dtype=np.float64).var(axis=0)
     precisions = {"full": np.array([np.diag(1 / var)] * k), "tied": np.diag(1 / var),
                   "diag": np.tile(1 / var, (k, 1)), "spherical": np.full(k, 1 / var.mean())}[cov]
