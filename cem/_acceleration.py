@@ -24,16 +24,20 @@ extrapolates along them:
 - theta' is rejected, and the cycle falls back to the plain EM step
   theta2, when it is not a model the M-step could have produced (some
   coordinate not finite, a weight not positive, a covariance with an
-  eigenvalue below reg_covar), when the pass at theta' fails, or when its
-  mean log-likelihood (which that pass yields anyway) is below theta1's.
+  eigenvalue below reg_covar), when it or the responsibilities under it
+  shrink a component's weight below 1/WEIGHT_SHRINK of theta2's, when the
+  pass or the M-step at theta' fails, or when its mean log-likelihood
+  (which that pass yields anyway) is below theta1's.
 
 One accelerated *iteration* is one such cycle and costs 3 passes over the
 data (the two EM steps and the pass at theta'; the stabilisation step's
 M-step reuses that pass). Its lower bound is the mean log-likelihood of the
 point whose M-step gave the iteration's parameters (theta' if accepted,
 else theta1), so, as in plain EM, ``lower_bound_`` is the bound before the
-last M-step, the lower bounds of successive iterations never decrease, and
-tol applies to their change.
+last M-step, the lower bounds of successive iterations never decrease
+(exactly so where EM is an exact ascent method, reg_covar=0; with reg_covar
+> 0 the M-step is not quite one, see tests/test_acceleration.py), and tol
+applies to their change.
 """
 import numpy as np
 
@@ -281,7 +285,6 @@ class Squarem:
                 converged = True
                 break
         return params, n_iter, lower_bound, lower_bounds, converged, n_passes
-
 
 
 # acceleration name -> the class whose iterate() runs it
