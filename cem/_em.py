@@ -7,8 +7,8 @@ core over every row of the source; two when the means are far from the
 data, see statistics_about_the_data) and one M-step (cem._params.m_step).
 ``EM.run`` returns an ``EMResult`` and sets nothing: the estimator copies
 the result into its attributes only when the whole fit has succeeded.
-Accelerated EM will plug in here, as another way to go from one iterate
-to the next.
+Accelerated EM (cem._acceleration) plugs in at ``_iterations``, as another
+way to go from one iterate to the next.
 """
 from collections import namedtuple
 from time import perf_counter
@@ -16,6 +16,7 @@ from time import perf_counter
 import numpy as np
 
 from cem import _core
+from cem._acceleration import SCHEMES
 from cem._init import NK_FLOOR, initial_stats
 from cem._params import (
     Parameters, as_float64, covariances_from_precisions, m_step, prec_chol_from_precisions,
@@ -24,11 +25,11 @@ from cem._prior import log_prior, m_step_map
 from cem._recentre import needs_recentre
 from cem._sources import INIT_SAMPLE_ROWS
 
-EMResult = namedtuple("EMResult", "params n_iter lower_bound lower_bounds converged")
+EMResult = namedtuple("EMResult", "params n_iter lower_bound lower_bounds converged n_passes")
 EMResult.__doc__ = """What a fit found: params (Parameters, float64) of the best
 initialisation, its n_iter, lower_bound (mean log-likelihood before the last
-M-step; -inf if no iteration ran), lower_bounds (one per iteration) and
-whether it converged."""
+M-step; -inf if no iteration ran), lower_bounds (one per iteration), whether
+it converged, and n_passes, its passes over the data (n_iter in plain EM)."""
 
 
 def e_step_error(exc):
@@ -132,15 +133,18 @@ class EM:
     prior: None for maximum likelihood, or a validated complete
     cem._prior.Prior for MAP EM (every M-step the posterior mode, reg_covar
     unused, and the lower bound the mean log-posterior).
+    acceleration: None for plain EM, or a name in
+    cem._acceleration.ACCELERATIONS.
     """
 
     def __init__(self, *, covariance_type, n_components, reg_covar, tol, max_iter, init_params,
-                 n_threads, reporter, initial_stats=None, prior=None):
+                 n_threads, reporter, initial_stats=None, prior=None, acceleration=None):
         self.covariance_type, self.n_components = covariance_type, n_components
         self.reg_covar, self.tol, self.max_iter = reg_covar, tol, max_iter
         self.init_params, self.n_threads, self.reporter = init_params, n_threads, reporter
         self.initial_stats = initial_stats or self._partition_stats
         self.prior = prior
+        self.acceleration = acceleration
 
     def _partition_stats(self, X, sample_weight, rng, n_threads):
         return initial_stats(X, sample_weight, self.n_components, self.covariance_type,
@@ -201,7 +205,7 @@ class EM:
         convergence or max_iter; returns the EMResult of the one with the
         highest final lower bound."""
         max_lower_bound = -np.inf
-        best = EMResult(None, 0, -np.inf, [], False)
+        best = EMResult(None, 0, -np.inf, [], False, 0)
         for init in range(n_init):
             self.reporter.init_begin(init)
             if start is None:
@@ -209,15 +213,27 @@ class EM:
             else:
                 params, lower_bound = start
             if self.max_iter == 0:
-                best = EMResult(params, 0, max_lower_bound, [], False)
+                best = EMResult(params, 0, max_lower_bound, [], False, 0)
                 continue
-            params, n_iter, lower_bound, lower_bounds, converged = self._iterate(
+            params, n_iter, lower_bound, lower_bounds, converged, n_passes = self._iterations(
                 source, params, lower_bound)
             self.reporter.init_end(lower_bound, converged)
             if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
                 max_lower_bound = lower_bound
-                best = EMResult(params, n_iter, lower_bound, lower_bounds, converged)
+                best = EMResult(params, n_iter, lower_bound, lower_bounds, converged, n_passes)
         return best
+
+    def _iterations(self, source, params, lower_bound):
+        """The iterations of one EM run from params, by plain EM (_iterate)
+        or the accelerated scheme chosen: (params, n_iter, lower_bound,
+        lower_bounds, converged, n_passes)."""
+        if self.acceleration is None:
+            result = self._iterate(source, params, lower_bound)
+            return (*result, result[1])  # one pass per iteration
+        return SCHEMES[self.acceleration](self, self._e_step).iterate(source, params, lower_bound)
+
+    def _e_step(self, source, params):
+        return e_step_statistics(source, self.covariance_type, params, self.n_threads)
 
     def _iterate(self, source, params, lower_bound):
         """EM iterations from params until the lower bound changes by less

@@ -97,6 +97,12 @@ class GMM(Estimator):
         weights act as frequencies (the total weight is mclust's n).
         partial_fit, initialize and apply_m_step raise ValueError with a
         prior (the default prior needs the whole data).
+    acceleration : {None, 'squarem'}, default=None
+        None: plain EM (one pass over the data per iteration). 'squarem':
+        SQUAREM-accelerated EM (cem._acceleration), fewer passes when
+        components overlap; each iteration then extrapolates from two EM
+        steps and costs up to 3 passes (``n_passes_``), lower_bounds_ still
+        never decrease and tol applies to their change.
 
     Attributes
     ----------
@@ -104,7 +110,9 @@ class GMM(Estimator):
     precisions_cholesky_ (shapes by covariance_type, as scikit-learn;
     precisions_cholesky_ is upper triangular), converged_, n_iter_,
     lower_bound_ (average log-likelihood of the best init's last iteration),
-    lower_bounds_ (one per iteration), n_features_in_, feature_names_in_,
+    lower_bounds_ (one per iteration), n_passes_ (passes over the data of the
+    best init's EM run: n_iter_ in plain EM; apply_m_step adds one,
+    partial_fit removes it), n_features_in_, feature_names_in_,
     prior_ (with a prior: the cem.Prior fitted with, every hyperparameter
     given, float64).
     Attributes have the dtype of the X passed to fit (float32 or float64).
@@ -116,7 +124,7 @@ class GMM(Estimator):
                  max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
                  means_init=None, precisions_init=None, random_state=None, warm_start=False,
                  verbose=0, verbose_interval=10, n_threads=None, learning_decay=0.7,
-                 learning_offset=10.0, prior=None):
+                 learning_offset=10.0, prior=None, acceleration=None):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -135,6 +143,7 @@ class GMM(Estimator):
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
         self.prior = prior
+        self.acceleration = acceleration
 
     # ------------------------------------------------------------------
     def _check_is_fitted(self):
@@ -171,7 +180,8 @@ class GMM(Estimator):
                   reg_covar=self.reg_covar, tol=self.tol, max_iter=self.max_iter,
                   init_params=self.init_params, n_threads=n_threads,
                   reporter=VerboseReporter(self.verbose, self.verbose_interval),
-                  initial_stats=initial_stats, prior=prior)
+                  initial_stats=initial_stats, prior=prior,
+                  acceleration=self.acceleration)
 
     def _user_init(self, d, dtype):
         """The validated user-supplied *_init arrays (None where not given)."""
@@ -277,7 +287,8 @@ class GMM(Estimator):
             dropped.append("prior_")
         attributes.update(converged_=result.converged, n_iter_=result.n_iter,
                           lower_bound_=float(result.lower_bound),
-                          lower_bounds_=[float(v) for v in result.lower_bounds])
+                          lower_bounds_=[float(v) for v in result.lower_bounds],
+                          n_passes_=result.n_passes)
         if not result.converged and self.max_iter > 0:
             warnings.warn("Best performing initialization did not converge. Try different "
                           "init parameters, or increase max_iter, tol, or check for "
@@ -305,7 +316,8 @@ class GMM(Estimator):
         rng = check_random_state(self.random_state)
         params = self._em(self._n_threads()).initial_parameters(source, user_init, rng)
         attributes, dropped = self._new_model(params, source.dtype, source.n_features, names)
-        attributes.update(converged_=False, n_iter_=0, lower_bound_=-np.inf, lower_bounds_=[])
+        attributes.update(converged_=False, n_iter_=0, lower_bound_=-np.inf, lower_bounds_=[],
+                          n_passes_=0)
         return attributes, dropped, params
 
     def initialize(self, X, sample_weight=None):
@@ -356,6 +368,7 @@ class GMM(Estimator):
         attributes.update(lower_bound_=lower_bound,
                           lower_bounds_=list(getattr(self, "lower_bounds_", [])) + [lower_bound],
                           n_iter_=getattr(self, "n_iter_", 0) + 1,
+                          n_passes_=getattr(self, "n_passes_", 0) + 1,
                           _fitted_covariance_type=self.covariance_type)
         self._commit(attributes, dropped=["_online"])
         return self
@@ -411,7 +424,7 @@ class GMM(Estimator):
         attributes.update(fitted_attributes(params, self.covariance_type, dtype))
         attributes.update(_online=online, lower_bound_=chunk_lower_bound,
                           n_iter_=online.n_steps)
-        self._commit(attributes, dropped)
+        self._commit(attributes, dropped + ["n_passes_"])  # fit's count: no longer this model's
         return self
 
     # ------------------------------------------------------------------

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from cem._prior import PRIOR_PARAM_EXPECTED, is_valid_prior_param
+from cem._acceleration import ACCELERATIONS
 from cem._shapes import param_shape
 from cem._exceptions import (  # noqa: F401  (re-exported for the modules that raise them)
     ConvergenceWarning, InvalidParameterError, NotFittedError, raisable,
@@ -115,6 +116,7 @@ _PARAMETER_RULES = {
     "learning_decay": _float_in(0.5, 1.0),
     "learning_offset": _float_in(0.0),
     "prior": (is_valid_prior_param, PRIOR_PARAM_EXPECTED),
+    "acceleration": _or_none(_str_among(ACCELERATIONS)),
 }
 
 
