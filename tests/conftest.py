@@ -47,3 +47,14 @@ def blobs(rng, n=600, d=3, k=3, spread=4.0, dtype=np.float64):
     labels = rng.integers(0, k, size=n)
     X = centers[labels] + rng.normal(size=(n, d)) * rng.uniform(0.5, 1.5, size=k)[labels, None]
     return X.astype(dtype)
+
+
+def child_env(**extra):
+    """The environment for a child Python process that must import the same
+    cem as this one: the installed wheel in CI, an in-place build in a
+    checkout (never the source tree of a checkout whose extension is not
+    built), plus the variables given."""
+    import cem
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(cem.__file__)))
+    path = [package_parent] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(path), **extra)

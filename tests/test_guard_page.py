@@ -11,10 +11,11 @@ import textwrap
 import numpy as np
 import pytest
 
+from conftest import child_env
+
 import cem
 
 COVS = ["full", "tied", "diag", "spherical"]
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 GUARDED = textwrap.dedent("""
     import ctypes, mmap, sys
@@ -51,9 +52,8 @@ GUARDED = textwrap.dedent("""
 
 
 def run_guarded(*args):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.run([sys.executable, "-c", GUARDED, *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=120)
+                          capture_output=True, text=True, env=child_env(), timeout=120)
 
 
 @pytest.mark.skipif(not hasattr(mmap, "PAGESIZE") or os.name == "nt", reason="needs mprotect")

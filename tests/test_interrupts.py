@@ -1,7 +1,6 @@
 """Ctrl-C stops a long pass promptly and leaves the estimator as it was; the
 waves and thread counts that make that possible never change a bit; small
 work runs on few threads, and idle OpenMP threads sleep instead of spinning."""
-import os
 import signal
 import subprocess
 import sys
@@ -11,9 +10,8 @@ import numpy as np
 import pytest
 
 from cem import _core
-from conftest import random_model
+from conftest import child_env, random_model
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 # A fit whose single E-step pass takes seconds (2,000,000 rows, d = 24,
 # k = 12, full) without the memory: every row is the same row (stride 0).
@@ -47,10 +45,8 @@ else:
 def interrupt_latency(delay=0.5):
     """Seconds from SIGINT, sent `delay` s into the fit, to the child's
     KeyboardInterrupt, and what the child said after it."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [os.path.dirname(HERE)] + os.environ.get("PYTHONPATH", "").split(os.pathsep)))
     with subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True,
-                          env=env) as child:
+                          env=child_env()) as child:
         try:
             assert child.stdout.readline().strip() == "ready"
             time.sleep(delay)
@@ -121,9 +117,8 @@ def _import_cem_in_child(**env):
     """What libgomp reports at load (OMP_DISPLAY_ENV: wait policy and spin
     count) and whether
     OMP_WAIT_POLICY is left in the environment, after `import cem`."""
-    base = {k: v for k, v in os.environ.items()
+    base = {k: v for k, v in child_env().items()
             if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")}
-    base["PYTHONPATH"] = os.pathsep.join([os.path.dirname(HERE), base.get("PYTHONPATH", "")])
     out = subprocess.run(
         [sys.executable, "-c", "import os, cem; print('left', os.environ.get('OMP_WAIT_POLICY'))"],
         env=dict(base, OMP_DISPLAY_ENV="verbose", **env), capture_output=True, text=True, timeout=60)

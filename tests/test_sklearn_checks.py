@@ -2,7 +2,6 @@
 expected to fail), the extra checks scikit-learn runs on its own
 GaussianMixture, its exception classes caught and filtered whether
 scikit-learn is imported before or after cem, and its error messages."""
-import os
 import pickle
 import re
 import subprocess
@@ -12,6 +11,8 @@ from numbers import Integral, Real
 
 import numpy as np
 import pytest
+
+from conftest import child_env
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.exceptions import ConvergenceWarning as SkConvergenceWarning  # noqa: E402
@@ -29,8 +30,6 @@ from sklearn.utils.estimator_checks import (  # noqa: E402
 import cem  # noqa: E402
 from cem import GMM  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 
 # GaussianMixture's instance in scikit-learn's own common tests is
 # GaussianMixture(n_init=2, max_iter=5); the default instance and each
@@ -159,10 +158,8 @@ _CEM_FIRST = ("import cem\n"
 
 @pytest.mark.parametrize("first", [_SKLEARN_FIRST, _CEM_FIRST], ids=["sklearn-first", "cem-first"])
 def test_sklearn_classes_work_in_either_import_order(first, tmp_path):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     out = subprocess.run([sys.executable, "-c", _INTEROP.format(first=first)], cwd=tmp_path,
-                         env=env, capture_output=True, text=True)
+                         env=child_env(), capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:3] == ["NotFittedError caught", "InvalidParameterError caught",
                                           "ConvergenceWarning silenced"]
@@ -170,8 +167,6 @@ def test_sklearn_classes_work_in_either_import_order(first, tmp_path):
 
 def test_import_cem_imports_no_sklearn(tmp_path):
     """Nor does raising or warning: without scikit-learn, cem's own classes."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     code = ("import sys, warnings, numpy as np, cem\n"
             "X = np.random.default_rng(0).normal(size=(50, 2))\n"
             "try:\n    cem.GMM().predict(X)\n"
@@ -183,7 +178,7 @@ def test_import_cem_imports_no_sklearn(tmp_path):
             "    cem.GMM(2, max_iter=1, tol=0.0).fit(X)\n"
             "assert [x.category for x in w] == [cem.ConvergenceWarning]\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=child_env(),
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
