@@ -21,11 +21,14 @@ from cem._params import (
 )
 from cem._sources import INIT_SAMPLE_ROWS
 
-EMResult = namedtuple("EMResult", "params n_iter lower_bound lower_bounds converged")
+EMResult = namedtuple("EMResult",
+                      "params n_iter lower_bound lower_bounds converged degenerate_events",
+                      defaults=((),))
 EMResult.__doc__ = """What a fit found: params (Parameters, float64) of the best
 initialisation, its n_iter, lower_bound (mean log-likelihood before the last
-M-step; -inf if no iteration ran), lower_bounds (one per iteration) and
-whether it converged."""
+M-step; -inf if no iteration ran), lower_bounds (one per iteration), whether
+it converged, and its degenerate_events (cem._degenerate; empty unless
+on_degenerate='reseed')."""
 
 
 def e_step_error(exc):
@@ -102,15 +105,18 @@ class EM:
     VerboseReporter; initial_stats: None for init_params' partition of the
     initialisation sample (cem._init.initial_stats), or a callable
     (X, sample_weight, rng, n_threads) -> (stats, shift) giving it instead
-    (GMMSelection shares one k-means partition across covariance types).
+    (GMMSelection shares one k-means partition across covariance types);
+    degenerate: None (a degenerate component raises, scikit-learn's
+    behaviour) or cem._degenerate.reseeding's policy.
     """
 
     def __init__(self, *, covariance_type, n_components, reg_covar, tol, max_iter, init_params,
-                 n_threads, reporter, initial_stats=None):
+                 n_threads, reporter, initial_stats=None, degenerate=None):
         self.covariance_type, self.n_components = covariance_type, n_components
         self.reg_covar, self.tol, self.max_iter = reg_covar, tol, max_iter
         self.init_params, self.n_threads, self.reporter = init_params, n_threads, reporter
         self.initial_stats = initial_stats or self._partition_stats
+        self.degenerate = degenerate
 
     def _partition_stats(self, X, sample_weight, rng, n_threads):
         return initial_stats(X, sample_weight, self.n_components, self.covariance_type,
@@ -119,20 +125,21 @@ class EM:
     def m_step(self, stats, shift, dtype):
         return m_step(self.covariance_type, stats, shift, self.reg_covar, dtype)
 
-    def initial_parameters(self, source, user_init, rng):
+    def initial_parameters(self, source, user_init, rng, reseeding=None):
         """Initial Parameters: from the user's *_init alone when all three
         are given, else by init_params on the source's initialisation
         sample, with any *_init given replacing what it sets.
-        user_init: validated (weights, means, precisions), None where not given."""
+        user_init: validated (weights, means, precisions), None where not given.
+        reseeding: None, or the run's cem._degenerate.ReseedingRun."""
         if all(v is not None for v in user_init):
             return self._initial_parameters(None, None, user_init, rng)
         X, w = source.init_sample(rng, INIT_SAMPLE_ROWS)
         if X.shape[0] < self.n_components:
             raise ValueError("Expected n_samples >= n_components but got n_components = "
                              f"{self.n_components}, n_samples = {X.shape[0]}")
-        return self._initial_parameters(X, w, user_init, rng)
+        return self._initial_parameters(X, w, user_init, rng, reseeding)
 
-    def _initial_parameters(self, X, sample_weight, user_init, rng):
+    def _initial_parameters(self, X, sample_weight, user_init, rng, reseeding=None):
         k = self.n_components
         weights_init, means_init, precisions_init = user_init
         weights = means = covariances = prec_chol = None
@@ -142,10 +149,15 @@ class EM:
             except _core.CoreError as exc:
                 raise ValueError(f"Initialisation by init_params={self.init_params!r} failed: "
                                  f"{exc}. Check the scale of the data.") from None
-            _, means, covariances, prec_chol = self.m_step(stats, shift, X.dtype)
-            # as scikit-learn: counts over the total weight, unnormalised
-            total = X.shape[0] if sample_weight is None else sample_weight.sum()
-            weights = (stats[2:2 + k] + NK_FLOOR) / total
+            widened = False
+            if reseeding is None:
+                params = self.m_step(stats, shift, X.dtype)
+            else:
+                params, widened = reseeding.initial_m_step(stats, shift, X.dtype)
+            weights, means, covariances, prec_chol = params
+            if not widened:  # as scikit-learn: counts over the total weight, unnormalised
+                total = X.shape[0] if sample_weight is None else sample_weight.sum()
+                weights = (stats[2:2 + k] + NK_FLOOR) / total
         if weights_init is not None:
             weights = weights_init
         if means_init is not None:
@@ -162,38 +174,48 @@ class EM:
         highest final lower bound."""
         max_lower_bound = -np.inf
         best = EMResult(None, 0, -np.inf, [], False)
+        policy = None if self.degenerate is None else self.degenerate(self, source)
         for init in range(n_init):
             self.reporter.init_begin(init)
+            reseeding = None if policy is None else policy.run()
             if start is None:
-                params, lower_bound = self.initial_parameters(source, user_init, rng), -np.inf
+                params = self.initial_parameters(source, user_init, rng, reseeding)
+                lower_bound = -np.inf
             else:
                 params, lower_bound = start
+            events = () if reseeding is None else reseeding.events
             if self.max_iter == 0:
-                best = EMResult(params, 0, max_lower_bound, [], False)
+                best = EMResult(params, 0, max_lower_bound, [], False, events)
                 continue
             params, n_iter, lower_bound, lower_bounds, converged = self._iterate(
-                source, params, lower_bound)
+                source, params, lower_bound, reseeding)
             self.reporter.init_end(lower_bound, converged)
             if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
                 max_lower_bound = lower_bound
-                best = EMResult(params, n_iter, lower_bound, lower_bounds, converged)
+                best = EMResult(params, n_iter, lower_bound, lower_bounds, converged, events)
         return best
 
-    def _iterate(self, source, params, lower_bound):
+    def _iterate(self, source, params, lower_bound, reseeding=None):
         """EM iterations from params until the lower bound changes by less
         than tol or max_iter: (params, n_iter, lower_bound, lower_bounds,
-        converged)."""
+        converged). With reseeding (a cem._degenerate.ReseedingRun), an
+        iteration that re-seeds a component restarts the convergence test:
+        neither it nor the next one (the first bound of the new model) can
+        converge."""
         lower_bounds = []
-        converged = False
+        converged = reseeded = False
         for n_iter in range(1, self.max_iter + 1):
-            prev_lower_bound = lower_bound
+            prev_lower_bound = -np.inf if reseeded else lower_bound
             stats = e_step_statistics(source, self.covariance_type, params, self.n_threads)
-            params = self.m_step(stats, params.means, source.dtype)
+            if reseeding is None:
+                params = self.m_step(stats, params.means, source.dtype)
+            else:
+                params, reseeded = reseeding.m_step(stats, params, n_iter, source.dtype)
             lower_bound = stats[1] / stats[0]  # mean log-likelihood before the M-step
             lower_bounds.append(lower_bound)
             change = lower_bound - prev_lower_bound
             self.reporter.iteration_end(n_iter, change)
-            if abs(change) < self.tol:
+            if abs(change) < self.tol and not reseeded:
                 converged = True
                 break
         return params, n_iter, lower_bound, lower_bounds, converged

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from cem import _core
+from cem._degenerate import reseeding
 from cem._em import EM, VerboseReporter, rows_statistics
 from cem._estimator import Estimator
 from cem._online import OnlineEM
@@ -76,6 +77,14 @@ class GMM(Estimator):
         Step sizes of ``partial_fit`` (stepwise EM): the t-th call blends its
         chunk's statistics in with weight (learning_offset + t) **
         -learning_decay; learning_decay in (0.5, 1] for convergence.
+    on_degenerate : {'raise', 'reseed'}, default='raise'
+        What fit does when a component's covariance is not positive definite:
+        'raise' scikit-learn's ValueError ("ill-defined empirical
+        covariance"); 'reseed' re-seeds the component from the rows the
+        model explains worst (also a component whose weight fell below one
+        row's) and goes on, at most 3 * n_components times per
+        initialisation; see cem._degenerate for the rules. initialize,
+        partial_fit and apply_m_step always raise.
 
     Attributes
     ----------
@@ -83,7 +92,14 @@ class GMM(Estimator):
     precisions_cholesky_ (shapes by covariance_type, as scikit-learn;
     precisions_cholesky_ is upper triangular), converged_, n_iter_,
     lower_bound_ (average log-likelihood of the best init's last iteration),
-    lower_bounds_ (one per iteration), n_features_in_, feature_names_in_.
+    lower_bounds_ (one per iteration), n_features_in_, feature_names_in_,
+    degenerate_events_ (list of dicts, one per degenerate component of the
+    best init's run: 'iteration' (0: the initialisation), 'component',
+    'reason' ('ill_defined_covariance' or 'collapsed_weight'), 'action'
+    ('widened' or 'reseeded'), 'rows' (indices of the rows re-seeded
+    from), 'weight' (its new weight share); empty unless
+    on_degenerate='reseed'). After a re-seed at iteration t the bound
+    restarts: lower_bounds_[t:] is non-decreasing for the last event's t.
     Attributes have the dtype of the X passed to fit (float32 or float64).
     """
 
@@ -93,7 +109,7 @@ class GMM(Estimator):
                  max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
                  means_init=None, precisions_init=None, random_state=None, warm_start=False,
                  verbose=0, verbose_interval=10, n_threads=None, learning_decay=0.7,
-                 learning_offset=10.0):
+                 learning_offset=10.0, on_degenerate="raise"):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -111,6 +127,7 @@ class GMM(Estimator):
         self.n_threads = n_threads
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.on_degenerate = on_degenerate
 
     # ------------------------------------------------------------------
     def _check_is_fitted(self):
@@ -134,13 +151,14 @@ class GMM(Estimator):
     def _m_step(self, stats, shift, dtype):
         return m_step(self.covariance_type, stats, shift, self.reg_covar, dtype)
 
-    def _em(self, n_threads, initial_stats=None):
-        """The EM driver for the current parameters (initial_stats: see EM)."""
+    def _em(self, n_threads, initial_stats=None, on_degenerate="raise"):
+        """The EM driver for the current parameters (initial_stats: see EM;
+        on_degenerate: 'raise' or 'reseed', see cem._degenerate)."""
         return EM(covariance_type=self.covariance_type, n_components=self.n_components,
                   reg_covar=self.reg_covar, tol=self.tol, max_iter=self.max_iter,
                   init_params=self.init_params, n_threads=n_threads,
                   reporter=VerboseReporter(self.verbose, self.verbose_interval),
-                  initial_stats=initial_stats)
+                  initial_stats=initial_stats, degenerate=reseeding(on_degenerate))
 
     def _user_init(self, d, dtype):
         """The validated user-supplied *_init arrays (None where not given)."""
@@ -233,14 +251,15 @@ class GMM(Estimator):
             raise ValueError(f"X has {d} features, but {type(self).__name__} is expecting "
                              f"{self.n_features_in_} features as input.")
         start = (self._fitted_parameters64(), self.lower_bound_) if warm else None
-        result = self._em(n_threads, initial_stats).run(source, n_init=1 if warm else self.n_init,
-                                         user_init=user_init,
-                                         rng=check_random_state(self.random_state), start=start)
+        em = self._em(n_threads, initial_stats, self.on_degenerate)
+        result = em.run(source, n_init=1 if warm else self.n_init, user_init=user_init,
+                        rng=check_random_state(self.random_state), start=start)
 
         attributes, dropped = self._new_model(result.params, source.dtype, d, names)
         attributes.update(converged_=result.converged, n_iter_=result.n_iter,
                           lower_bound_=float(result.lower_bound),
-                          lower_bounds_=[float(v) for v in result.lower_bounds])
+                          lower_bounds_=[float(v) for v in result.lower_bounds],
+                          degenerate_events_=list(result.degenerate_events))
         if not result.converged and self.max_iter > 0:
             warnings.warn("Best performing initialization did not converge. Try different "
                           "init parameters, or increase max_iter, tol, or check for "

@@ -25,6 +25,7 @@ MAX_N_THREADS = 4096
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+ON_DEGENERATE = ("raise", "reseed")
 
 
 def _is_int(value):
@@ -113,6 +114,7 @@ _PARAMETER_RULES = {
     "n_threads": _or_none(_int_in(1, MAX_N_THREADS)),
     "learning_decay": _float_in(0.5, 1.0),
     "learning_offset": _float_in(0.0),
+    "on_degenerate": _str_among(ON_DEGENERATE),
 }
 
 

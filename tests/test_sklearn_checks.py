@@ -17,7 +17,9 @@ sklearn = pytest.importorskip("sklearn")
 from sklearn.exceptions import ConvergenceWarning as SkConvergenceWarning  # noqa: E402
 from sklearn.exceptions import NotFittedError as SkNotFittedError  # noqa: E402
 from sklearn.mixture import GaussianMixture  # noqa: E402
-from sklearn.utils._param_validation import Interval, InvalidParameterError  # noqa: E402
+from sklearn.utils._param_validation import (  # noqa: E402
+    Interval, InvalidParameterError, StrOptions,
+)
 from sklearn.utils._testing import ignore_warnings  # noqa: E402
 from sklearn.utils.estimator_checks import (  # noqa: E402
     check_all_zero_sample_weights_error, check_dataframe_column_names_consistency,
@@ -63,6 +65,7 @@ class _ConstrainedGMM(GMM):
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
         "learning_offset": [Interval(Real, 0.0, None, closed="left")],
+        "on_degenerate": [StrOptions({"raise", "reseed"})],
     }
 
 
