@@ -5,12 +5,13 @@
 the fit going. The rules, one EM run (one initialisation) at a time:
 
 - A component is degenerate after an M-step when its covariance is not
-  positive definite (reason 'ill_defined_covariance': the C M-step's own
-  test, applied to the component alone), or when its responsibility mass
-  nk is below the weight of MIN_COMPONENT_ROWS rows (total weight / number
-  of rows; reason 'collapsed_weight'). A 'tied' covariance is pooled over
-  all components, so no single component can be re-seeded to mend it: it
-  still raises.
+  positive definite (the C M-step's own test, applied to the component
+  alone) or is singular to rounding (SINGULAR_RATIO) (reason
+  'ill_defined_covariance'), or when its responsibility mass nk is below
+  the weight of MIN_COMPONENT_ROWS rows (total weight / number of rows;
+  reason 'collapsed_weight'). A 'tied' covariance is pooled over all
+  components, so no single component can be re-seeded to mend it: when it
+  is not positive definite the fit still raises (saying so).
 - At initialisation there is no fitted model yet: a component whose initial
   covariance is ill defined keeps its initial mean and weight and takes the
   covariance of the whole data (+ reg_covar) (action 'widened').
@@ -26,9 +27,15 @@ the fit going. The rules, one EM run (one initialisation) at a time:
 - Each event is recorded (iteration, component, reason, action, rows,
   weight); EM's convergence test restarts after a re-seed, and the lower
   bound is non-decreasing from ``lower_bounds_[iteration]`` of the last
-  event onwards (the first bound of the re-seeded model).
+  event onwards (the first bound of the re-seeded model; exactly so for
+  reg_covar=0, where the M-step is the maximiser: reg_covar > 0 lets any
+  fit's bound dip).
 - At most MAX_RESEEDS_PER_COMPONENT * n_components events per
-  initialisation; one more raises a ValueError saying so.
+  initialisation, and a seed needs a non-singular covariance of the whole
+  data. When a re-seed cannot be made, a component whose covariance is
+  not positive definite raises a ValueError saying why; a light or
+  numerically singular one is kept as the plain M-step made it (what
+  'raise' does), so opting in never turns such a fit into an error.
 
 The data's covariance is one more pass, made once per fit and only when an
 event needs it.
@@ -201,12 +208,10 @@ class ReseedingRun:
         nk = stats[2:2 + k]
         return [c for c in range(k) if nk[c] < MIN_COMPONENT_ROWS * stats[0] / n_rows]
 
-    def _ill_defined(self, stats, shift):
+    def _not_positive_definite(self, stats, shift):
         """Components whose covariance alone fails the C M-step's positive-
-        definiteness test; None for 'tied' (one pooled covariance)."""
+        definiteness test."""
         em = self.em
-        if em.covariance_type == "tied":
-            return None
         k, d = shift.shape
         nk, sx, second = _layout(em.covariance_type, k, d)
         per = (stats.size - 2 - k - k * d) // k
@@ -217,31 +222,33 @@ class ReseedingRun:
             try:
                 _core.m_step(em.covariance_type, one, shift[c:c + 1], float(em.reg_covar))
             except _core.CoreError as exc:
-                if exc.status != _core.STATUS_NOT_POSITIVE_DEFINITE:
+                # an empty component's covariance is reg_covar * I (the C
+                # M-step refuses a single component without weight)
+                empty = exc.status == _core.STATUS_NO_WEIGHT and not em.reg_covar > 0
+                if exc.status != _core.STATUS_NOT_POSITIVE_DEFINITE and not empty:
                     raise
                 bad.append(c)
         return bad
 
     def _numerically_singular(self, stats, covariances):
-        """Components whose covariance, though the Cholesky factorisation
-        passed, is singular to rounding (see SINGULAR_RATIO); for 'tied',
-        [0] when the pooled covariance is."""
+        """Components (not of 'tied') whose covariance passed the Cholesky
+        factorisation but is singular to rounding (see SINGULAR_RATIO)."""
         em = self.em
-        k, d = em.n_components, covariances.shape[-1] if covariances.ndim > 1 else 1
-        if em.covariance_type == "spherical":
-            d = (stats.size - 2 - k) // k - 1
+        if em.covariance_type == "tied":
+            return []
+        k = em.n_components
+        d = (stats.size - 2 - k) // k - 1 if em.covariance_type == "spherical" \
+            else covariances.shape[-1]
         nk = stats[2:2 + k] + NK_FLOOR
         second = stats[2 + k + k * d:]
         found = []
-        for c in range(1 if em.covariance_type == "tied" else k):
-            if em.covariance_type in ("full", "tied"):
-                cov = covariances[c] if em.covariance_type == "full" else covariances
-                s2 = second.reshape(-1, d, d)[c]
-                raw = np.diagonal(s2) / (nk[c] if em.covariance_type == "full" else nk.sum())
+        for c in range(k):
+            if em.covariance_type == "full":
+                cov = covariances[c]
+                raw = np.diagonal(second.reshape(k, d, d)[c]) / nk[c]
                 var = np.diagonal(cov)
-                scaled = cov / np.sqrt(np.outer(var, var))
                 singular = (var <= SINGULAR_RATIO * raw).any() or \
-                    np.linalg.eigvalsh(scaled)[0] < SINGULAR_RATIO
+                    np.linalg.eigvalsh(cov / np.sqrt(np.outer(var, var)))[0] < SINGULAR_RATIO
             elif em.covariance_type == "diag":
                 raw = second.reshape(k, d)[c] / nk[c]
                 singular = (covariances[c] <= SINGULAR_RATIO * raw).any()
@@ -251,44 +258,42 @@ class ReseedingRun:
                 found.append(c)
         return found
 
-    def _try_m_step(self, stats, shift, dtype):
-        """(params, None) from the C M-step, or (None, ill-defined
-        components) when it finds a covariance not positive definite, or
-        one passes but is singular to rounding."""
+    def _plain_m_step(self, stats, shift, dtype):
+        """(params, not_pd): the C M-step's parameters and [] when it
+        succeeds, else None and the components whose covariance is not
+        positive definite. Raises scikit-learn's error when no single
+        component can be blamed ('tied') and the M-step's own error for any
+        other failure."""
         em = self.em
         try:
-            params = Parameters(*_core.m_step(em.covariance_type, stats, shift,
-                                              float(em.reg_covar)))
-            ill = self._numerically_singular(stats, params.covariances)
-            if not ill:
-                return params, None
-            if em.covariance_type == "tied":
-                ill = None
+            return Parameters(*_core.m_step(em.covariance_type, stats, shift,
+                                            float(em.reg_covar))), []
         except _core.CoreError as exc:
             if exc.status != _core.STATUS_NOT_POSITIVE_DEFINITE:
-                return m_step(em.covariance_type, stats, shift, em.reg_covar, dtype), None
-            ill = self._ill_defined(stats, shift)
-        if not ill:
+                return m_step(em.covariance_type, stats, shift, em.reg_covar, dtype), []
+        not_pd = [] if em.covariance_type == "tied" else self._not_positive_definite(stats, shift)
+        if not not_pd:
             message = ill_defined_message(dtype)
-            if ill is None:
+            if em.covariance_type == "tied":
                 message += (" (on_degenerate='reseed' re-seeds single components; a 'tied' "
                             "covariance is pooled over all of them)")
             raise ValueError(message)
-        return None, ill
+        return None, not_pd
 
-    def _check_cap(self, iteration, components, reasons):
-        """A ValueError when recording `components` would pass the cap."""
+    def _over_cap(self, components):
+        return len(self.events) + len(components) > MAX_RESEEDS_PER_COMPONENT * \
+            self.em.n_components
+
+    def _cap_error(self, iteration, reason):
         k = self.em.n_components
-        if len(self.events) + len(components) > MAX_RESEEDS_PER_COMPONENT * k:
-            raise ValueError(
-                f"on_degenerate='reseed' gave up at iteration {iteration}: components kept "
-                f"degenerating ({reasons[components[0]]}) after {len(self.events)} re-seeds, "
-                f"the most allowed ({MAX_RESEEDS_PER_COMPONENT} * n_components). The data may "
-                f"hold fewer than n_components = {k} separable clusters: decrease "
-                "n_components or increase reg_covar.")
+        return ValueError(
+            f"on_degenerate='reseed' gave up at iteration {iteration}: components kept "
+            f"degenerating ({reason}) after {len(self.events)} re-seeds, the most allowed "
+            f"({MAX_RESEEDS_PER_COMPONENT} * n_components). The data may hold fewer than "
+            f"n_components = {k} separable clusters: decrease n_components or increase "
+            "reg_covar.")
 
     def _record(self, iteration, components, reasons, action, rows=None, weights=None):
-        self._check_cap(iteration, components, reasons)
         for i, c in enumerate(components):
             self.events.append({
                 "iteration": iteration, "component": c, "reason": reasons[c], "action": action,
@@ -301,12 +306,13 @@ class ReseedingRun:
         seeds (c -> (mean (d,), count)), by those of `count` weight at that
         mean with the data's covariance: its mean and covariance (+ reg_covar)
         come out as given, its weight as count's share. For 'tied' only means
-        and weights move (the covariance is shared)."""
+        and weights move (the covariance is shared). None when the data's
+        covariance is singular too (no seed can be made)."""
         em = self.em
         k, d = shift.shape
         cov_type = em.covariance_type
         if cov_type == "tied":
-            params, _ = self._try_m_step(stats, shift, dtype)
+            params, _ = self._plain_m_step(stats, shift, dtype)
             weights, means = params.weights.copy(), params.means.copy()
             counts = stats[2:2 + k] + NK_FLOOR
             for c, (mean, count) in seeds.items():
@@ -332,14 +338,18 @@ class ReseedingRun:
         stats[second] = second_view.ravel()
         try:
             params = Parameters(*_core.m_step(cov_type, stats, shift, float(em.reg_covar)))
-            if not set(self._numerically_singular(stats, params.covariances)) & set(seeds):
-                return params
         except _core.CoreError as exc:
             if exc.status != _core.STATUS_NOT_POSITIVE_DEFINITE:
                 raise ValueError(f"M-step failed: {exc}") from None
-        raise ValueError(ill_defined_message(dtype) + " (on_degenerate='reseed' cannot help: "
-                         "the covariance of the whole data, which a re-seeded component "
-                         "starts from, is singular too)")
+            return None
+        if set(self._numerically_singular(stats, params.covariances)) & set(seeds):
+            return None
+        return params
+
+    def _unmendable(self, dtype):
+        return ValueError(ill_defined_message(dtype) + " (on_degenerate='reseed' cannot help: "
+                          "the covariance of the whole data, which a re-seeded component "
+                          "starts from, is singular too)")
 
     # -- the two entry points of the EM driver
     def initial_m_step(self, stats, shift, dtype):
@@ -347,29 +357,45 @@ class ReseedingRun:
         widened). Ill-defined components keep their mean and weight and
         take the data's covariance (widened True); otherwise the plain
         M-step (widened False)."""
-        params, ill = self._try_m_step(stats, shift, dtype)
-        if ill is None:
-            return params, False
+        plain, ill = self._plain_m_step(stats, shift, dtype)
+        if plain is not None:
+            ill = self._numerically_singular(stats, plain.covariances)
+        if not ill:
+            return plain, False
         k, d = shift.shape
         nk = stats[2:2 + k]
         sx = stats[2 + k:2 + k + k * d].reshape(k, d)
         seeds = {c: (shift[c] + sx[c] / (nk[c] + NK_FLOOR), nk[c]) for c in ill}
-        reasons = dict.fromkeys(ill, "ill_defined_covariance")
-        self._record(0, ill, reasons, "widened", weights=[nk[c] / stats[0] for c in ill])
-        return self._seeded_m_step(stats, shift, seeds, dtype), True
+        widened = self._seeded_m_step(stats, shift, seeds, dtype)
+        if widened is None:
+            if plain is None:
+                raise self._unmendable(dtype)
+            return plain, False
+        self._record(0, ill, dict.fromkeys(ill, "ill_defined_covariance"), "widened",
+                     weights=[nk[c] / stats[0] for c in ill])
+        return widened, True
 
     def m_step(self, stats, params, iteration, source_dtype):
         """The M-step of an EM iteration whose E-step evaluated params:
-        (new params, reseeded)."""
+        (new params, reseeded). Re-seeding is needed when a covariance is
+        not positive definite (without it the fit raises); it is an
+        improvement otherwise (a light or numerically singular component),
+        skipped, keeping the plain M-step, when it cannot be made: past the
+        cap, or when the data's own covariance is singular."""
         em, fit = self.em, self.fit
         shift = params.means
-        new, ill = self._try_m_step(stats, shift, source_dtype)
+        plain, ill = self._plain_m_step(stats, shift, source_dtype)
+        if plain is not None:
+            ill = self._numerically_singular(stats, plain.covariances)
         reasons = dict.fromkeys(self._collapsed(stats, fit.n_rows()), "collapsed_weight")
-        reasons.update(dict.fromkeys(ill or (), "ill_defined_covariance"))
+        reasons.update(dict.fromkeys(ill, "ill_defined_covariance"))
         if not reasons:
-            return new, False
+            return plain, False
         bad = sorted(reasons)
-        self._check_cap(iteration, bad, reasons)  # before the pass it would waste
+        if self._over_cap(bad):  # checked before the pass it would waste
+            if plain is not None:
+                return plain, False
+            raise self._cap_error(iteration, reasons[ill[0]])
         k, d = shift.shape
         m = seed_rows(d)
         core = tuple(np.ascontiguousarray(a, dtype=np.float64)
@@ -388,9 +414,14 @@ class ReseedingRun:
             mean = (w[block, None] * rows[block]).sum(axis=0) / w[block].sum()
             seeds[c] = (mean, share * stats[0])
             shares.append(share)
+        new = self._seeded_m_step(stats, shift, seeds, source_dtype)
+        if new is None:
+            if plain is None:
+                raise self._unmendable(source_dtype)
+            return plain, False
         self._record(iteration, bad, reasons, "reseeded", rows=[index[b] for b in blocks],
                      weights=shares)
-        return self._seeded_m_step(stats, shift, seeds, source_dtype), True
+        return new, True
 
 
 def reseeding(on_degenerate):

@@ -81,10 +81,10 @@ class GMM(Estimator):
         What fit does when a component's covariance is not positive definite:
         'raise' scikit-learn's ValueError ("ill-defined empirical
         covariance"); 'reseed' re-seeds the component from the rows the
-        model explains worst (also a component whose weight fell below one
-        row's) and goes on, at most 3 * n_components times per
-        initialisation; see cem._degenerate for the rules. initialize,
-        partial_fit and apply_m_step always raise.
+        model explains worst (also one whose covariance is singular to
+        rounding or whose weight fell below one row's) and goes on, at most
+        3 * n_components times per initialisation; see cem._degenerate for
+        the rules. initialize, partial_fit and apply_m_step always raise.
 
     Attributes
     ----------

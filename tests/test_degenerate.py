@@ -3,6 +3,7 @@ error, bit for bit; 'reseed' fits where scikit-learn raises, records every
 event, ends with finite parameters and a bound that never decreases after
 the last re-seed, gives the same fit from chunked sources, and gives up
 with a clear error after 3 * n_components events."""
+import re
 import warnings
 from unittest import mock
 
@@ -20,6 +21,12 @@ from conftest import blobs
 
 GaussianMixture = pytest.importorskip("sklearn.mixture").GaussianMixture
 
+# What a reseeding fit may refuse with: the cap; a covariance no re-seed can
+# mend ('tied', or the whole data's singular); random_from_data's row count.
+REFUSALS = ("on_degenerate='reseed' gave up at iteration|Fitting the mixture model failed "
+            "because some components have ill-defined empirical covariance.*"
+            "(a 'tied' covariance is pooled|the covariance of the whole data)|"
+            "random_from_data needs n_components")
 EVENT_KEYS = {"iteration", "component", "reason", "action", "rows", "weight"}
 
 
@@ -53,7 +60,7 @@ def fit_quietly(gmm, X, **kw):
         return gmm.fit(X, **kw)
 
 
-def assert_sane_fit(gmm, X):
+def assert_sane_fit(gmm, X, monotone=True):
     for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
         assert np.isfinite(getattr(gmm, name)).all(), name
     np.testing.assert_allclose(gmm.weights_.sum(), 1.0, rtol=1e-6)
@@ -64,8 +71,8 @@ def assert_sane_fit(gmm, X):
         assert event["reason"] in ("ill_defined_covariance", "collapsed_weight")
         assert event["action"] in ("widened", "reseeded")
         assert all(0 <= r < X.shape[0] for r in event["rows"])
-    if gmm.degenerate_events_:
-        last = gmm.degenerate_events_[-1]["iteration"]
+    if monotone:
+        last = gmm.degenerate_events_[-1]["iteration"] if gmm.degenerate_events_ else 0
         bounds = np.array(gmm.lower_bounds_[last:])
         # EM from the re-seeded model: the bound never decreases (to rounding)
         assert (np.diff(bounds) >= -1e-10 * np.abs(bounds[1:]).max(initial=1.0)).all(), bounds
@@ -135,6 +142,23 @@ def test_collapsed_weight_is_reseeded():
     assert_sane_fit(gmm, X)
 
 
+@pytest.mark.parametrize("cov", ["full", "diag", "spherical"])
+def test_empty_component_without_reg_covar_is_ill_defined(cov):
+    """No weight and reg_covar=0: a zero covariance (the one-component
+    M-step that finds the culprit refused a weightless component, and the
+    fit died with the C core's message)."""
+    X = blobs(np.random.default_rng(1), n=400, d=2, k=3)
+    params = dict(n_components=3, covariance_type=cov, reg_covar=0.0, random_state=0,
+                  means_init=np.vstack([X[:2], [[1e3, 1e3]]]))
+    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+        GaussianMixture(**params).fit(X)
+    gmm = fit_quietly(GMM(on_degenerate="reseed", **params), X)
+    first = gmm.degenerate_events_[0]
+    assert (first["iteration"], first["component"], first["reason"]) == \
+        (1, 2, "ill_defined_covariance")
+    assert_sane_fit(gmm, X)
+
+
 @pytest.mark.parametrize("cov", ["full", "tied", "diag", "spherical"])
 @pytest.mark.parametrize("init", ["kmeans", "random_from_data"])
 def test_reseed_is_bit_identical_to_raise_when_nothing_degenerates(cov, init):
@@ -166,6 +190,27 @@ def test_cap_raises_a_clear_error_and_leaves_the_estimator_unchanged():
     before.pop("n_components"), before.pop("reg_covar")
     assert after.keys() == before.keys()
     assert all(after[k] is before[k] for k in before)
+
+
+def test_past_the_cap_a_light_component_is_kept_as_raise_keeps_it():
+    """Re-seeding a component that is only light is an improvement: when it
+    cannot be made, the fit goes on as on_degenerate='raise' would."""
+    X, params = collapsing_problem()
+    with mock.patch.object(cem._degenerate, "MAX_RESEEDS_PER_COMPONENT", 0):
+        gmm = fit_quietly(GMM(on_degenerate="reseed", **params), X)
+    plain = fit_quietly(GMM(**params), X)
+    assert gmm.degenerate_events_ == []
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        np.testing.assert_array_equal(getattr(gmm, name), getattr(plain, name))
+
+
+def test_past_the_cap_a_covariance_that_is_not_positive_definite_raises():
+    X, params = collapsing_problem()
+    params["reg_covar"] = 0.0
+    with mock.patch.object(cem._degenerate, "MAX_RESEEDS_PER_COMPONENT", 0):
+        with pytest.raises(ValueError, match=r"gave up at iteration 1: components kept "
+                           r"degenerating \(ill_defined_covariance\) after 0 re-seeds"):
+            GMM(on_degenerate="reseed", **params).fit(X)
 
 
 def test_tied_covariance_is_not_reseeded():
@@ -336,8 +381,10 @@ def test_reseed_never_gives_nan_or_crashes(problem):
     X, w, params = problem
     try:
         gmm = fit_quietly(GMM(on_degenerate="reseed", **params), X, sample_weight=w)
-    except ValueError as exc:  # a clear refusal is allowed; anything else is a bug
-        assert str(exc)
+    except ValueError as exc:  # only the documented refusals; anything else is a bug
+        assert re.match(REFUSALS, str(exc)), str(exc)
         return
-    assert_sane_fit(gmm, X)
+    # EM is monotone for maximum likelihood; reg_covar makes the M-step
+    # something else, whose bound may dip (the default fit's too)
+    assert_sane_fit(gmm, X, monotone=params["reg_covar"] == 0)
     assert len(gmm.degenerate_events_) <= MAX_RESEEDS_PER_COMPONENT * params["n_components"]
