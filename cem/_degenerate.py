@@ -43,6 +43,7 @@ event needs it.
 import numpy as np
 
 from cem import _core
+from cem._init import NK_FLOOR
 from cem._params import Parameters, ill_defined_message, m_step
 from cem._sources import DaskSource, InMemorySource, _checked_chunk
 from cem._validation import CHUNK_ROWS
@@ -51,8 +52,6 @@ from cem._validation import CHUNK_ROWS
 MIN_COMPONENT_ROWS = 1.0
 # Events allowed per initialisation: this many per component.
 MAX_RESEEDS_PER_COMPONENT = 3
-# The C M-step adds this to every count (cem_m_step, scikit-learn).
-NK_FLOOR = 10 * np.finfo(np.float64).eps
 # A covariance is numerically singular when a variance is below this
 # fraction of the second moment it was computed from (the subtraction left
 # rounding noise), or, for full and tied, when its correlation matrix has an
@@ -65,7 +64,7 @@ def seed_rows(d):
     return d + 1
 
 
-def _layout(covariance_type, k, d):
+def _layout(k, d):
     """Slices of the flat statistics: nk, sx (k*d), second moments."""
     nk = slice(2, 2 + k)
     sx = slice(2 + k, 2 + k + k * d)
@@ -213,7 +212,7 @@ class ReseedingRun:
         definiteness test."""
         em = self.em
         k, d = shift.shape
-        nk, sx, second = _layout(em.covariance_type, k, d)
+        nk, sx, second = _layout(k, d)
         per = (stats.size - 2 - k - k * d) // k
         bad = []
         for c in range(k):
@@ -313,14 +312,14 @@ class ReseedingRun:
         cov_type = em.covariance_type
         if cov_type == "tied":
             params, _ = self._plain_m_step(stats, shift, dtype)
-            weights, means = params.weights.copy(), params.means.copy()
+            means = params.means.copy()
             counts = stats[2:2 + k] + NK_FLOOR
             for c, (mean, count) in seeds.items():
                 means[c], counts[c] = mean, count + NK_FLOOR
             return params._replace(weights=counts / counts.sum(), means=means)
         covariance = self.fit.covariance()
         stats, shift = stats.copy(), shift.copy()
-        nk, sx, second = _layout(cov_type, k, d)
+        nk, sx, second = _layout(k, d)
         sx_view = stats[sx].reshape(k, d)
         per = (stats.size - 2 - k - k * d) // k
         second_view = stats[second].reshape(k, per)
