@@ -251,6 +251,14 @@ def collapsing_problem():
                    random_state=0)
 
 
+def collapsing_problem_all_init():
+    """All three *_init: a chunk stream is then never sampled, and the
+    weight rule counts its rows in a pass of its own."""
+    X, params = collapsing_problem()
+    params.update(weights_init=np.full(3, 1 / 3), precisions_init=np.array([np.eye(2)] * 3))
+    return X, params
+
+
 def widening_problem():
     X = blobs(np.random.default_rng(0), n=300, d=2, k=3)
     return X, dict(n_components=3, init_params="random_from_data", reg_covar=0.0,
@@ -286,7 +294,8 @@ def test_memmap_fits_bit_for_bit_as_in_memory(case, tmp_path):
         np.testing.assert_array_equal(getattr(got, name), getattr(ref, name))
 
 
-@pytest.mark.parametrize("problem", [collapsing_problem, widening_problem])
+@pytest.mark.parametrize("problem", [collapsing_problem, collapsing_problem_all_init,
+                                     widening_problem])
 def test_chunked_sources_fit_as_in_memory(problem, tmp_path):
     """Memmap, chunk stream and Dask array in many chunks: the worst rows
     are found over every chunk, with global row indices."""
@@ -333,6 +342,37 @@ def test_uniform_sample_weight_fits_as_unweighted_and_zero_weights_are_never_see
     assert gmm.degenerate_events_
     for event in gmm.degenerate_events_:
         assert not set(event["rows"]) & set(used)
+
+
+def test_weighted_dask_array_fits_as_in_memory():
+    da = pytest.importorskip("dask.array")
+    X, params = collapsing_problem()
+    w = np.random.default_rng(0).integers(0, 3, len(X)).astype(float)
+    ref = fit_quietly(GMM(on_degenerate="reseed", **params), X, sample_weight=w)
+    lazy = fit_quietly(GMM(on_degenerate="reseed", **params), da.from_array(X, chunks=(23, 2)),
+                       sample_weight=da.from_array(w, chunks=23))
+    assert_same_events_and_fit(ref, lazy)
+    assert all(w[r] > 0 for e in ref.degenerate_events_ for r in e["rows"])
+
+
+@pytest.mark.parametrize("case", RESCUED[:3])
+def test_reseeding_fits_are_bit_identical_for_any_n_threads(case):
+    X = np.tile(params_of(case)[0], (60, 1))  # enough rows for several partitions
+    params = params_of(case)[1]
+    fits = []
+    for n_threads in (1, 2, 3):
+        try:
+            fits.append(fit_quietly(GMM(on_degenerate="reseed", n_threads=n_threads, **params),
+                                    X))
+        except ValueError as exc:
+            fits.append(str(exc))
+    for other in fits[1:]:
+        if isinstance(fits[0], str):
+            assert other == fits[0]
+            continue
+        assert other.degenerate_events_ == fits[0].degenerate_events_
+        for name in ("weights_", "means_", "covariances_"):
+            np.testing.assert_array_equal(getattr(other, name), getattr(fits[0], name))
 
 
 def test_float32_n_init_and_warm_start():
