@@ -6,12 +6,14 @@ the fit going. The rules, one EM run (one initialisation) at a time:
 
 - A component is degenerate after an M-step when its covariance is not
   positive definite (the C M-step's own test, applied to the component
-  alone) or is singular to rounding (SINGULAR_RATIO) (reason
-  'ill_defined_covariance'), or when its responsibility mass nk is below
-  the weight of MIN_COMPONENT_ROWS rows (total weight / number of rows;
-  reason 'collapsed_weight'). A 'tied' covariance is pooled over all
-  components, so no single component can be re-seeded to mend it: when it
-  is not positive definite the fit still raises (saying so).
+  alone) or is singular to rounding though it passed that test
+  (SINGULAR_RATIO: 'raise' goes on with such a covariance, whose log-
+  densities are rounding noise) (reason 'ill_defined_covariance'), or when
+  its responsibility mass nk is below the weight of MIN_COMPONENT_ROWS
+  rows (total weight / number of rows; reason 'collapsed_weight'). A
+  'tied' covariance is pooled over all components, so no single component
+  can be re-seeded to mend it: when it is ill defined the fit raises,
+  saying so.
 - At initialisation there is no fitted model yet: a component whose initial
   covariance is ill defined keeps its initial mean and weight and takes the
   covariance of the whole data (+ reg_covar) (action 'widened').
@@ -32,10 +34,10 @@ the fit going. The rules, one EM run (one initialisation) at a time:
   fit's bound dip).
 - At most MAX_RESEEDS_PER_COMPONENT * n_components events per
   initialisation, and a seed needs a non-singular covariance of the whole
-  data. When a re-seed cannot be made, a component whose covariance is
-  not positive definite raises a ValueError saying why; a light or
-  numerically singular one is kept as the plain M-step made it (what
-  'raise' does), so opting in never turns such a fit into an error.
+  data. When a re-seed cannot be made, an ill-defined covariance raises a
+  ValueError saying why; a component that is only light is kept as the
+  plain M-step made it (what 'raise' does), so opting in never turns a
+  fit that 'raise' completes with valid covariances into an error.
 
 The data's covariance is one more pass, made once per fit and only when an
 event needs it.
@@ -56,7 +58,7 @@ MAX_RESEEDS_PER_COMPONENT = 3
 # fraction of the second moment it was computed from (the subtraction left
 # rounding noise), or, for full and tied, when its correlation matrix has an
 # eigenvalue below it (columns collinear to rounding).
-SINGULAR_RATIO = 1e-10
+SINGULAR_RATIO = 1e-12
 
 
 def seed_rows(d):
@@ -230,21 +232,21 @@ class ReseedingRun:
         return bad
 
     def _numerically_singular(self, stats, covariances):
-        """Components (not of 'tied') whose covariance passed the Cholesky
-        factorisation but is singular to rounding (see SINGULAR_RATIO)."""
+        """Components whose covariance passed the Cholesky factorisation
+        but is singular to rounding (see SINGULAR_RATIO); for 'tied', [0]
+        when the pooled covariance is."""
         em = self.em
-        if em.covariance_type == "tied":
-            return []
         k = em.n_components
         d = (stats.size - 2 - k) // k - 1 if em.covariance_type == "spherical" \
             else covariances.shape[-1]
         nk = stats[2:2 + k] + NK_FLOOR
         second = stats[2 + k + k * d:]
         found = []
-        for c in range(k):
-            if em.covariance_type == "full":
-                cov = covariances[c]
-                raw = np.diagonal(second.reshape(k, d, d)[c]) / nk[c]
+        for c in range(1 if em.covariance_type == "tied" else k):
+            if em.covariance_type in ("full", "tied"):
+                tied = em.covariance_type == "tied"
+                cov = covariances if tied else covariances[c]
+                raw = np.diagonal(second.reshape(-1, d, d)[c]) / (nk.sum() if tied else nk[c])
                 var = np.diagonal(cov)
                 singular = (var <= SINGULAR_RATIO * raw).any() or \
                     np.linalg.eigvalsh(cov / np.sqrt(np.outer(var, var)))[0] < SINGULAR_RATIO
@@ -258,15 +260,19 @@ class ReseedingRun:
         return found
 
     def _plain_m_step(self, stats, shift, dtype):
-        """(params, not_pd): the C M-step's parameters and [] when it
-        succeeds, else None and the components whose covariance is not
-        positive definite. Raises scikit-learn's error when no single
-        component can be blamed ('tied') and the M-step's own error for any
-        other failure."""
+        """(params, ill): the C M-step's parameters (None when it fails) and
+        the components whose covariance is ill defined: not positive
+        definite, or singular to rounding though the factorisation passed.
+        Raises scikit-learn's error when no single component can be blamed
+        ('tied'), and the M-step's own error for any other failure."""
         em = self.em
+        params, ill = None, []
         try:
-            return Parameters(*_core.m_step(em.covariance_type, stats, shift,
-                                            float(em.reg_covar))), []
+            params = Parameters(*_core.m_step(em.covariance_type, stats, shift,
+                                              float(em.reg_covar)))
+            ill = self._numerically_singular(stats, params.covariances)
+            if not ill or em.covariance_type != "tied":
+                return params, ill
         except _core.CoreError as exc:
             if exc.status != _core.STATUS_NOT_POSITIVE_DEFINITE:
                 return m_step(em.covariance_type, stats, shift, em.reg_covar, dtype), []
@@ -357,8 +363,6 @@ class ReseedingRun:
         take the data's covariance (widened True); otherwise the plain
         M-step (widened False)."""
         plain, ill = self._plain_m_step(stats, shift, dtype)
-        if plain is not None:
-            ill = self._numerically_singular(stats, plain.covariances)
         if not ill:
             return plain, False
         k, d = shift.shape
@@ -367,9 +371,7 @@ class ReseedingRun:
         seeds = {c: (shift[c] + sx[c] / (nk[c] + NK_FLOOR), nk[c]) for c in ill}
         widened = self._seeded_m_step(stats, shift, seeds, dtype)
         if widened is None:
-            if plain is None:
-                raise self._unmendable(dtype)
-            return plain, False
+            raise self._unmendable(dtype)
         self._record(0, ill, dict.fromkeys(ill, "ill_defined_covariance"), "widened",
                      weights=[nk[c] / stats[0] for c in ill])
         return widened, True
@@ -377,22 +379,20 @@ class ReseedingRun:
     def m_step(self, stats, params, iteration, source_dtype):
         """The M-step of an EM iteration whose E-step evaluated params:
         (new params, reseeded). Re-seeding is needed when a covariance is
-        not positive definite (without it the fit raises); it is an
-        improvement otherwise (a light or numerically singular component),
-        skipped, keeping the plain M-step, when it cannot be made: past the
-        cap, or when the data's own covariance is singular."""
+        ill defined (without it the fit raises or goes on with rounding
+        noise for a covariance); for a component that is only light it is
+        an improvement, skipped, keeping the plain M-step, when it cannot be
+        made: past the cap, or when the data's own covariance is singular."""
         em, fit = self.em, self.fit
         shift = params.means
         plain, ill = self._plain_m_step(stats, shift, source_dtype)
-        if plain is not None:
-            ill = self._numerically_singular(stats, plain.covariances)
         reasons = dict.fromkeys(self._collapsed(stats, fit.n_rows()), "collapsed_weight")
         reasons.update(dict.fromkeys(ill, "ill_defined_covariance"))
         if not reasons:
             return plain, False
         bad = sorted(reasons)
         if self._over_cap(bad):  # checked before the pass it would waste
-            if plain is not None:
+            if not ill:
                 return plain, False
             raise self._cap_error(iteration, reasons[ill[0]])
         k, d = shift.shape
@@ -415,7 +415,7 @@ class ReseedingRun:
             shares.append(share)
         new = self._seeded_m_step(stats, shift, seeds, source_dtype)
         if new is None:
-            if plain is None:
+            if ill:
                 raise self._unmendable(source_dtype)
             return plain, False
         self._record(iteration, bad, reasons, "reseeded", rows=[index[b] for b in blocks],

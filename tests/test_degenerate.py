@@ -224,6 +224,21 @@ def test_tied_covariance_is_not_reseeded():
         GMM(3, on_degenerate="reseed", **params).fit(X)
 
 
+def test_covariance_singular_to_rounding_is_refused_not_fitted():
+    """Three distinct points in 3-D: every covariance is singular, but
+    rounding lets the Cholesky factorisation pass, and the default goes on
+    with log-densities of rounding noise (its bound falls). 'reseed' went
+    on the same way (Hypothesis found it); now it says why it stops."""
+    X = np.array([[0.5, 2.2, 1.0], [0.4, -0.8, 1.5], [0.5, 2.2, 1.0], [0.4, -0.8, 1.5],
+                  [-0.6, 3.9, 4.6], [0.5, 2.2, 1.0]])
+    params = dict(n_components=1, reg_covar=0.0, max_iter=5, random_state=0)
+    noisy = fit_quietly(GMM(**params), X)
+    assert (np.diff(noisy.lower_bounds_) < -0.01).any()
+    with pytest.raises(ValueError, match="the covariance of the whole data, which a re-seeded "
+                                         "component starts from, is singular too"):
+        GMM(on_degenerate="reseed", **params).fit(X)
+
+
 def test_data_on_a_line_cannot_be_reseeded_and_says_so():
     t = np.random.RandomState(0).normal(size=50)
     X = np.column_stack([t, 2 * t])
