@@ -274,7 +274,7 @@ class ReseedingRun:
             if not ill or em.covariance_type != "tied":
                 return params, ill
         except _core.CoreError as exc:
-            if exc.status != _core.STATUS_NOT_POSITIVE_DEFINITE:
+            if exc.status != _core.STATUS_NOT_POSITIVE_DEFINITE:  # raises its own message
                 return m_step(em.covariance_type, stats, shift, em.reg_covar, dtype), []
         not_pd = [] if em.covariance_type == "tied" else self._not_positive_definite(stats, shift)
         if not not_pd:
