@@ -25,11 +25,15 @@ from cem._prior import log_prior, m_step_map
 from cem._recentre import needs_recentre
 from cem._sources import INIT_SAMPLE_ROWS
 
-EMResult = namedtuple("EMResult", "params n_iter lower_bound lower_bounds converged n_passes")
+EMResult = namedtuple("EMResult",
+                      "params n_iter lower_bound lower_bounds converged n_passes "
+                      "degenerate_events", defaults=((),))
 EMResult.__doc__ = """What a fit found: params (Parameters, float64) of the best
 initialisation, its n_iter, lower_bound (mean log-likelihood before the last
 M-step; -inf if no iteration ran), lower_bounds (one per iteration), whether
-it converged, and n_passes, its passes over the data (n_iter in plain EM)."""
+it converged, n_passes, its passes over the data for EM steps (n_iter in
+plain EM), and its degenerate_events (cem._degenerate; empty unless
+on_degenerate='reseed')."""
 
 
 def e_step_error(exc):
@@ -135,16 +139,21 @@ class EM:
     unused, and the lower bound the mean log-posterior).
     acceleration: None for plain EM, or a name in
     cem._acceleration.ACCELERATIONS.
+    degenerate: None (a degenerate component raises, scikit-learn's
+    behaviour) or cem._degenerate.reseeding's policy (plain maximum-
+    likelihood EM only: GMM refuses it with a prior or acceleration).
     """
 
     def __init__(self, *, covariance_type, n_components, reg_covar, tol, max_iter, init_params,
-                 n_threads, reporter, initial_stats=None, prior=None, acceleration=None):
+                 n_threads, reporter, initial_stats=None, prior=None, acceleration=None,
+                 degenerate=None):
         self.covariance_type, self.n_components = covariance_type, n_components
         self.reg_covar, self.tol, self.max_iter = reg_covar, tol, max_iter
         self.init_params, self.n_threads, self.reporter = init_params, n_threads, reporter
         self.initial_stats = initial_stats or self._partition_stats
         self.prior = prior
         self.acceleration = acceleration
+        self.degenerate = degenerate
 
     def _partition_stats(self, X, sample_weight, rng, n_threads):
         return initial_stats(X, sample_weight, self.n_components, self.covariance_type,
@@ -163,20 +172,21 @@ class EM:
             return stats[1] / stats[0]
         return (stats[1] + log_prior(self.covariance_type, params, self.prior)) / stats[0]
 
-    def initial_parameters(self, source, user_init, rng):
+    def initial_parameters(self, source, user_init, rng, reseeding=None):
         """Initial Parameters: from the user's *_init alone when all three
         are given, else by init_params on the source's initialisation
         sample, with any *_init given replacing what it sets.
-        user_init: validated (weights, means, precisions), None where not given."""
+        user_init: validated (weights, means, precisions), None where not given.
+        reseeding: None, or the run's cem._degenerate.ReseedingRun."""
         if all(v is not None for v in user_init):
             return self._initial_parameters(None, None, user_init, rng)
         X, w = source.init_sample(rng, INIT_SAMPLE_ROWS)
         if X.shape[0] < self.n_components:
             raise ValueError("Expected n_samples >= n_components but got n_components = "
                              f"{self.n_components}, n_samples = {X.shape[0]}")
-        return self._initial_parameters(X, w, user_init, rng)
+        return self._initial_parameters(X, w, user_init, rng, reseeding)
 
-    def _initial_parameters(self, X, sample_weight, user_init, rng):
+    def _initial_parameters(self, X, sample_weight, user_init, rng, reseeding=None):
         k = self.n_components
         weights_init, means_init, precisions_init = user_init
         weights = means = covariances = prec_chol = None
@@ -186,10 +196,15 @@ class EM:
             except _core.CoreError as exc:
                 raise ValueError(f"Initialisation by init_params={self.init_params!r} failed: "
                                  f"{exc}. Check the scale of the data.") from None
-            _, means, covariances, prec_chol = self.m_step(stats, shift, X.dtype)
-            # as scikit-learn: counts over the total weight, unnormalised
-            total = X.shape[0] if sample_weight is None else sample_weight.sum()
-            weights = (stats[2:2 + k] + NK_FLOOR) / total
+            widened = False
+            if reseeding is None:
+                params = self.m_step(stats, shift, X.dtype)
+            else:
+                params, widened = reseeding.initial_m_step(stats, shift, X.dtype)
+            weights, means, covariances, prec_chol = params
+            if not widened:  # as scikit-learn: counts over the total weight, unnormalised
+                total = X.shape[0] if sample_weight is None else sample_weight.sum()
+                weights = (stats[2:2 + k] + NK_FLOOR) / total
         if weights_init is not None:
             weights = weights_init
         if means_init is not None:
@@ -206,51 +221,62 @@ class EM:
         highest final lower bound."""
         max_lower_bound = -np.inf
         best = EMResult(None, 0, -np.inf, [], False, 0)
+        policy = None if self.degenerate is None else self.degenerate(self, source)
         for init in range(n_init):
             self.reporter.init_begin(init)
+            reseeding = None if policy is None else policy.run()
             if start is None:
-                params, lower_bound = self.initial_parameters(source, user_init, rng), -np.inf
+                params = self.initial_parameters(source, user_init, rng, reseeding)
+                lower_bound = -np.inf
             else:
                 params, lower_bound = start
+            events = () if reseeding is None else reseeding.events
             if self.max_iter == 0:
-                best = EMResult(params, 0, max_lower_bound, [], False, 0)
+                best = EMResult(params, 0, max_lower_bound, [], False, 0, events)
                 continue
             params, n_iter, lower_bound, lower_bounds, converged, n_passes = self._iterations(
-                source, params, lower_bound)
+                source, params, lower_bound, reseeding)
             self.reporter.init_end(lower_bound, converged)
             if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
                 max_lower_bound = lower_bound
-                best = EMResult(params, n_iter, lower_bound, lower_bounds, converged, n_passes)
+                best = EMResult(params, n_iter, lower_bound, lower_bounds, converged, n_passes,
+                                events)
         return best
 
-    def _iterations(self, source, params, lower_bound):
-        """The iterations of one EM run from params, by plain EM (_iterate)
-        or the accelerated scheme chosen: (params, n_iter, lower_bound,
-        lower_bounds, converged, n_passes)."""
+    def _iterations(self, source, params, lower_bound, reseeding=None):
+        """The iterations of one EM run from params, by plain EM (_iterate,
+        with the re-seeding policy if any) or the accelerated scheme chosen:
+        (params, n_iter, lower_bound, lower_bounds, converged, n_passes)."""
         if self.acceleration is None:
-            result = self._iterate(source, params, lower_bound)
+            result = self._iterate(source, params, lower_bound, reseeding)
             return (*result, result[1])  # one pass per iteration
         return SCHEMES[self.acceleration](self, self._e_step).iterate(source, params, lower_bound)
 
     def _e_step(self, source, params):
         return e_step_statistics(source, self.covariance_type, params, self.n_threads)
 
-    def _iterate(self, source, params, lower_bound):
+    def _iterate(self, source, params, lower_bound, reseeding=None):
         """EM iterations from params until the lower bound changes by less
         than tol or max_iter: (params, n_iter, lower_bound, lower_bounds,
-        converged)."""
+        converged). With reseeding (a cem._degenerate.ReseedingRun), an
+        iteration that re-seeds a component restarts the convergence test:
+        neither it nor the next one (the first bound of the new model) can
+        converge."""
         lower_bounds = []
-        converged = False
+        converged = reseeded = False
         for n_iter in range(1, self.max_iter + 1):
-            prev_lower_bound = lower_bound
+            prev_lower_bound = -np.inf if reseeded else lower_bound
             stats, shift = e_step_statistics(source, self.covariance_type, params,
                                              self.n_threads)
             lower_bound = self.lower_bound(stats, params)  # of params, before the M-step
-            params = self.m_step(stats, shift, source.dtype)
+            if reseeding is None:
+                params = self.m_step(stats, shift, source.dtype)
+            else:
+                params, reseeded = reseeding.m_step(stats, params, shift, n_iter, source.dtype)
             lower_bounds.append(lower_bound)
             change = lower_bound - prev_lower_bound
             self.reporter.iteration_end(n_iter, change)
-            if abs(change) < self.tol:
+            if abs(change) < self.tol and not reseeded:
                 converged = True
                 break
         return params, n_iter, lower_bound, lower_bounds, converged

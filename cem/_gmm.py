@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from cem import _core
+from cem._degenerate import reseeding
 from cem._em import EM, VerboseReporter, rows_statistics
 from cem._estimator import Estimator
 from cem._online import OnlineEM
@@ -103,6 +104,14 @@ class GMM(Estimator):
         components overlap; each iteration then extrapolates from two EM
         steps and costs up to 3 passes (``n_passes_``), lower_bounds_ still
         never decrease and tol applies to their change.
+    on_degenerate : {'raise', 'reseed'}, default='raise'
+        What fit does when a component's covariance is not positive definite:
+        'raise' scikit-learn's ValueError ("ill-defined empirical
+        covariance"); 'reseed' re-seeds the component from the rows the
+        model explains worst (also one whose covariance is singular to
+        rounding or whose weight fell below one row's) and goes on, at most
+        3 * n_components times per initialisation; see cem._degenerate for
+        the rules. initialize, partial_fit and apply_m_step always raise.
 
     Attributes
     ----------
@@ -114,7 +123,14 @@ class GMM(Estimator):
     best init's EM run: n_iter_ in plain EM; apply_m_step adds one,
     partial_fit removes it), n_features_in_, feature_names_in_,
     prior_ (with a prior: the cem.Prior fitted with, every hyperparameter
-    given, float64).
+    given, float64),
+    degenerate_events_ (list of dicts, one per degenerate component of the
+    best init's run: 'iteration' (0: the initialisation), 'component',
+    'reason' ('ill_defined_covariance' or 'collapsed_weight'), 'action'
+    ('widened' or 'reseeded'), 'rows' (indices of the rows re-seeded
+    from), 'weight' (its new weight share); empty unless
+    on_degenerate='reseed'). After a re-seed at iteration t the bound
+    restarts: lower_bounds_[t:] is non-decreasing for the last event's t.
     Attributes have the dtype of the X passed to fit (float32 or float64).
     """
 
@@ -124,7 +140,8 @@ class GMM(Estimator):
                  max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
                  means_init=None, precisions_init=None, random_state=None, warm_start=False,
                  verbose=0, verbose_interval=10, n_threads=None, learning_decay=0.7,
-                 learning_offset=10.0, prior=None, acceleration=None):
+                 learning_offset=10.0, prior=None, acceleration=None,
+                 on_degenerate="raise"):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -144,6 +161,7 @@ class GMM(Estimator):
         self.learning_offset = learning_offset
         self.prior = prior
         self.acceleration = acceleration
+        self.on_degenerate = on_degenerate
 
     # ------------------------------------------------------------------
     def _check_is_fitted(self):
@@ -175,13 +193,18 @@ class GMM(Estimator):
 
     def _em(self, n_threads, initial_stats=None, prior=None):
         """The EM driver for the current parameters (initial_stats, prior:
-        see EM)."""
+        see EM; on_degenerate 'reseed' for plain maximum-likelihood EM only,
+        see cem._degenerate)."""
+        if self.on_degenerate != "raise" and (prior is not None or self.acceleration):
+            raise ValueError("on_degenerate='reseed' re-seeds components in plain maximum-"
+                             "likelihood EM: use it with prior=None and acceleration=None (a "
+                             "prior already keeps every component's covariance defined).")
         return EM(covariance_type=self.covariance_type, n_components=self.n_components,
                   reg_covar=self.reg_covar, tol=self.tol, max_iter=self.max_iter,
                   init_params=self.init_params, n_threads=n_threads,
                   reporter=VerboseReporter(self.verbose, self.verbose_interval),
                   initial_stats=initial_stats, prior=prior,
-                  acceleration=self.acceleration)
+                  acceleration=self.acceleration, degenerate=reseeding(self.on_degenerate))
 
     def _user_init(self, d, dtype):
         """The validated user-supplied *_init arrays (None where not given)."""
@@ -288,7 +311,8 @@ class GMM(Estimator):
         attributes.update(converged_=result.converged, n_iter_=result.n_iter,
                           lower_bound_=float(result.lower_bound),
                           lower_bounds_=[float(v) for v in result.lower_bounds],
-                          n_passes_=result.n_passes)
+                          n_passes_=result.n_passes,
+                          degenerate_events_=list(result.degenerate_events))
         if not result.converged and self.max_iter > 0:
             warnings.warn("Best performing initialization did not converge. Try different "
                           "init parameters, or increase max_iter, tol, or check for "

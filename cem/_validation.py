@@ -27,6 +27,7 @@ MAX_N_THREADS = 4096
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+ON_DEGENERATE = ("raise", "reseed")
 
 
 def _is_int(value):
@@ -117,6 +118,7 @@ _PARAMETER_RULES = {
     "learning_offset": _float_in(0.0),
     "prior": (is_valid_prior_param, PRIOR_PARAM_EXPECTED),
     "acceleration": _or_none(_str_among(ACCELERATIONS)),
+    "on_degenerate": _str_among(ON_DEGENERATE),
 }
 
 

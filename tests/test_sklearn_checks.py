@@ -66,6 +66,7 @@ class _ConstrainedGMM(GMM):
         "learning_offset": [Interval(Real, 0.0, None, closed="left")],
         "prior": [None, "boolean", StrOptions({"default"}), cem.Prior, dict],
         "acceleration": [StrOptions({"squarem"}), None],
+        "on_degenerate": [StrOptions({"raise", "reseed"})],
     }
 
 
