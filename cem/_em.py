@@ -18,11 +18,12 @@ import numpy as np
 from cem import _core
 from cem._init import NK_FLOOR, initial_stats
 from cem._params import (
-    Parameters, as_float64, covariances_from_precisions, m_step, prec_chol_from_precisions,
+    Parameters, as_float64, covariances_from_precisions, m_step, m_step_error,
+    prec_chol_from_precisions,
 )
 from cem._prior import log_prior, m_step_map
 from cem._recentre import needs_recentre
-from cem._sources import INIT_SAMPLE_ROWS
+from cem._sources import INIT_SAMPLE_ROWS, InMemorySource
 
 EMResult = namedtuple("EMResult", "params n_iter lower_bound lower_bounds converged")
 EMResult.__doc__ = """What a fit found: params (Parameters, float64) of the best
@@ -223,6 +224,8 @@ class EM:
         """EM iterations from params until the lower bound changes by less
         than tol or max_iter: (params, n_iter, lower_bound, lower_bounds,
         converged)."""
+        if self._loop_in_c(source):
+            return self._iterate_in_c(source, params, lower_bound)
         lower_bounds = []
         converged = False
         for n_iter in range(1, self.max_iter + 1):
@@ -238,3 +241,30 @@ class EM:
                 converged = True
                 break
         return params, n_iter, lower_bound, lower_bounds, converged
+
+    def _loop_in_c(self, source):
+        """Whether cem._core.em_iterations runs this loop exactly: in-memory
+        rows, no prior, and the passes e_step_statistics' own (where the
+        module's e_step_statistics has been replaced -- a test or a
+        debugging hook intercepting the passes -- the replacement runs)."""
+        return (self.prior is None and type(source) is InMemorySource
+                and e_step_statistics is _E_STEP_STATISTICS)
+
+    def _iterate_in_c(self, source, params, lower_bound):
+        """_iterate's loop, the same operations on the same statistics, run
+        by the C core (cem._core.em_iterations) for in-memory rows without a
+        prior: a small fit pays for its passes, not for Python between them."""
+        weights, means, _, prec_chol = params
+        report = self.reporter.iteration_end if self.reporter.verbose else None
+        try:
+            params, n_iter, lower_bound, lower_bounds, converged = _core.em_iterations(
+                self.covariance_type, weights, means, prec_chol, source.X, source.sample_weight,
+                self.tol, self.max_iter, self.reg_covar, self.n_threads, lower_bound, report)
+        except _core.IterationError as exc:
+            if exc.step == "M":
+                raise m_step_error(exc, source.dtype) from None
+            raise e_step_error(exc) from None
+        return Parameters(*params), n_iter, lower_bound, lower_bounds, converged
+
+
+_E_STEP_STATISTICS = e_step_statistics  # the passes em_iterations reproduces
