@@ -830,8 +830,9 @@ def em_iterations(covariance_type, weights, means, prec_chol, X, sample_weight, 
     cdef _Pass one_pass = _Pass(k, d, ct, X, sample_weight, n_threads, True)
     # Two sets of parameters: the current model (read by the pass, its means
     # the shift) and the M-step's output; they swap every iteration.
-    current = [np.array(weights, dtype=np.float64), np.array(means, dtype=np.float64),
-               np.empty(shape), np.array(prec_chol, dtype=np.float64)]
+    current = [np.array(weights, dtype=np.float64, order="C"),
+               np.array(means, dtype=np.float64, order="C"), np.empty(shape),
+               np.array(prec_chol, dtype=np.float64, order="C")]
     following = [np.empty(k), np.empty((k, d)), np.empty(shape), np.empty(shape)]
     stats = np.empty(one_pass.stats_len)
     centers = np.empty((k, d))

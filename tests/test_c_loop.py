@@ -192,3 +192,14 @@ def test_em_iterations_checks_its_arguments(rng):
         "full", w, m, pc, X, None, 0.0, 3, 1e-6, 1, -np.inf)
     assert n_iter == 3 and len(bounds) == 3 and bound == bounds[-1] and not converged
     assert [a.shape for a in params] == [(2,), (2, 2), (2, 2, 2), (2, 2, 2)]
+
+
+def test_em_iterations_reads_any_memory_order_of_prec_chol(rng):
+    X = rng.normal(size=(200, 3))
+    w, m = np.full(2, 0.5), rng.normal(size=(2, 3))
+    pc = np.array([np.triu(rng.uniform(0.5, 1.0, size=(3, 3))) for _ in range(2)])
+    runs = [_core.em_iterations("full", w, m, p, X, None, 0.0, 4, 1e-6, 1, -np.inf)
+            for p in (pc, np.asfortranarray(pc))]
+    for a, b in zip(runs[0][0], runs[1][0]):
+        np.testing.assert_array_equal(a, b)
+    assert runs[0][3] == runs[1][3]
