@@ -189,6 +189,84 @@ cdef int e_step_partition(const cem_model *model, const double *shift, const cem
                       work, work_len)
 
 
+cdef class _Pass:
+    """The E-step pass over in-memory rows as e_step runs it: the rows cut
+    into e_step_partitions (a function of the shape only), the partitions
+    run in parallel in waves of about WAVE_WORK_PER_THREAD units per thread,
+    signals checked between waves, and the partitions' statistics added in
+    index order -- so a pass gives the same bits for any number of threads.
+    The buffers are made once and reused by every run (em_iterations runs
+    one per EM iteration). `model` holds the mixture's pointers; its
+    caller keeps the arrays they point into alive."""
+    cdef cem_model model
+    cdef cem_data data
+    cdef object X, sample_weight  # alive as long as data points into them
+    cdef ptrdiff_t stats_len, work_len, n_parts, wave
+    cdef int threads
+    cdef bint want_stats
+    cdef double[:, ::1] part_stats, work
+    cdef int[::1] status
+
+    def __init__(self, ptrdiff_t k, ptrdiff_t d, int covariance_type, X, sample_weight,
+                 n_threads, bint want_stats):
+        self.model.k, self.model.d, self.model.covariance_type = k, d, covariance_type
+        self.X, self.sample_weight = X, sample_weight
+        self.data = as_data(X, sample_weight, d)
+        self.want_stats = want_stats
+        self.stats_len = cem_stats_size(k, d, covariance_type)
+        self.work_len = cem_e_step_work_size(k, d, covariance_type)
+        self.n_parts = e_step_partitions(self.data.n, self.stats_len)
+        cdef ptrdiff_t row_units = self.stats_len + ROW_OVERHEAD
+        self.threads = threads_for_work(n_threads, self.n_parts, self.data.n * row_units)
+        # Partitions per wave: about WAVE_WORK_PER_THREAD units per thread,
+        # within the memory allowed for per-partition statistics.
+        cdef ptrdiff_t part_work = max(1, (self.data.n // self.n_parts + 1) * row_units)
+        cdef ptrdiff_t wave = self.threads * max(1, WAVE_WORK_PER_THREAD // part_work)
+        self.wave = max(1, min(wave, self.n_parts,
+                               MAX_PARTITION_STATS_BYTES // (8 * padded_row(self.stats_len))))
+        self.part_stats = np.zeros((self.wave if want_stats else 1, padded_row(self.stats_len)))
+        self.work = np.empty((self.threads, padded_row(self.work_len)))
+        self.status = np.zeros(self.wave, dtype=np.intc)
+
+    cdef int run(self, const double *shift, double *total, double *resp,
+                 double *log_density) except -1:
+        """One pass under self.model: the statistics (moments about shift,
+        NULL for the means) into total (stats_len doubles, overwritten) when
+        want_stats, the responsibilities (n, k) and log-densities (n,) into
+        resp and log_density unless NULL. Raises CoreError for a failed
+        partition, KeyboardInterrupt (and the like) between waves."""
+        cdef ptrdiff_t p, first, last
+        cdef cem_model *model = &self.model
+        cdef cem_data *data = &self.data
+        cdef ptrdiff_t n_parts = self.n_parts, work_len = self.work_len
+        cdef double[:, ::1] part_stats = self.part_stats, work = self.work
+        cdef int[::1] status = self.status
+        cdef bint want_stats = self.want_stats
+        for first in range(0, n_parts, self.wave):
+            last = min(first + self.wave, n_parts)
+            with nogil, parallel(num_threads=self.threads):
+                for p in prange(first, last, schedule="dynamic"):
+                    status[p - first] = e_step_partition(
+                        model, shift, data, p, n_parts,
+                        &part_stats[p - first, 0] if want_stats else NULL,
+                        resp, log_density, &work[threadid(), 0], work_len)
+            for p in range(last - first):
+                check(status[p])
+            if want_stats:
+                # Partition 0 is copied, each later one added in index order:
+                # the same sums, bit for bit, whatever the waves.
+                for p in range(last - first):
+                    if first + p == 0:
+                        memcpy(total, &part_stats[0, 0], self.stats_len * sizeof(double))
+                    else:
+                        cem_stats_add(model.k, model.d, model.covariance_type, total,
+                                      &part_stats[p, 0])
+                memset(&part_stats[0, 0], 0,
+                       part_stats.shape[0] * part_stats.shape[1] * sizeof(double))
+            PyErr_CheckSignals()  # Ctrl-C: KeyboardInterrupt between waves
+        return 0
+
+
 def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
            bint want_stats=True, resp=None, log_density=None, n_threads=1, shift=None):
     """One fused pass over X under the given mixture (see cem_e_step).
@@ -205,79 +283,46 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
     cdef const double[::1] w = weights
     cdef const double[:, ::1] mu = means
     cdef const double[::1] pc = np.ascontiguousarray(prec_chol).reshape(-1)
-    cdef cem_model model
-    model.k = mu.shape[0]
-    model.d = mu.shape[1]
-    model.covariance_type = COVARIANCE_TYPES[covariance_type]
-    model.weights = &w[0]
-    model.means = &mu[0, 0]
-    model.prec_chol = &pc[0]
-    if (w.shape[0] != model.k or pc.shape[0] != cem_param_size(model.k, model.d, model.covariance_type)
-            or np.shape(prec_chol) != param_shape(covariance_type, model.k, model.d)):
+    cdef ptrdiff_t k = mu.shape[0], d = mu.shape[1]
+    cdef int ct = COVARIANCE_TYPES[covariance_type]
+    if (w.shape[0] != k or pc.shape[0] != cem_param_size(k, d, ct)
+            or np.shape(prec_chol) != param_shape(covariance_type, k, d)):
         raise ValueError("weights, means and prec_chol disagree in shape")
     cdef const double[:, ::1] about
     cdef const double *shift_ptr = NULL
     if shift is not None:
         about = shift
-        if about.shape[0] != model.k or about.shape[1] != model.d:
+        if about.shape[0] != k or about.shape[1] != d:
             raise ValueError("shift must have the shape of means")
         shift_ptr = &about[0, 0]
-    cdef cem_data data = as_data(X, sample_weight, model.d)
-    cdef ptrdiff_t stats_len = cem_stats_size(model.k, model.d, model.covariance_type)
-    cdef ptrdiff_t work_len = cem_e_step_work_size(model.k, model.d, model.covariance_type)
-    cdef ptrdiff_t n_parts = e_step_partitions(data.n, stats_len)
-    cdef ptrdiff_t row_units = stats_len + ROW_OVERHEAD
-    cdef int threads = threads_for_work(n_threads, n_parts, data.n * row_units)
-    # Partitions per wave: about WAVE_WORK_PER_THREAD units per thread,
-    # within the memory allowed for per-partition statistics.
-    cdef ptrdiff_t part_work = max(1, (data.n // n_parts + 1) * row_units)
-    cdef ptrdiff_t wave = threads * max(1, WAVE_WORK_PER_THREAD // part_work)
-    wave = max(1, min(wave, n_parts, MAX_PARTITION_STATS_BYTES // (8 * padded_row(stats_len))))
-
-    cdef double[:, ::1] part_stats = np.zeros((wave if want_stats else 1, padded_row(stats_len)))
-    total = np.zeros(stats_len) if want_stats else None
-    cdef double[::1] total_view = total if want_stats else None
-    cdef double[:, ::1] work = np.empty((threads, padded_row(work_len)))
-    cdef int[::1] status = np.zeros(wave, dtype=np.intc)
+    cdef _Pass one_pass = _Pass(k, d, ct, X, sample_weight, n_threads, want_stats)
+    one_pass.model.weights = &w[0]
+    one_pass.model.means = &mu[0, 0]
+    one_pass.model.prec_chol = &pc[0]
+    cdef ptrdiff_t n = one_pass.data.n
+    total = np.zeros(one_pass.stats_len) if want_stats else None
+    cdef double[::1] total_view
+    cdef double *total_ptr = NULL
+    if want_stats:
+        total_view = total
+        total_ptr = &total_view[0]
     cdef double[:, ::1] resp_view
     cdef double[::1] ld_view
     cdef double *resp_ptr = NULL
     cdef double *ld_ptr = NULL
     if resp is not None:
         resp_view = resp
-        if resp_view.shape[0] != data.n or resp_view.shape[1] != model.k:
+        if resp_view.shape[0] != n or resp_view.shape[1] != k:
             raise ValueError("resp must have shape (n_samples, n_components)")
-        if data.n > 0:
+        if n > 0:
             resp_ptr = &resp_view[0, 0]
     if log_density is not None:
         ld_view = log_density
-        if ld_view.shape[0] != data.n:
+        if ld_view.shape[0] != n:
             raise ValueError("log_density must have shape (n_samples,)")
-        if data.n > 0:
+        if n > 0:
             ld_ptr = &ld_view[0]
-
-    cdef ptrdiff_t p, first, last
-    for first in range(0, n_parts, wave):
-        last = min(first + wave, n_parts)
-        with nogil, parallel(num_threads=threads):
-            for p in prange(first, last, schedule="dynamic"):
-                status[p - first] = e_step_partition(
-                    &model, shift_ptr, &data, p, n_parts,
-                    &part_stats[p - first, 0] if want_stats else NULL,
-                    resp_ptr, ld_ptr, &work[threadid(), 0], work_len)
-        for p in range(last - first):
-            check(status[p])
-        if want_stats:
-            # Partition 0 is copied, each later one added in index order: the
-            # same sums, bit for bit, whatever the waves.
-            for p in range(last - first):
-                if first + p == 0:
-                    memcpy(&total_view[0], &part_stats[0, 0], stats_len * sizeof(double))
-                else:
-                    cem_stats_add(model.k, model.d, model.covariance_type, &total_view[0],
-                                  &part_stats[p, 0])
-            memset(&part_stats[0, 0], 0, part_stats.shape[0] * part_stats.shape[1] * sizeof(double))
-        PyErr_CheckSignals()  # Ctrl-C: KeyboardInterrupt between waves
+    one_pass.run(shift_ptr, total_ptr, resp_ptr, ld_ptr)
     return total
 
 
@@ -729,3 +774,114 @@ def log_prior(covariance_type, means, prec_chol, double shrinkage, mean, double 
                                work.shape[0])
     check(status)
     return out
+
+
+# ----------------------------------------------------------------------
+# The EM loop over in-memory rows (em_iterations): cem._em.EM._iterate's
+# loop -- its passes, recentring, M-step, bound and tol test, operation for
+# operation -- run without returning to Python between iterations, so a fit
+# of small data pays for its passes only. The passes are _Pass's, as
+# e_step's, so the statistics, and every result, are e_step's bit for bit.
+
+class IterationError(CoreError):
+    """A C-core call of em_iterations failed: `status` holds its CEM_E*
+    code, `step` is "E" (a pass, or its recentring test) or "M" (the
+    M-step), for the caller to word it as the Python loop does."""
+
+    def __init__(self, status, message, step):
+        super().__init__(status, message)
+        self.step = step
+
+
+cdef int check_step(int status, str step) except -1:
+    """check(status), with the failing step (see IterationError)."""
+    try:
+        check(status)
+    except CoreError as exc:
+        raise IterationError(exc.status, str(exc), step) from None
+    return 0
+
+
+def em_iterations(covariance_type, weights, means, prec_chol, X, sample_weight, double tol,
+                  Py_ssize_t max_iter, double reg_covar, n_threads, double lower_bound,
+                  iteration_end=None):
+    """EM iterations from (weights (k,), means (k, d), prec_chol (cem.h
+    layout), C-contiguous float64) over rows X ((n, d) float64 or float32,
+    any strides) with optional sample_weight ((n,) float64 contiguous),
+    until the bound changes by less than tol or max_iter (>= 1) iterations:
+    each iteration one pass (as e_step), redone about shift + sx / (nk +
+    NK_FLOOR) when the moments cancel (cem_moments_cancel), its bound
+    stats[1] / stats[0] and cem_m_step's parameters. lower_bound: the bound
+    before the first iteration (-inf, or a warm start's). iteration_end:
+    None, or a callable (n_iter, change) called after every iteration (the
+    verbose report).
+    Returns (params (weights, means, covariances, prec_chol: new float64
+    arrays), n_iter, lower_bound, lower_bounds (a list of floats, one per
+    iteration), converged). Raises IterationError for a failed step,
+    KeyboardInterrupt (and the like) between the waves of a pass."""
+    cdef int ct = COVARIANCE_TYPES[covariance_type]
+    cdef const double[:, ::1] mu0 = means
+    cdef ptrdiff_t k = mu0.shape[0], d = mu0.shape[1]
+    shape = param_shape(covariance_type, k, d)
+    cdef ptrdiff_t param_len = cem_param_size(k, d, ct)
+    if (np.shape(weights) != (k,) or np.shape(prec_chol) != shape or max_iter < 1):
+        raise ValueError("weights, means and prec_chol disagree in shape, or max_iter < 1")
+    cdef _Pass one_pass = _Pass(k, d, ct, X, sample_weight, n_threads, True)
+    # Two sets of parameters: the current model (read by the pass, its means
+    # the shift) and the M-step's output; they swap every iteration.
+    current = [np.array(weights, dtype=np.float64, order="C"),
+               np.array(means, dtype=np.float64, order="C"), np.empty(shape),
+               np.array(prec_chol, dtype=np.float64, order="C")]
+    following = [np.empty(k), np.empty((k, d)), np.empty(shape), np.empty(shape)]
+    stats = np.empty(one_pass.stats_len)
+    centers = np.empty((k, d))
+    cdef double[::1] st = stats
+    cdef double[:, ::1] ce = centers
+    cdef double[::1] w
+    cdef double[:, ::1] mu
+    cdef double[::1] pc, next_w, next_cov, next_pc
+    cdef double[:, ::1] next_mu
+    cdef const double *shift
+    cdef ptrdiff_t n_iter = 0, c, j
+    cdef double previous, change
+    cdef bint converged = False
+    cdef int cancel, status
+    lower_bounds = []
+    while n_iter < max_iter:
+        n_iter += 1
+        w, mu, pc = current[0], current[1], current[3].reshape(-1)
+        one_pass.model.weights, one_pass.model.means = &w[0], &mu[0, 0]
+        one_pass.model.prec_chol = &pc[0]
+        previous = lower_bound
+        try:
+            one_pass.run(NULL, &st[0], NULL, NULL)
+        except CoreError as exc:
+            raise IterationError(exc.status, str(exc), "E") from None
+        shift = &mu[0, 0]
+        cancel = cem_moments_cancel(k, d, ct, &st[0])
+        check_step(cancel if cancel < 0 else CEM_OK, "E")
+        if cancel == 1:  # cem._em.statistics_about_the_data's redo
+            for c in range(k):
+                for j in range(d):
+                    ce[c, j] = mu[c, j] + st[2 + k + c * d + j] / (st[2 + c] + CEM_NK_FLOOR)
+            shift = &ce[0, 0]
+            try:
+                one_pass.run(shift, &st[0], NULL, NULL)
+            except CoreError as exc:
+                raise IterationError(exc.status, str(exc), "E") from None
+        lower_bound = st[1] / st[0]  # of the current parameters, before the M-step
+        next_w, next_mu = following[0], following[1]
+        next_cov, next_pc = following[2].reshape(-1), following[3].reshape(-1)
+        with nogil:
+            status = cem_m_step(k, d, ct, &st[0], shift, reg_covar, &next_w[0], &next_mu[0, 0],
+                                &next_cov[0], &next_pc[0])
+        check_step(status, "M")
+        current, following = following, current
+        lower_bounds.append(lower_bound)
+        change = lower_bound - previous
+        if iteration_end is not None:
+            iteration_end(n_iter, change)
+        if abs(change) < tol:
+            converged = True
+            break
+    return tuple(current), n_iter, lower_bound, lower_bounds, converged

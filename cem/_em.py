@@ -19,11 +19,12 @@ from cem import _core
 from cem._acceleration import SCHEMES
 from cem._init import NK_FLOOR, initial_stats
 from cem._params import (
-    Parameters, as_float64, covariances_from_precisions, m_step, prec_chol_from_precisions,
+    Parameters, as_float64, covariances_from_precisions, m_step, m_step_error,
+    prec_chol_from_precisions,
 )
 from cem._prior import log_prior, m_step_map
 from cem._recentre import needs_recentre
-from cem._sources import INIT_SAMPLE_ROWS
+from cem._sources import INIT_SAMPLE_ROWS, InMemorySource
 
 EMResult = namedtuple("EMResult",
                       "params n_iter lower_bound lower_bounds converged n_passes "
@@ -262,6 +263,8 @@ class EM:
         iteration that re-seeds a component restarts the convergence test:
         neither it nor the next one (the first bound of the new model) can
         converge."""
+        if reseeding is None and self._loop_in_c(source):
+            return self._iterate_in_c(source, params, lower_bound)
         lower_bounds = []
         converged = reseeded = False
         for n_iter in range(1, self.max_iter + 1):
@@ -280,3 +283,27 @@ class EM:
                 converged = True
                 break
         return params, n_iter, lower_bound, lower_bounds, converged
+
+    def _loop_in_c(self, source):
+        """Whether cem._core.em_iterations runs this loop exactly: in-memory
+        rows and no prior (the re-seeding policy and acceleration take their
+        own loops)."""
+        return self.prior is None and type(source) is InMemorySource
+
+    def _iterate_in_c(self, source, params, lower_bound):
+        """_iterate's loop, the same operations on the same statistics, run
+        by the C core (cem._core.em_iterations) for in-memory rows without a
+        prior: a small fit pays for its passes, not for Python between them."""
+        weights, means, _, prec_chol = params
+        report = self.reporter.iteration_end if self.reporter.verbose else None
+        try:
+            params, n_iter, lower_bound, lower_bounds, converged = _core.em_iterations(
+                self.covariance_type, weights, means, prec_chol, source.X, source.sample_weight,
+                self.tol, self.max_iter, self.reg_covar, self.n_threads, lower_bound, report)
+        except _core.IterationError as exc:
+            if exc.step == "M":
+                raise m_step_error(exc, source.dtype) from None
+            raise e_step_error(exc) from None
+        return Parameters(*params), n_iter, lower_bound, lower_bounds, converged
+
+

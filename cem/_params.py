@@ -35,9 +35,15 @@ def m_step(covariance_type, stats, shift, reg_covar, dtype):
     try:
         return Parameters(*_core.m_step(covariance_type, stats, shift, float(reg_covar)))
     except _core.CoreError as exc:
-        if exc.status == _core.STATUS_NOT_POSITIVE_DEFINITE:
-            raise ValueError(ill_defined_message(dtype)) from None
-        raise ValueError(f"M-step failed: {exc}") from None
+        raise m_step_error(exc, dtype) from None
+
+
+def m_step_error(exc, dtype):
+    """The ValueError for a failed C M-step (a CoreError): scikit-learn's
+    message when a covariance is ill defined."""
+    if exc.status == _core.STATUS_NOT_POSITIVE_DEFINITE:
+        return ValueError(ill_defined_message(dtype))
+    return ValueError(f"M-step failed: {exc}")
 
 
 def _reverse_rows_and_columns(a):

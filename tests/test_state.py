@@ -148,14 +148,26 @@ def test_apply_m_step_that_raises_changes_nothing(rng, cov):
     raises_and_leaves_unchanged(gmm, lambda: gmm.apply_m_step(stats.values), TypeError)
 
 
-def test_interrupted_fit_and_partial_fit_change_nothing(rng, monkeypatch):
-    # Ctrl-C arrives as a KeyboardInterrupt out of a pass over the data.
+@pytest.mark.parametrize("loop", ["python", "c"])
+def test_interrupted_fit_and_partial_fit_change_nothing(rng, monkeypatch, loop):
+    # Ctrl-C arrives as a KeyboardInterrupt out of a pass over the data: of
+    # the Python EM loop, or of the C one (cem._core.em_iterations checks
+    # for signals between its passes).
     import cem._em
     import cem._gmm
+    from cem import _core
     X, gmm = _fitted(rng)
     gmm.partial_fit(X[:100])
     real_fit_pass, real_rows_pass = cem._em.e_step_statistics, cem._gmm.rows_statistics
     calls = []
+    if loop == "c":
+        def interrupted_loop(*args, **kwargs):
+            raise KeyboardInterrupt
+        monkeypatch.setattr(_core, "em_iterations", interrupted_loop)
+        gmm.set_params(tol=0.0, max_iter=10, random_state=7)
+        raises_and_leaves_unchanged(gmm, lambda: gmm.fit(X), KeyboardInterrupt)
+        return
+    monkeypatch.setattr(cem._em.EM, "_loop_in_c", lambda self, source: False)
 
     def interrupted(real):
         def call(*args, **kwargs):
