@@ -13,7 +13,7 @@ import pytest
 
 import cem
 
-COVS = ["full", "tied", "diag", "spherical"]
+COVS = ["full", "tied", "diag", "spherical", "tied_diag", "tied_spherical"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 GUARDED = textwrap.dedent("""
