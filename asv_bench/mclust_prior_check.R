@@ -3,8 +3,8 @@
 #
 #   Rscript asv_bench/mclust_prior_check.R OUTDIR
 #
-# writes, for each model (VVV, EEE, VVI, VII = cem's full, tied, diag,
-# spherical), OUTDIR/<model>_mstep.txt (one M-step from the initial
+# writes, for each model (VVV, EEE, VVI, VII, EEI, EII = cem's full, tied,
+# diag, spherical, tied_diag, tied_spherical), OUTDIR/<model>_mstep.txt (one M-step from the initial
 # responsibilities) and OUTDIR/<model>_me5.txt (mclust::me with itmax = 5
 # from the same responsibilities), one number a line (%.17g): pro, mean,
 # covariances (column-major, as R stores them: p x p x G) and, for me, the
@@ -26,7 +26,7 @@ flat <- function(p, loglik = NULL) {
   c(p$pro, p$mean, cov, loglik)
 }
 out <- function(v, name) writeLines(sprintf("%.17g", v), file.path(outdir, name))
-for (model in c("VVV", "EEE", "VVI", "VII")) {
+for (model in c("VVV", "EEE", "VVI", "VII", "EEI", "EII")) {
   ms <- mstep(data = X, modelName = model, z = z, prior = priorControl())
   out(flat(ms$parameters), paste0(model, "_mstep.txt"))
   fit <- me(data = X, modelName = model, z = z, prior = priorControl(),

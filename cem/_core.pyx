@@ -33,6 +33,8 @@ COVARIANCE_TYPES = {
     "tied": CEM_TIED,
     "diag": CEM_DIAG,
     "spherical": CEM_SPHERICAL,
+    "tied_diag": CEM_TIED_DIAG,
+    "tied_spherical": CEM_TIED_SPHERICAL,
 }
 STATUS_NOT_POSITIVE_DEFINITE = CEM_ENOTPD
 STATUS_NON_FINITE = CEM_ENONFINITE
@@ -728,7 +730,7 @@ cdef cem_prior as_prior(int ct, ptrdiff_t d, const double[::1] mean,
 def m_step_map(covariance_type, stats, shift, double shrinkage, mean, double dof, scale):
     """Posterior-mode parameters from statistics under the conjugate prior
     (shrinkage, mean (d,), dof, scale: (d, d) for full/tied, a scalar for
-    diag/spherical; see cem_m_step_map). Returns (weights, means,
+    the variance types; see cem_m_step_map). Returns (weights, means,
     covariances, prec_chol) as new float64 arrays."""
     cdef const double[::1] st = stats
     cdef const double[:, ::1] s = shift

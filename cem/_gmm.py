@@ -51,8 +51,13 @@ class GMM(Estimator):
     ----------
     n_components : int, default=1
         Number of mixture components k.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
-        Shape of the component covariances.
+    covariance_type : {'full', 'tied', 'diag', 'spherical', 'tied_diag', \
+'tied_spherical'}, default='full'
+        Shape of the component covariances: scikit-learn's four, and two
+        shared by all components (not in scikit-learn): 'tied_diag', one
+        diagonal covariance (mclust EEI; covariances_ of shape (d,)), and
+        'tied_spherical', one variance (mclust EII; shape (1,)). bic / aic
+        count d and 1 covariance parameters for them, as mclust does.
     tol : float, default=1e-3
         Convergence threshold on the change of the per-sample average
         log-likelihood between iterations.
@@ -67,7 +72,7 @@ class GMM(Estimator):
     weights_init : array of shape (k,), optional
     means_init : array of shape (k, d), optional
     precisions_init : array, optional
-        Shape (k, d, d), (d, d), (k, d) or (k,) by covariance_type.
+        Shape (k, d, d), (d, d), (k, d), (k,), (d,) or (1,) by covariance_type.
     random_state : int, RandomState or None
         Seeds the initialisation and ``sample``.
     warm_start : bool, default=False
@@ -82,7 +87,8 @@ class GMM(Estimator):
     prior : None, True, 'default', cem.Prior or dict, default=None
         None (or False): maximum likelihood, as scikit-learn. Otherwise MAP
         EM under the conjugate prior of R's mclust (Fraley & Raftery 2007;
-        full = mclust VVV, tied = EEE, diag = VVI, spherical = VII): True or
+        full = mclust VVV, tied = EEE, diag = VVI, spherical = VII,
+        tied_diag = EEI, tied_spherical = EII): True or
         'default' take mclust's ``defaultPrior`` computed from the training
         data (one extra pass), a ``cem.Prior`` or a dict with any of
         'shrinkage', 'mean', 'dof', 'scale' overrides those. Every M-step,
@@ -568,7 +574,12 @@ class GMM(Estimator):
             X = np.vstack([rng.multivariate_normal(m, self.covariances_, int(s))
                            for m, s in zip(self.means_, counts)])
         else:
+            # variances: per component (diag, spherical) or one set shared
+            # by all components (tied_diag, tied_spherical)
+            variances = self.covariances_
+            if self.covariance_type in ("tied_diag", "tied_spherical"):
+                variances = [variances] * len(counts)
             X = np.vstack([m + rng.standard_normal(size=(s, d)) * np.sqrt(c)
-                           for m, c, s in zip(self.means_, self.covariances_, counts)])
+                           for m, c, s in zip(self.means_, variances, counts)])
         y = np.concatenate([np.full(int(s), i, dtype=np.int64) for i, s in enumerate(counts)])
         return X, y

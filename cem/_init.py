@@ -86,16 +86,26 @@ def _stats_of_rows(X, sample_weight, rows, covariance_type, n_threads):
     shift = np.ascontiguousarray(X[rows], dtype=np.float64)
     w = None if sample_weight is None else np.ascontiguousarray(sample_weight[rows])
     stats = _core.accumulate(covariance_type, shift, shift, np.eye(k), w)
-    if covariance_type == "tied":
+    if covariance_type in ("tied", "tied_diag", "tied_spherical"):
         # scikit-learn pools the tied covariance as (X^T X - sum_c nk_c mu_c
         # mu_c^T) / sum nk over ALL rows, whatever the responsibilities; with
         # one row per component that is a wide first covariance, not reg_covar.
-        # Reproduce it so a seed gives scikit-learn's fit.
+        # Reproduce it so a seed gives scikit-learn's fit. The other shared
+        # types (not in scikit-learn) take the analogue: the diagonal of the
+        # same pooled matrix (tied_diag) and its trace (tied_spherical; the
+        # M-step divides by d), so that all three start equally wide, rather
+        # than at reg_covar (a one-row component has no scatter of its own).
+        # cem_initialize (src_c/batch.c) does the same, bit for bit.
         d = X.shape[1]
         nk = stats[2:2 + k] + NK_FLOOR
         moment = _raw_second_moment(X, sample_weight, n_threads)
         moment -= (nk[:, None, None] * shift[:, :, None] * shift[:, None, :]).sum(axis=0)
-        stats[2 + k + k * d:] = moment.reshape(-1)
+        if covariance_type == "tied":
+            stats[2 + k + k * d:] = moment.reshape(-1)
+        elif covariance_type == "tied_diag":
+            stats[2 + k + k * d:] = np.diagonal(moment)
+        else:
+            stats[2 + k + k * d:] = np.diagonal(moment).sum()
     return stats, shift
 
 

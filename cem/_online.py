@@ -86,8 +86,12 @@ def model_statistics(params, covariance_type, reg_covar, lower_bound=0.0):
         second = np.tril(counts.sum() * (covariances - reg_covar * identity))
     elif covariance_type == "diag":
         second = counts[:, None] * (covariances - reg_covar)
-    else:
+    elif covariance_type == "spherical":
         second = counts * d * (covariances - reg_covar)
+    elif covariance_type == "tied_diag":
+        second = counts.sum() * (covariances - reg_covar)
+    else:  # tied_spherical
+        second = counts.sum() * d * (covariances - reg_covar)
     total = weights.sum()
     log_likelihood = lower_bound * total if np.isfinite(lower_bound) else 0.0
     values = np.concatenate([[total, log_likelihood], weights, np.zeros(k * d), second.ravel()])

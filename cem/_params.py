@@ -53,14 +53,14 @@ def _reverse_rows_and_columns(a):
 def prec_chol_from_precisions(precisions, covariance_type):
     """Upper-triangular U with U U^T = precision (scikit-learn's convention),
     via the Cholesky factor of the row- and column-reversed matrix."""
-    if covariance_type in ("diag", "spherical"):
+    if covariance_type not in ("full", "tied"):  # variances: elementwise
         return np.sqrt(precisions)
     flip = _reverse_rows_and_columns
     return np.ascontiguousarray(flip(np.linalg.cholesky(flip(precisions))))
 
 
 def covariances_from_precisions(precisions, covariance_type):
-    if covariance_type in ("diag", "spherical"):
+    if covariance_type not in ("full", "tied"):
         return 1.0 / precisions
     return np.linalg.inv(precisions)
 

@@ -5,7 +5,7 @@ density of the C core (cem_m_step_map, cem_log_prior in cem.h, which state
 the prior's densities exactly).
 
 Covariance types map to mclust's models: full = VVV, tied = EEE,
-diag = VVI, spherical = VII.
+diag = VVI, spherical = VII, tied_diag = EEI, tied_spherical = EII.
 """
 import numbers
 from collections import namedtuple
@@ -33,15 +33,17 @@ class Prior:
     mean : array (d,) (mu_P), the means' prior centre. Default the column
         means of the data.
     dof : float (nu), degrees of freedom: > d - 1 for 'full' and 'tied'
-        (inverse-Wishart), > 0 for 'diag' and 'spherical' (inverse-gamma).
+        (inverse-Wishart), > 0 for the variance types 'diag', 'spherical',
+        'tied_diag' and 'tied_spherical' (inverse-gamma).
         Default d + 2.
     scale : for 'full' and 'tied' a symmetric positive definite (d, d)
-        matrix Lambda_P (inverse-Wishart scale); for 'diag' and 'spherical'
+        matrix Lambda_P (inverse-Wishart scale); for the variance types
         a float xi > 0 (each variance ~ inverse-gamma(dof / 2, xi / 2)).
         Default: the data's covariance (unbiased, as R's var) times
         k ** (-2 / d) (its diagonal if the total weight is <= d), or for
-        'diag' / 'spherical' the mean of the column variances times
-        k ** (-2 / d).
+        the variance types the mean of the column variances times
+        k ** (-2 / d) (mclust's defaultPrior gives EEI and EII the same
+        values as VVI and VII).
     """
 
     shrinkage: Optional[float] = None
@@ -99,7 +101,8 @@ def default_prior(summary, n_components, covariance_type):
     """mclust's defaultPrior(data, G = n_components, modelName) as a Prior,
     from a DataSummary: shrinkage 0.01, mean the column means, dof d + 2,
     scale var(X) * k^(-2/d) (full/tied; diag(var) if the total weight is
-    <= d), or sum(column variances) / d * k^(-2/d) (diag/spherical)."""
+    <= d), or sum(column variances) / d * k^(-2/d) (the variance types:
+    diag, spherical, tied_diag, tied_spherical = mclust's VVI, VII, EEI, EII)."""
     d = summary.mean.shape[0]
     factor = (1.0 / n_components) ** (2.0 / d)
     covariance = summary.covariance

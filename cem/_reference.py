@@ -24,12 +24,14 @@ def log_gaussian_density(covariance_type, means, prec_chol, X):
             u = np.triu(prec_chol[c] if covariance_type == "full" else prec_chol)
             y = diff @ u
             log_det = np.log(np.diag(u)).sum()
-        elif covariance_type == "diag":
-            y = diff * prec_chol[c]
-            log_det = np.log(prec_chol[c]).sum()
+        elif covariance_type in ("diag", "tied_diag"):
+            p = prec_chol[c] if covariance_type == "diag" else prec_chol
+            y = diff * p
+            log_det = np.log(p).sum()
         else:
-            y = diff * prec_chol[c]
-            log_det = d * np.log(prec_chol[c])
+            p = prec_chol[c] if covariance_type == "spherical" else prec_chol[0]
+            y = diff * p
+            log_det = d * np.log(p)
         out[:, c] = -0.5 * (d * np.log(2 * np.pi) + (y ** 2).sum(axis=1)) + log_det
     return out
 
@@ -57,8 +59,12 @@ def accumulate(covariance_type, shift, X, resp, sample_weight=None, stats=None):
             sxx += outer.reshape(-1)
         elif covariance_type == "diag":
             sxx[c * d:(c + 1) * d] += a @ diff ** 2
-        else:
+        elif covariance_type == "spherical":
             sxx[c] += a @ (diff ** 2).sum(axis=1)
+        elif covariance_type == "tied_diag":  # pooled over components
+            sxx += a @ diff ** 2
+        else:  # tied_spherical: pooled over components and features
+            sxx[0] += a @ (diff ** 2).sum(axis=1)
     return stats
 
 
@@ -75,8 +81,8 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None):
 
 
 def precision_cholesky(covariance_type, covariances):
-    """Upper-triangular U with U U^T = cov^-1 (1 / std for diag, spherical)."""
-    if covariance_type in ("diag", "spherical"):
+    """Upper-triangular U with U U^T = cov^-1 (1 / std for the variance types)."""
+    if covariance_type not in ("full", "tied"):
         return 1.0 / np.sqrt(covariances)
     mats = covariances.reshape(-1, covariances.shape[-1], covariances.shape[-1])
     out = np.array([np.linalg.inv(np.linalg.cholesky(m)).T for m in mats])
@@ -100,8 +106,12 @@ def m_step(covariance_type, stats, shift, reg_covar):
         cov = pooled / n_c.sum() + reg_covar * np.eye(d)
     elif covariance_type == "diag":
         cov = (sxx.reshape(k, d) - sx ** 2 / n_c[:, None]) / n_c[:, None] + reg_covar
-    else:
+    elif covariance_type == "spherical":
         cov = (sxx - (sx ** 2).sum(axis=1) / n_c) / n_c / d + reg_covar
+    elif covariance_type == "tied_diag":  # the diag numerators pooled, / sum n_c
+        cov = (sxx - (sx ** 2 / n_c[:, None]).sum(axis=0)) / n_c.sum() + reg_covar
+    else:  # tied_spherical: pooled over components and features
+        cov = (sxx - (sx ** 2 / n_c[:, None]).sum()) / n_c.sum() / d + reg_covar
     return weights, means, cov, precision_cholesky(covariance_type, cov)
 
 
@@ -173,6 +183,12 @@ def m_step_map(covariance_type, stats, shift, shrinkage, mean, dof, scale):
     elif covariance_type == "diag":
         b = sxx.reshape(k, d) - sx ** 2 / n_c[:, None] + pull[:, None] * e ** 2
         cov = (float(np.ravel(scale)[0]) + b) / (dof + n_c + 2 + has_mean_prior)[:, None]
+    elif covariance_type == "tied_diag":  # mclust EEI: B_c's diagonals pooled
+        b = sxx - (sx ** 2 / n_c[:, None]).sum(axis=0) + (pull[:, None] * e ** 2).sum(axis=0)
+        cov = (float(np.ravel(scale)[0]) + b) / (dof + n_c.sum() + 2 + k * has_mean_prior)
+    elif covariance_type == "tied_spherical":  # mclust EII: B_c's traces pooled
+        b = sxx - (sx ** 2 / n_c[:, None]).sum() + (pull[:, None] * e ** 2).sum()
+        cov = (float(np.ravel(scale)[0]) + b) / (dof + (n_c.sum() + k * has_mean_prior) * d + 2)
     else:
         b = sxx - (sx ** 2).sum(axis=1) / n_c + pull * (e ** 2).sum(axis=1)
         cov = (float(np.ravel(scale)[0]) + b) / (dof + (n_c + has_mean_prior) * d + 2)
@@ -202,8 +218,9 @@ def log_prior(covariance_type, means, covariances, shrinkage, mean, dof, scale):
         a, b = nu / 2, float(np.ravel(scale)[0]) / 2
         s = np.asarray(covariances, dtype=np.float64)
         total += np.sum(a * np.log(b) - lgamma(a) - (a + 1) * np.log(s) - b / s)
-        mean_covs = [np.diag(s[c] if covariance_type == "diag" else np.full(d, s[c]))
-                     for c in range(k)]
+        per_feature = {"diag": lambda c: s[c], "spherical": lambda c: np.full(d, s[c]),
+                       "tied_diag": lambda c: s, "tied_spherical": lambda c: np.full(d, s[0])}
+        mean_covs = [np.diag(per_feature[covariance_type](c)) for c in range(k)]
     if kappa > 0:
         for c in range(k):  # N(mu_P, cov_c / kappa)
             cov = mean_covs[c] / kappa

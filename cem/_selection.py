@@ -60,9 +60,12 @@ class GMMSelection(Estimator):
     ----------
     n_components : int or iterable of int (a range, list...), default=(1, ..., 9)
         The numbers of components k to try (mclust's default G = 1:9).
-    covariance_types : str or sequence of str, default=all of GMM's types
+    covariance_types : str or sequence of str, default=all six of GMM's types
         The covariance types to try (each of 'full', 'tied', 'diag',
-        'spherical'; mclust's VVV, EEE, VVI, VII).
+        'spherical', 'tied_diag', 'tied_spherical'; mclust's VVV, EEE, VVI,
+        VII, EEI, EII). The default tries all six, as mclust's Mclust tries
+        all its models; pass ('full', 'tied', 'diag', 'spherical') for
+        scikit-learn's four only.
     criterion : {'bic', 'aic', 'icl'}, default='bic'
         GMM.bic, GMM.aic or GMM.icl on the training data (with its weights).
     tol, reg_covar, max_iter, n_init, init_params, random_state, n_threads

@@ -5,7 +5,8 @@ when a picture is drawn."""
 import numpy as np
 
 # mclust's names of cem's covariance types, shown beside them.
-MCLUST_MODEL_NAMES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
+MCLUST_MODEL_NAMES = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII",
+                      "tied_diag": "EEI", "tied_spherical": "EII"}
 # One marker per covariance type, in the order of the grid.
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">")
 

@@ -114,8 +114,12 @@ class SufficientStatistics:
             second[:] = np.tril(s2).reshape(-1)
         elif cov == "diag":
             second[:] = (second.reshape(k, d) + 2 * sx * delta + nk[:, None] * delta ** 2).ravel()
-        else:
+        elif cov == "spherical":
             second[:] = second + 2 * (sx * delta).sum(axis=1) + nk * (delta ** 2).sum(axis=1)
+        elif cov == "tied_diag":  # the diag terms pooled over components
+            second[:] = second + (2 * sx * delta + nk[:, None] * delta ** 2).sum(axis=0)
+        else:  # tied_spherical: pooled over components and features
+            second[:] = second + 2 * (sx * delta).sum() + nk @ (delta ** 2).sum(axis=1)
         sx += nk[:, None] * delta
         return SufficientStatistics(cov, shift, v)
 

@@ -25,7 +25,11 @@ ZERO_WEIGHT_MESSAGE = "sample_weight sums to zero: no row would count in the fit
 # int the OpenMP runtime takes (2**31 overflowed there).
 MAX_N_THREADS = 4096
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+# scikit-learn's four, then the two shared-variance structures of mclust
+# (EEI: one diagonal covariance shared by all components; EII: one variance).
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical", "tied_diag", "tied_spherical")
+# the types whose covariances are variances (arrays of positive numbers), not matrices
+VARIANCE_TYPES = ("diag", "spherical", "tied_diag", "tied_spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 ON_DEGENERATE = ("raise", "reseed")
 
@@ -353,7 +357,7 @@ def check_means(means, k, d):
 def check_precisions(precisions, covariance_type, k, d):
     precisions = _as_float_array(precisions, "precisions")
     check_shape(precisions, param_shape(covariance_type, k, d), f"{covariance_type} precision")
-    if covariance_type in ("diag", "spherical"):
+    if covariance_type in VARIANCE_TYPES:
         if (precisions <= 0).any():
             raise ValueError(f"'{covariance_type} precision' should be positive")
         return precisions

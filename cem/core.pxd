@@ -28,6 +28,8 @@ cdef extern from "cem.h" nogil:
         CEM_TIED
         CEM_DIAG
         CEM_SPHERICAL
+        CEM_TIED_DIAG
+        CEM_TIED_SPHERICAL
 
     ctypedef enum cem_dtype:
         CEM_FLOAT64

@@ -5,7 +5,8 @@
  * chosen in one place (cem_accumulate_block):
  *
  *   narrow       d <= CEM_NARROW_MAX_D, any covariance type, rows in lanes
- *   wide_diag    d > CEM_NARROW_MAX_D, DIAG and SPHERICAL: per-feature moments
+ *   wide_diag    d > CEM_NARROW_MAX_D, DIAG, SPHERICAL, TIED_DIAG and
+ *                TIED_SPHERICAL: per-feature moments (pooled by add_diagonal)
  *   wide_full    d > CEM_NARROW_MAX_D, FULL: one rank update per component,
  *                over only the rows it has weight on when they are few
  *   wide_tied    d > CEM_NARROW_MAX_D, TIED: one pooled rank update per block,
@@ -31,21 +32,28 @@ static double component_weights(const cem_block *b, ptrdiff_t c, double *a)
     return cem_lane_sum(a, nb8);
 }
 
-/* The diagonal second moment of one component (sq_row) into its DIAG or
- * SPHERICAL slot of sxx. */
+/* The diagonal second moment of one component (sq_row) into its slot of
+ * sxx: its own (DIAG, SPHERICAL) or the one all components pool into
+ * (TIED_DIAG, TIED_SPHERICAL); the spherical types sum it over features.
+ * FULL and TIED accumulate elsewhere. */
 static void add_diagonal(const cem_pass *p, ptrdiff_t c, double *sxx)
 {
     const ptrdiff_t d = p->d;
-    if (p->covariance_type == CEM_DIAG) {
+    const int t = p->covariance_type;
+    if (cem_matrix_type(t)) {
+        return;
+    }
+    const ptrdiff_t slot = cem_shared_type(t) ? 0 : c;
+    if (cem_per_feature_type(t)) {
         for (ptrdiff_t j = 0; j < d; j++) {
-            sxx[c * d + j] += p->w.sq_row[j];
+            sxx[slot * d + j] += p->w.sq_row[j];
         }
-    } else if (p->covariance_type == CEM_SPHERICAL) {
+    } else {
         double total = 0.0;
         for (ptrdiff_t j = 0; j < d; j++) {
             total += p->w.sq_row[j];
         }
-        sxx[c] += total;
+        sxx[slot] += total;
     }
 }
 

@@ -141,9 +141,10 @@ static int weighted_mean(const cem_data *data, batch_work *w, double *total)
  * (sum_i w_i x_i x_i^T - sum_c nk_c mu_c mu_c^T) over ALL rows whatever the
  * responsibilities, so the first covariance is wide, not reg_covar. Writes
  * it as the statistics' second moment (about `shift`), in GMM's order of
- * operations (_init._raw_second_moment). */
-static int tied_pooled_moment(ptrdiff_t k, const double *shift, const cem_data *data,
-                              batch_work *w, double *stats)
+ * operations (_init._raw_second_moment); for TIED_DIAG its diagonal, for
+ * TIED_SPHERICAL its trace (the same analogue as _init._stats_of_rows). */
+static int tied_pooled_moment(ptrdiff_t k, int covariance_type, const double *shift,
+                              const cem_data *data, batch_work *w, double *stats)
 {
     const ptrdiff_t n = data->n, d = data->d;
     double total;
@@ -184,8 +185,19 @@ static int tied_pooled_moment(ptrdiff_t k, const double *shift, const cem_data *
                     sum = sum + ((nk[c] + NK_FLOOR) * shift[c * d + j]) * shift[c * d + l];
                 }
             }
-            second[j * d + l] = w->moment[j * d + l] - sum;
+            w->moment[j * d + l] -= sum;
         }
+    }
+    /* TIED_DIAG and TIED_SPHERICAL take the same pooled matrix's diagonal
+     * and its trace (numpy's sum of the diagonal, as _init does). */
+    if (covariance_type == CEM_TIED) {
+        memcpy(second, w->moment, (size_t)(d * d) * sizeof(double));
+    } else if (covariance_type == CEM_TIED_DIAG) {
+        for (ptrdiff_t j = 0; j < d; j++) {
+            second[j] = w->moment[j * d + j];
+        }
+    } else {
+        second[0] = numpy_sum(w->moment, d, d + 1);
     }
     return CEM_OK;
 }
@@ -209,8 +221,8 @@ static int stats_of_rows(ptrdiff_t k, int covariance_type, const cem_data *data,
     memset(w->stats, 0, (size_t)cem_stats_size(k, d, covariance_type) * sizeof(double));
     int status = cem_accumulate(k, covariance_type, means, &seeds, w->resp, k, w->stats, w->pass,
                                 w->pass_len);
-    if (status == CEM_OK && covariance_type == CEM_TIED) {
-        status = tied_pooled_moment(k, means, data, w, w->stats);
+    if (status == CEM_OK && cem_shared_type(covariance_type)) {
+        status = tied_pooled_moment(k, covariance_type, means, data, w, w->stats);
     }
     return status;
 }

@@ -141,11 +141,12 @@ static int prepare_model(const cem_model *m, ptrdiff_t ld, cem_pass_work *w)
         any_positive |= weight > 0.0;
         w->log_w[c] = log(weight); /* -inf for an absent component: its density is 0 */
     }
-    const int full = m->covariance_type == CEM_FULL, tied = m->covariance_type == CEM_TIED;
-    const ptrdiff_t n_factors = full ? k : (tied ? 1 : k);
+    const int matrix = cem_matrix_type(m->covariance_type);
+    const int shared = cem_shared_type(m->covariance_type); /* one factor, all components */
+    const ptrdiff_t n_factors = shared ? 1 : k;
     for (ptrdiff_t c = 0; c < n_factors; c++) {
         double log_det = 0.0;
-        if (full || tied) {
+        if (matrix) {
             const double *u = m->prec_chol + c * d * d;
             double *up = w->factor + c * ld * ld;
             for (ptrdiff_t i = 0; i < d; i++) {
@@ -160,8 +161,8 @@ static int prepare_model(const cem_model *m, ptrdiff_t ld, cem_pass_work *w)
         } else {
             double *p = w->factor + c * ld;
             for (ptrdiff_t j = 0; j < d; j++) {
-                const double v = m->covariance_type == CEM_DIAG ? m->prec_chol[c * d + j]
-                                                                : m->prec_chol[c];
+                const double v = cem_per_feature_type(m->covariance_type)
+                                     ? m->prec_chol[c * d + j] : m->prec_chol[c];
                 if (!(v > 0.0) || !isfinite(v)) {
                     return CEM_EINVAL;
                 }
@@ -171,7 +172,7 @@ static int prepare_model(const cem_model *m, ptrdiff_t ld, cem_pass_work *w)
         }
         w->log_det[c] = log_det;
     }
-    if (tied) {
+    if (shared) {
         for (ptrdiff_t c = 1; c < k; c++) {
             w->log_det[c] = w->log_det[0];
         }
@@ -185,7 +186,7 @@ static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t
 {
     const ptrdiff_t k = m->k, d = m->d, nb8 = cem_round_rows(nb), B = CEM_BLOCK_ROWS;
     const double norm = -0.5 * (double)d * CEM_LOG_2PI;
-    const int triangular = m->covariance_type == CEM_FULL || m->covariance_type == CEM_TIED;
+    const int triangular = cem_matrix_type(m->covariance_type);
     if (cem_tied_wide(m->covariance_type, d)) { /* Y = (X - s) U once; then ||Y - b_c||^2 */
         kern->block_diff(w->rows, nb8, ld, w->tied_center, w->dif);
         kern->tri_product(w->dif, nb8, d, ld, w->factor, w->wdif);
@@ -198,20 +199,20 @@ static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t
     }
     for (ptrdiff_t c = 0; c < k; c++) {
         const double *mu = m->means + c * d;
-        const ptrdiff_t f = m->covariance_type == CEM_TIED ? 0 : c;
+        const ptrdiff_t f = cem_shared_type(m->covariance_type) ? 0 : c; /* its factor */
         if (d <= CEM_NARROW_MAX_D) {
             if (triangular) {
                 kern->narrow_quad_full(w->rows, nb8, d, B, mu, m->prec_chol + f * d * d, w->quad,
                                        w->row_scratch);
             } else {
-                kern->narrow_quad_diag(w->rows, nb8, d, B, mu, w->factor + c * ld, w->quad);
+                kern->narrow_quad_diag(w->rows, nb8, d, B, mu, w->factor + f * ld, w->quad);
             }
         } else {
             if (triangular) {
                 kern->block_diff(w->rows, nb8, ld, w->mean_pad + c * ld, w->dif);
                 kern->quad_full(w->dif, nb8, d, ld, w->factor + f * ld * ld, w->quad);
             } else {
-                kern->quad_diag(w->rows, nb8, ld, w->mean_pad + c * ld, w->factor + c * ld,
+                kern->quad_diag(w->rows, nb8, ld, w->mean_pad + c * ld, w->factor + f * ld,
                                 w->quad);
             }
         }

@@ -37,7 +37,8 @@ int cem_moments_cancel(ptrdiff_t k, ptrdiff_t d, int covariance_type, const doub
             case CEM_DIAG:
                 raw = sxx[c * d + j];
                 break;
-            default: /* pooled over components (TIED) or features (SPHERICAL) */
+            default: /* pooled over components (TIED, TIED_DIAG) or features
+                        (SPHERICAL), or both (TIED_SPHERICAL) */
                 raw = 0.0;
                 break;
             }
@@ -46,11 +47,22 @@ int cem_moments_cancel(ptrdiff_t k, ptrdiff_t d, int covariance_type, const doub
                 return 1;
             }
         }
-        if (covariance_type == CEM_TIED) {
-            pooled_raw = sxx[j * d + j];
+        if (covariance_type == CEM_TIED || covariance_type == CEM_TIED_DIAG) {
+            pooled_raw = covariance_type == CEM_TIED ? sxx[j * d + j] : sxx[j];
             if (pooled_raw > 0.0 && (pooled_raw - pooled_mean_square) < limit * pooled_raw) {
                 return 1;
             }
+        }
+    }
+    if (covariance_type == CEM_TIED_SPHERICAL) {
+        double mean_square = 0.0;
+        for (ptrdiff_t c = 0; c < k; c++) {
+            for (ptrdiff_t j = 0; j < d; j++) {
+                mean_square += sx[c * d + j] * sx[c * d + j] / (nk[c] + CEM_NK_FLOOR);
+            }
+        }
+        if (sxx[0] > 0.0 && (sxx[0] - mean_square) < limit * sxx[0]) {
+            return 1;
         }
     }
     if (covariance_type == CEM_SPHERICAL) {

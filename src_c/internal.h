@@ -119,7 +119,27 @@ static inline double cem_row_weight(const cem_data *data, ptrdiff_t i)
 
 static inline int cem_valid_covariance_type(int t)
 {
-    return t == CEM_FULL || t == CEM_TIED || t == CEM_DIAG || t == CEM_SPHERICAL;
+    return t == CEM_FULL || t == CEM_TIED || t == CEM_DIAG || t == CEM_SPHERICAL
+           || t == CEM_TIED_DIAG || t == CEM_TIED_SPHERICAL;
+}
+
+/* Is the covariance a full matrix (FULL, TIED), rather than variances? */
+static inline int cem_matrix_type(int t)
+{
+    return t == CEM_FULL || t == CEM_TIED;
+}
+
+/* Is there one variance per feature (DIAG, TIED_DIAG), rather than one for
+ * all features (SPHERICAL, TIED_SPHERICAL)? For variance types only. */
+static inline int cem_per_feature_type(int t)
+{
+    return t == CEM_DIAG || t == CEM_TIED_DIAG;
+}
+
+/* Do all components share one covariance (TIED, TIED_DIAG, TIED_SPHERICAL)? */
+static inline int cem_shared_type(int t)
+{
+    return t == CEM_TIED || t == CEM_TIED_DIAG || t == CEM_TIED_SPHERICAL;
 }
 
 /* Largest d, and largest k * padded(d)^2 and k * k, any size query accepts:

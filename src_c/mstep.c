@@ -68,7 +68,7 @@ int cem_precision_cholesky(ptrdiff_t k, ptrdiff_t d, int covariance_type,
             return CEM_ENONFINITE;
         }
     }
-    if (covariance_type == CEM_DIAG || covariance_type == CEM_SPHERICAL) {
+    if (!cem_matrix_type(covariance_type)) { /* variances */
         for (ptrdiff_t i = 0; i < size; i++) {
             if (!(covariances[i] > 0.0)) {
                 return CEM_ENOTPD;
@@ -166,7 +166,7 @@ int cem_m_step(ptrdiff_t k, ptrdiff_t d, int covariance_type,
             }
         }
         break;
-    default:
+    case CEM_SPHERICAL:
         for (ptrdiff_t c = 0; c < k; c++) {
             const double n_c = nk[c] + CEM_NK_FLOOR;
             double v = sxx[c];
@@ -176,6 +176,26 @@ int cem_m_step(ptrdiff_t k, ptrdiff_t d, int covariance_type,
             covariances[c] = v / n_c / (double)d + reg_covar;
         }
         break;
+    case CEM_TIED_DIAG: /* the DIAG numerators pooled over c, as TIED pools FULL's */
+        for (ptrdiff_t j = 0; j < d; j++) {
+            double v = sxx[j];
+            for (ptrdiff_t c = 0; c < k; c++) {
+                v -= sx[c * d + j] * sx[c * d + j] / (nk[c] + CEM_NK_FLOOR);
+            }
+            covariances[j] = v / nk_floor_sum + reg_covar;
+        }
+        break;
+    default: { /* CEM_TIED_SPHERICAL: pooled over c and j */
+        double v = sxx[0];
+        for (ptrdiff_t c = 0; c < k; c++) {
+            const double n_c = nk[c] + CEM_NK_FLOOR;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                v -= sx[c * d + j] * sx[c * d + j] / n_c;
+            }
+        }
+        covariances[0] = v / nk_floor_sum / (double)d + reg_covar;
+        break;
+    }
     }
     for (ptrdiff_t c = 0; c < k; c++) {
         const double n_c = nk[c] + CEM_NK_FLOOR;

@@ -1,7 +1,7 @@
 /*
  * prior.c -- the conjugate prior of Fraley & Raftery (2007), as R's mclust
  * uses it: the MAP M-step (posterior modes, mclust's mstepVVV / EEE / VVI /
- * VII with a prior) and the log prior density for reporting the
+ * VII / EEI / EII with a prior) and the log prior density for reporting the
  * log-posterior.
  *
  * A file of its own rather than a branch of mstep.c: the ML M-step is
@@ -30,7 +30,7 @@ static int check_prior(ptrdiff_t d, int covariance_type, const cem_prior *prior)
             return CEM_EINVAL;
         }
     }
-    if (covariance_type == CEM_FULL || covariance_type == CEM_TIED) {
+    if (cem_matrix_type(covariance_type)) {
         /* an inverse-Wishart needs dof > d - 1 to be proper */
         if (!(prior->dof > (double)(d - 1))) {
             return CEM_EINVAL;
@@ -94,6 +94,12 @@ int cem_m_step_map(ptrdiff_t k, ptrdiff_t d, int covariance_type, const double *
                 covariances[j * d + l] = sxx[j * d + l] + scale[j * d + l];
             }
         }
+    } else if (covariance_type == CEM_TIED_DIAG) {
+        for (ptrdiff_t j = 0; j < d; j++) {
+            covariances[j] = scale[0] + sxx[j];
+        }
+    } else if (covariance_type == CEM_TIED_SPHERICAL) {
+        covariances[0] = scale[0] + sxx[0];
     }
     for (ptrdiff_t c = 0; c < k; c++) {
         const double n_c = nk[c] + CEM_NK_FLOOR;
@@ -135,6 +141,18 @@ int cem_m_step_map(ptrdiff_t k, ptrdiff_t d, int covariance_type, const double *
             }
             break;
         }
+        case CEM_TIED_DIAG: /* pooled: sum_c of the DIAG numerator */
+            for (ptrdiff_t j = 0; j < d; j++) {
+                const double ej = sh_c[j] + sx_c[j] / n_c - mu_p[j];
+                covariances[j] += pull * ej * ej - sx_c[j] * sx_c[j] / n_c;
+            }
+            break;
+        case CEM_TIED_SPHERICAL: /* pooled over c and j */
+            for (ptrdiff_t j = 0; j < d; j++) {
+                const double ej = sh_c[j] + sx_c[j] / n_c - mu_p[j];
+                covariances[0] += pull * ej * ej - sx_c[j] * sx_c[j] / n_c;
+            }
+            break;
         default: {
             double v = scale[0] + sxx[c];
             for (ptrdiff_t j = 0; j < d; j++) {
@@ -155,6 +173,13 @@ int cem_m_step_map(ptrdiff_t k, ptrdiff_t d, int covariance_type, const double *
                 covariances[l * d + j] = v;
             }
         }
+    } else if (covariance_type == CEM_TIED_DIAG) {
+        const double denom = nu + nk_floor_sum + 2.0 + has_mean_prior * (double)k;
+        for (ptrdiff_t j = 0; j < d; j++) {
+            covariances[j] /= denom;
+        }
+    } else if (covariance_type == CEM_TIED_SPHERICAL) {
+        covariances[0] /= nu + (nk_floor_sum + has_mean_prior * (double)k) * (double)d + 2.0;
     }
     /* means: the data's mean pulled towards mu_P by kappa pseudo-observations */
     for (ptrdiff_t c = 0; c < k; c++) {
@@ -259,7 +284,7 @@ int cem_log_prior(ptrdiff_t k, ptrdiff_t d, int covariance_type, const cem_prior
     const double mean_const = 0.5 * (double)d * (log(kappa) - CEM_LOG_2PI);
     double total = 0.0;
 
-    if (covariance_type == CEM_FULL || covariance_type == CEM_TIED) {
+    if (cem_matrix_type(covariance_type)) {
         /* log |Lambda| by a Cholesky factorisation in work */
         for (ptrdiff_t i = 0; i < d * d; i++) {
             work[i] = scale[i];
@@ -306,21 +331,27 @@ int cem_log_prior(ptrdiff_t k, ptrdiff_t d, int covariance_type, const cem_prior
          * (nu/2) log(xi/2) - lgamma(nu/2) - (nu/2 + 1) log s - xi / (2 s) */
         const double a = 0.5 * nu, b = 0.5 * scale[0];
         const double ig_const = a * log(b) - lgamma(a);
-        const ptrdiff_t per_c = covariance_type == CEM_DIAG ? d : 1;
+        /* per_c variances per set, one set per component or (shared) one
+         * for all; component c reads its set at pc */
+        const ptrdiff_t per_c = cem_per_feature_type(covariance_type) ? d : 1;
+        const int shared = cem_shared_type(covariance_type);
         for (ptrdiff_t c = 0; c < k; c++) {
+            const double *pc = prec_chol + (shared ? 0 : c * per_c);
             double log_det_p = 0.0, q = 0.0;
             for (ptrdiff_t j = 0; j < per_c; j++) {
-                const double p = prec_chol[c * per_c + j];  /* 1 / standard deviation */
+                const double p = pc[j];  /* 1 / standard deviation */
                 if (!(p > 0.0)) {
                     return CEM_ENOTPD;
                 }
                 const double log_prec = 2.0 * log(p);
-                total += ig_const + (a + 1.0) * log_prec - b * p * p;
+                if (!shared || c == 0) { /* each distinct variance once */
+                    total += ig_const + (a + 1.0) * log_prec - b * p * p;
+                }
                 log_det_p += log_prec;
             }
             if (kappa > 0.0) {
                 for (ptrdiff_t j = 0; j < d; j++) {
-                    const double p = prec_chol[c * per_c + (per_c == 1 ? 0 : j)];
+                    const double p = pc[per_c == 1 ? 0 : j];
                     const double e = (means[c * d + j] - mu_p[j]) * p;
                     q += e * e;
                 }

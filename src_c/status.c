@@ -42,6 +42,10 @@ ptrdiff_t cem_param_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
         return k * d;
     case CEM_SPHERICAL:
         return k;
+    case CEM_TIED_DIAG:
+        return d;
+    case CEM_TIED_SPHERICAL:
+        return 1;
     default:
         return CEM_EINVAL;
     }
@@ -63,8 +67,14 @@ ptrdiff_t cem_stats_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
     case CEM_DIAG:
         second = k * d;
         break;
-    default:
+    case CEM_SPHERICAL:
         second = k;
+        break;
+    case CEM_TIED_DIAG:
+        second = d;
+        break;
+    default: /* CEM_TIED_SPHERICAL */
+        second = 1;
         break;
     }
     return 2 + k + k * d + second;

@@ -31,8 +31,12 @@ def random_model(rng, k, d, covariance_type, scale=1.0, offset=0.0):
         cov = scale ** 2 * (a @ a.T / d + np.eye(d))
     elif covariance_type == "diag":
         cov = scale ** 2 * rng.uniform(0.5, 2.0, size=(k, d))
-    else:
+    elif covariance_type == "spherical":
         cov = scale ** 2 * rng.uniform(0.5, 2.0, size=k)
+    elif covariance_type == "tied_diag":
+        cov = scale ** 2 * rng.uniform(0.5, 2.0, size=d)
+    else:  # tied_spherical
+        cov = scale ** 2 * rng.uniform(0.5, 2.0, size=1)
     return weights, means, cov, _reference.precision_cholesky(covariance_type, cov)
 
 

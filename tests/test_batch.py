@@ -10,7 +10,7 @@ import cem
 from cem import GMM, fit_many
 from conftest import blobs
 
-COVS = ["full", "tied", "diag", "spherical"]
+COVS = ["full", "tied", "diag", "spherical", "tied_diag", "tied_spherical"]
 INITS = ["kmeans", "k-means++", "random", "random_from_data"]
 
 

@@ -9,7 +9,7 @@ import cem
 from cem import GMM
 from conftest import blobs
 
-COVS = ["full", "tied", "diag", "spherical"]
+COVS = ["full", "tied", "diag", "spherical", "tied_diag", "tied_spherical"]
 
 
 @pytest.mark.parametrize("cov", COVS)

@@ -15,7 +15,7 @@ from conftest import child_env
 
 import cem
 
-COVS = ["full", "tied", "diag", "spherical"]
+COVS = ["full", "tied", "diag", "spherical", "tied_diag", "tied_spherical"]
 
 GUARDED = textwrap.dedent("""
     import ctypes, mmap, sys

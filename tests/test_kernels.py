@@ -5,7 +5,7 @@ import pytest
 from cem import _core, _reference
 from conftest import random_model
 
-COVS = ["full", "tied", "diag", "spherical"]
+COVS = ["full", "tied", "diag", "spherical", "tied_diag", "tied_spherical"]
 SHAPES = [(1, 1, 1), (5, 1, 2), (7, 3, 1), (200, 4, 3), (5000, 2, 5), (9000, 6, 4)]
 
 

@@ -12,7 +12,7 @@ import cem
 from cem import GMM, SufficientStatistics
 from conftest import blobs
 
-COVS = ["full", "tied", "diag", "spherical"]
+COVS = ["full", "tied", "diag", "spherical", "tied_diag", "tied_spherical"]
 
 
 def fixed_init(X, k, cov, seed=0):
@@ -21,7 +21,8 @@ def fixed_init(X, k, cov, seed=0):
     d = X.shape[1]
     var = np.asarray(X, dtype=np.float64).var(axis=0)
     precisions = {"full": np.array([np.diag(1 / var)] * k), "tied": np.diag(1 / var),
-                  "diag": np.tile(1 / var, (k, 1)), "spherical": np.full(k, 1 / var.mean())}[cov]
+                  "diag": np.tile(1 / var, (k, 1)), "spherical": np.full(k, 1 / var.mean()),
+                  "tied_diag": 1 / var, "tied_spherical": np.full(1, 1 / var.mean())}[cov]
     return dict(weights_init=np.full(k, 1.0 / k),
                 means_init=np.asarray(X[np.sort(rng.choice(len(X), k, replace=False))], float),
                 precisions_init=precisions)

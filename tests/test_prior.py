@@ -17,8 +17,9 @@ from cem._prior import DataSummary, default_prior
 from cem._sources import data_source
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TYPES = ("full", "tied", "diag", "spherical")
-MCLUST_MODEL = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII"}
+TYPES = ("full", "tied", "diag", "spherical", "tied_diag", "tied_spherical")
+MCLUST_MODEL = {"full": "VVV", "tied": "EEE", "diag": "VVI", "spherical": "VII",
+                "tied_diag": "EEI", "tied_spherical": "EII"}
 
 
 def random_prior(rng, covariance_type, d, shrinkage):
@@ -148,7 +149,7 @@ def test_prior_fits_where_maximum_likelihood_is_ill_defined(covariance_type):
     gmm = cem.GMM(2, covariance_type=covariance_type, reg_covar=0.0, means_init=means_init,
                   prior="default", random_state=0).fit(X)
     assert np.all(np.isfinite(gmm.covariances_)) and np.all(gmm.covariances_ > 0) \
-        if covariance_type in ("diag", "spherical") else np.all(np.linalg.eigvalsh(
+        if covariance_type not in ("full", "tied") else np.all(np.linalg.eigvalsh(
             gmm.covariances_) > 0)
     assert np.isfinite(gmm.bic(X))
 
@@ -298,6 +299,8 @@ MCLUST_DEFAULT_SCALE = {
 }
 MCLUST_DEFAULT_SCALE["tied"] = MCLUST_DEFAULT_SCALE["full"]
 MCLUST_DEFAULT_SCALE["spherical"] = MCLUST_DEFAULT_SCALE["diag"]
+MCLUST_DEFAULT_SCALE["tied_diag"] = MCLUST_DEFAULT_SCALE["diag"]  # defaultPrior: EEI as VVI
+MCLUST_DEFAULT_SCALE["tied_spherical"] = MCLUST_DEFAULT_SCALE["diag"]
 
 
 @pytest.mark.parametrize("covariance_type", TYPES)
@@ -325,8 +328,12 @@ def cem_mclust_params(covariance_type, params):
         sigma = np.repeat(cov[None], k, axis=0)
     elif covariance_type == "diag":
         sigma = np.array([np.diag(c) for c in cov])
-    else:
+    elif covariance_type == "spherical":
         sigma = np.array([np.eye(d) * c for c in cov])
+    elif covariance_type == "tied_diag":
+        sigma = np.repeat(np.diag(cov)[None], k, axis=0)
+    else:
+        sigma = np.repeat((np.eye(d) * cov[0])[None], k, axis=0)
     # R: mean is p x G, sigma p x p x G, both column-major
     return np.concatenate([weights, means.reshape(-1), np.transpose(sigma, (0, 2, 1)).reshape(-1)])
 
@@ -353,6 +360,53 @@ def max_relative_difference(a, b):
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
 
 
+def mclust_shared_m_step(covariance_type, X, z, prior, me):
+    """R's mclust 6.0.0 EEI (tied_diag) and EII (tied_spherical) M-steps with
+    a prior, transcribed from its Fortran: mstep's mseeip / mseiip (me=False)
+    and me's loop meeeip / meeiip (me=True). They are not the posterior modes
+    cem computes (cem_m_step_map in cem.h), nor each other: EEI keeps the
+    unshrunk means and meeeip divides by dof + 1 + [kappa > 0] + n; EII
+    leaves xi out, and mseiip takes the scatter about the shrunk means.
+    Returns (weights, means, covariances) in cem's layout."""
+    n, d = X.shape
+    k = z.shape[1]
+    kappa, mu_p, nu, xi = prior.shrinkage, prior.mean, prior.dof, float(np.ravel(prior.scale)[0])
+    nk = z.sum(axis=0)
+    xbar = z.T @ X / nk[:, None]
+    e = xbar - mu_p
+    pull = kappa * nk / (nk + kappa)
+    shrunk = (nk[:, None] * xbar + kappa * mu_p) / (nk + kappa)[:, None]
+    has_mean_prior = float(kappa > 0)
+    if covariance_type == "tied_diag":
+        shape = xi + sum(z[:, c] @ (X - xbar[c]) ** 2 + pull[c] * e[c] ** 2 for c in range(k))
+        denom = nu + 1 + has_mean_prior + n if me else nu + nk.sum() + 2 + k * has_mean_prior
+        return nk / n, xbar, shape / denom
+    about = xbar if me else shrunk
+    total = sum(pull[c] * e[c] @ e[c] + z[:, c] @ ((X - about[c]) ** 2).sum(axis=1)
+                for c in range(k))
+    denom = nu + (n + k) * d + 2 if me else nu + nk.sum() * d + 2 + k * d * has_mean_prior
+    return nk / n, shrunk, np.array([total / denom])
+
+
+def mclust_shared_run(covariance_type, n_steps):
+    """mclust_shared_m_step as R's mstep (n_steps 1) or me (itmax n_steps)
+    runs it from mclust_data's responsibilities: (flattened parameters,
+    log-likelihood at them)."""
+    X, z = mclust_data()
+    from cem._prior import data_summary
+    prior = default_prior(data_summary(data_source(X, None, "GMM"), 1), 3, covariance_type)
+    params = mclust_shared_m_step(covariance_type, X, z, prior, me=n_steps > 1)
+    for step in range(n_steps):
+        log_joint = np.log(params[0]) + ref.log_gaussian_density(
+            covariance_type, params[1], ref.precision_cholesky(covariance_type, params[2]), X)
+        log_density = np.logaddexp.reduce(log_joint, axis=1)
+        if step == n_steps - 1:
+            break
+        z = np.exp(log_joint - log_density[:, None])
+        params = mclust_shared_m_step(covariance_type, X, z, prior, me=True)
+    return cem_mclust_params(covariance_type, params), log_density.sum()
+
+
 @pytest.mark.skipif(shutil.which("Rscript") is None, reason="needs R with mclust")
 def test_agreement_with_mclust(tmp_path):
     script = os.path.join(HERE, os.pardir, "asv_bench", "mclust_prior_check.R")
@@ -371,6 +425,21 @@ def test_agreement_with_mclust(tmp_path):
                  abs(loglik5 - r_me5[-1]) / abs(r_me5[-1]))
         report.append(f"{covariance_type}/{model}: M-step {diffs[0]:.1e}, 5 iterations "
                       f"{diffs[1]:.1e}, loglik {diffs[2]:.1e}")
+        if covariance_type in ("tied_diag", "tied_spherical"):
+            # mclust's EEI / EII are not the posterior modes (see
+            # mclust_shared_m_step): check that they are what we read in its
+            # Fortran, and that cem's modes differ from them only slightly
+            # (default prior: kappa = 0.01 against ~40 rows per component)
+            mstep_r, _ = mclust_shared_run(covariance_type, 1)
+            params5_r, loglik5_r = mclust_shared_run(covariance_type, 5)
+            read_right = (max_relative_difference(mstep_r, r_mstep),
+                          max_relative_difference(params5_r, r_me5[:-1]),
+                          abs(loglik5_r - r_me5[-1]) / abs(r_me5[-1]))
+            report[-1] += f" (mclust's own formulas transcribed: {max(read_right):.1e})"
+            assert max(read_right) < 1e-10, report[-1]
+            assert diffs[0] < 1e-2 and diffs[2] < 1e-3, report[-1]
+            np.testing.assert_allclose(mstep[:3], r_mstep[:3], rtol=1e-12)  # weights
+            continue
         assert max(diffs) < 1e-10, report[-1]
     print("\n".join(report))
 
@@ -383,7 +452,8 @@ def test_integer_weights_fit_like_duplicated_rows(covariance_type):
     X = np.vstack([rng.normal(size=(40, 2)), rng.normal(size=(40, 2)) + 4])
     w = rng.integers(0, 4, size=80)
     precisions = {"full": np.stack([np.eye(2)] * 2), "tied": np.eye(2), "diag": np.ones((2, 2)),
-                  "spherical": np.ones(2)}[covariance_type]
+                  "spherical": np.ones(2), "tied_diag": np.ones(2),
+                  "tied_spherical": np.ones(1)}[covariance_type]
     kw = dict(covariance_type=covariance_type, prior="default", weights_init=[0.5, 0.5],
               means_init=[[0, 0], [4, 4]], precisions_init=precisions, tol=0.0, max_iter=5)
     with warnings.catch_warnings():

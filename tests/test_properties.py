@@ -21,7 +21,7 @@ import cem  # noqa: E402
 from cem import _core, _reference  # noqa: E402
 from conftest import random_model  # noqa: E402
 
-COVS = ("full", "tied", "diag", "spherical")
+COVS = ("full", "tied", "diag", "spherical", "tied_diag", "tied_spherical")
 LAYOUTS = ("c", "fortran", "reversed_rows", "reversed_cols", "every_other_row",
            "every_third_col", "column_offset", "zero_stride_rows", "view_of_view")
 # Examples per property; raise CEM_HYPOTHESIS_EXAMPLES for a long hunt.

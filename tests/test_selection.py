@@ -537,13 +537,14 @@ def test_plot_criterion_writes_a_png_with_a_line_per_type(tmp_path, criterion):
     assert ax.get_ylabel() == f"{criterion.upper()} (lower is better)"
     assert ax.get_xlabel() == "number of components k"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[:4] == ["full (VVV)", "tied (EEE)", "diag (VVI)", "spherical (VII)"]
-    assert labels[4].startswith("chosen: k = ") and "failed" in labels[5]
+    assert labels[:6] == ["full (VVV)", "tied (EEE)", "diag (VVI)", "spherical (VII)",
+                          "tied_diag (EEI)", "tied_spherical (EII)"]
+    assert labels[6].startswith("chosen: k = ") and "failed" in labels[7]
     r = sel.results_
     full = ax.lines[0].get_ydata()
     expected = np.where(r["status"] == "ok", r[criterion], np.nan)[r["covariance_type"] == "full"]
     assert np.array_equal(full, expected, equal_nan=True)
-    ring = ax.lines[4]
+    ring = ax.lines[6]  # after the six lines of the types
     assert ring.get_xdata()[0] == r["n_components"][sel.best_index_]
 
 

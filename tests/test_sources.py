@@ -19,7 +19,7 @@ from cem import GMM, _core
 from cem._sources import sample_rows
 from conftest import blobs
 
-COVS = ["full", "tied", "diag", "spherical"]
+COVS = ["full", "tied", "diag", "spherical", "tied_diag", "tied_spherical"]
 NUMERIC_DTYPES = [np.float64, np.float32, np.float16, np.int8, np.int16, np.int32, np.int64,
                   np.uint8, np.uint16, np.uint32, np.uint64, np.bool_]
 
@@ -31,7 +31,8 @@ def given_init(X, k, cov, seed=0):
     d = X.shape[1]
     var = X.var(axis=0) + 1.0  # + 1: finite precisions for constant columns too
     precisions = {"full": np.array([np.diag(1 / var)] * k), "tied": np.diag(1 / var),
-                  "diag": np.tile(1 / var, (k, 1)), "spherical": np.full(k, 1 / var.mean())}[cov]
+                  "diag": np.tile(1 / var, (k, 1)), "spherical": np.full(k, 1 / var.mean()),
+                  "tied_diag": 1 / var, "tied_spherical": np.full(1, 1 / var.mean())}[cov]
     means = X[rng.choice(len(X), k, replace=False)] + rng.normal(scale=0.1, size=(k, d))
     return dict(weights_init=np.full(k, 1.0 / k), means_init=means, precisions_init=precisions)
 

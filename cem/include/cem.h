@@ -28,7 +28,10 @@
  *                  CEM_TIED      [d][d]     (entries below the diagonal ignored)
  *                  CEM_DIAG      [k][d]     1 / standard deviation
  *                  CEM_SPHERICAL [k]        1 / standard deviation
- *   covariances  same shapes as prec_chol (full matrices for FULL and TIED).
+ *                  CEM_TIED_DIAG [d]        1 / standard deviation, shared
+ *                  CEM_TIED_SPHERICAL [1]   1 / standard deviation, shared
+ *   covariances  same shapes as prec_chol (full matrices for FULL and TIED,
+ *                variances for the others).
  *
  * Sufficient statistics are one flat double array of cem_stats_size()
  * elements, so that merging partitions (or machines) is plain addition:
@@ -41,6 +44,8 @@
  *       CEM_TIED      sxx[j][l]    = sum_c of the FULL quantity
  *       CEM_DIAG      sxx[c][j]    = sum_i w_i r_ic (x_ij - s_cj)^2
  *       CEM_SPHERICAL sxx[c]       = sum_j of the DIAG quantity
+ *       CEM_TIED_DIAG sxx[j]       = sum_c of the DIAG quantity
+ *       CEM_TIED_SPHERICAL sxx[0]  = sum_c sum_j of the DIAG quantity
  *   For FULL and TIED only the lower triangle (l <= j) is accumulated; the
  *   upper triangle stays as the caller zeroed it.
  * w_i is the sample weight (1 when none is given), r_ic the responsibility
@@ -51,7 +56,8 @@
  *
  * ABI policy: within a major version (CEM_VERSION_MAJOR) functions are only
  * added, never removed or changed in signature or meaning; struct layouts
- * and enum values are frozen. Status codes may be added.
+ * and existing enum values are frozen (new values are only appended, as
+ * CEM_TIED_DIAG and CEM_TIED_SPHERICAL were). Status codes may be added.
  */
 #ifndef CEM_H
 #define CEM_H
@@ -87,7 +93,9 @@ typedef enum {
     CEM_FULL = 0,      /* one full covariance matrix per component */
     CEM_TIED = 1,      /* one full covariance matrix shared by all components */
     CEM_DIAG = 2,      /* one diagonal covariance per component */
-    CEM_SPHERICAL = 3  /* one variance per component */
+    CEM_SPHERICAL = 3, /* one variance per component */
+    CEM_TIED_DIAG = 4, /* one diagonal covariance shared by all components (mclust EEI) */
+    CEM_TIED_SPHERICAL = 5 /* one variance shared by all components (mclust EII) */
 } cem_covariance_type;
 
 /* Element types of a data matrix. */
@@ -205,7 +213,10 @@ int cem_stats_add(ptrdiff_t k, ptrdiff_t d, int covariance_type,
  *   means_c    = shift_c + sx_c / nk'_c
  *   cov_c      = (sxx_c - sx_c sx_c^T / nk'_c) / nk'_c + reg_covar I  (FULL;
  *                TIED pools over c and divides by sum nk'; DIAG keeps the
- *                diagonal; SPHERICAL averages it over d)
+ *                diagonal; SPHERICAL averages it over d; TIED_DIAG pools
+ *                the DIAG numerator over c and divides by sum nk';
+ *                TIED_SPHERICAL pools over c and j and divides by
+ *                d sum nk')
  *   prec_chol  = the upper-triangular U with U U^T = cov^-1.
  *
  *   k, d, covariance_type  shape
@@ -506,7 +517,8 @@ ptrdiff_t cem_initialize_work_size(ptrdiff_t n, ptrdiff_t k, ptrdiff_t d, int co
  * rows (k-means labels, random responsibilities, or one row per component),
  * its statistics, the M-step, and weights nk'_c / (total weight). With one
  * row per component and CEM_TIED, the covariance is pooled over all rows,
- * as scikit-learn does.
+ * as scikit-learn does; CEM_TIED_DIAG and CEM_TIED_SPHERICAL take the
+ * diagonal and the trace / d of that same pooled matrix.
  *
  *   k, covariance_type    the mixture's shape, 1 <= k <= data->n
  *   data           IN     n x d rows (sample weights optional)
@@ -617,7 +629,8 @@ int cem_e_step_about(const cem_model *model, const double *shift, const cem_data
  * (a first step from far initial means, a warm start on shifted data), and
  * the pass should be redone about shift + sx / (nk + CEM_NK_FLOOR) with
  * cem_e_step_about. cem_fit does so; ordinary EM steps never trigger it.
- * (TIED pools over components, SPHERICAL over features, as the M-step.)
+ * (TIED and TIED_DIAG pool over components, SPHERICAL over features,
+ * TIED_SPHERICAL over both, as the M-step.)
  *
  *   k, d, covariance_type  shape
  *   stats          IN     [cem_stats_size()]
@@ -641,20 +654,25 @@ int cem_moments_cancel(ptrdiff_t k, ptrdiff_t d, int covariance_type, const doub
  *                   (xi/2)^(dof/2) s^(-dof/2-1) exp(-xi/(2 s)) / Gamma(dof/2)
  *                                                                 (mclust VVI)
  *   CEM_SPHERICAL   each variance ~ inverse-gamma(dof/2, xi/2)    (mclust VII)
+ *   CEM_TIED_DIAG   each shared diagonal entry ~ inverse-gamma(dof/2, xi/2)
+ *                                                                 (mclust EEI)
+ *   CEM_TIED_SPHERICAL the one variance ~ inverse-gamma(dof/2, xi/2)
+ *                                                                 (mclust EII)
  * The mixing weights have a flat prior.
  */
 typedef struct {
     double shrinkage;           /* kappa >= 0: pseudo-observations at `mean`; 0 = flat */
     const double *mean;         /* [d] mu_P, the means' prior centre */
-    double dof;                 /* nu: > d - 1 for FULL/TIED, > 0 for DIAG/SPHERICAL */
+    double dof;                 /* nu: > d - 1 for FULL/TIED, > 0 for the others */
     const double *scale;        /* FULL/TIED: [d][d] Lambda_P, symmetric positive
-                                   definite (lower triangle read); DIAG/SPHERICAL:
-                                   [1] xi > 0 */
+                                   definite (lower triangle read); DIAG, SPHERICAL,
+                                   TIED_DIAG, TIED_SPHERICAL: [1] xi > 0 */
 } cem_prior;
 
 /*
  * cem_m_step_map -- the posterior mode (MAP) M-step under `prior`: mclust's
- * mstepVVV / mstepEEE / mstepVVI / mstepVII with a prior. With
+ * mstepVVV / mstepEEE / mstepVVI / mstepVII / mstepEEI / mstepEII with a
+ * prior. With
  * n_c = nk_c + 10 * DBL_EPSILON (the floor of cem_m_step), xbar_c the
  * component's data mean, W_c its scatter sum_i w_i r_ic (x_i - xbar_c)(...)^T,
  * e_c = xbar_c - mean, kappa = shrinkage and [kappa > 0] 1 or 0:
@@ -665,6 +683,14 @@ typedef struct {
  *   CEM_TIED      cov   = (scale + sum_c B_c) / (dof + sum n + d + 1 + k [kappa > 0])
  *   CEM_DIAG      cov_cj = (xi + B_c[j][j]) / (dof + n_c + 2 + [kappa > 0])
  *   CEM_SPHERICAL cov_c = (xi + tr B_c) / (dof + (n_c + [kappa > 0]) d + 2)
+ *   CEM_TIED_DIAG cov_j = (xi + sum_c B_c[j][j]) / (dof + sum n + 2 + k [kappa > 0])
+ *   CEM_TIED_SPHERICAL cov = (xi + sum_c tr B_c) / (dof + (sum n + k [kappa > 0]) d + 2)
+ * (all six are the posterior modes of the prior above. R's mclust 6.0.0
+ * departs from the modes for EEI and EII, and its mstep from its me: for
+ * EEI both keep the unshrunk means xbar_c and me's meeeip divides by
+ * dof + n + 1 + [kappa > 0]; for EII both leave xi out, and mstep's
+ * mseiip takes the scatter about the shrunk means. tests/test_prior.py
+ * transcribes both and checks them against mclust.)
  * Nothing else is added to the covariances (no reg_covar): the prior's
  * scale keeps them positive definite. Sample weights act as frequencies,
  * so sum n is the total weight (mclust's n).
@@ -708,8 +734,8 @@ ptrdiff_t cem_log_prior_work_size(ptrdiff_t d);
  *   work           IN     scratch, work_len >= cem_log_prior_work_size(d)
  *
  * Returns CEM_OK; CEM_EINVAL (as cem_m_step_map for the prior); CEM_EWORK;
- * CEM_ENOTPD if scale (FULL/TIED) or a DIAG/SPHERICAL prec_chol entry is
- * not positive; CEM_ENONFINITE for non-finite means, prec_chol or result.
+ * CEM_ENOTPD if scale (FULL/TIED) or a prec_chol entry of the other types
+ * is not positive; CEM_ENONFINITE for non-finite means, prec_chol or result.
  */
 int cem_log_prior(ptrdiff_t k, ptrdiff_t d, int covariance_type, const cem_prior *prior,
                   const double *means, const double *prec_chol, double *log_prior,

@@ -28,6 +28,9 @@ static int passed = 0, failed = 0;
 
 #define CLOSE(a, b, rel) CHECK(fabs((a) - (b)) <= (rel) * (fabs(b) + 1e-300))
 
+/* every covariance type: CEM_FULL .. CEM_TIED_SPHERICAL */
+enum { N_TYPES = CEM_TIED_SPHERICAL + 1 };
+
 static const double LOG_2PI = 1.8378770664093454835606594728112;
 
 static cem_data column(const double *x, ptrdiff_t n)
@@ -54,6 +57,10 @@ static void test_sizes(void)
     CHECK(cem_stats_size(2, 3, CEM_DIAG) == 2 + 2 + 6 + 6);
     CHECK(cem_stats_size(2, 3, CEM_SPHERICAL) == 2 + 2 + 6 + 2);
     CHECK(cem_param_size(2, 3, CEM_FULL) == 18 && cem_param_size(2, 3, CEM_SPHERICAL) == 2);
+    CHECK(cem_stats_size(2, 3, CEM_TIED_DIAG) == 2 + 2 + 6 + 3);
+    CHECK(cem_stats_size(2, 3, CEM_TIED_SPHERICAL) == 2 + 2 + 6 + 1);
+    CHECK(cem_param_size(2, 3, CEM_TIED_DIAG) == 3 && cem_param_size(2, 3, CEM_TIED_SPHERICAL) == 1);
+    CHECK(cem_param_size(2, 3, 6) == CEM_EINVAL && cem_stats_size(2, 3, 6) == CEM_EINVAL);
     CHECK(cem_stats_size(0, 3, CEM_FULL) == CEM_EINVAL);
     CHECK(cem_stats_size(2, -1, CEM_FULL) == CEM_EINVAL);
     CHECK(cem_param_size(2, 3, 7) == CEM_EINVAL);
@@ -69,7 +76,7 @@ static void test_hand_computed_responsibilities(void)
     const double x[2] = {1.0, 0.0};
     double resp[4], log_density[2], work[4096];
     cem_data data = column(x, 2);
-    for (int t = 0; t < 4; t++) {
+    for (int t = 0; t < N_TYPES; t++) {
         const cem_model model = {2, 1, t, weights, means, t == CEM_TIED ? prec : prec};
         CHECK(cem_e_step(&model, &data, NULL, resp, 2, log_density, work, 4096) == CEM_OK);
         CLOSE(resp[0], 0.5, 1e-15);
@@ -109,7 +116,7 @@ static void test_singular_covariance(void)
     const double weights[1] = {1.0}, means[1] = {3.0}, prec[1] = {1.0};
     double stats[8] = {0}, w_out[1], m_out[1], cov[1], pc[1], work[4096];
     cem_data data = column(x, 4);
-    for (int t = 0; t < 4; t++) {
+    for (int t = 0; t < N_TYPES; t++) {
         const cem_model model = {1, 1, t, weights, means, prec};
         memset(stats, 0, sizeof stats);
         CHECK(cem_e_step(&model, &data, stats, NULL, 1, NULL, work, 4096) == CEM_OK);
@@ -139,7 +146,7 @@ static void test_map_m_step_on_a_collapsed_component(void)
     const double want_lp = -lgamma(1.5) - 2.5 * log(s) - 1.0 / s
                            - 0.5 * (LOG_2PI + log(s) + 2.4 * 2.4 / s);
     CHECK(cem_log_prior_work_size(1) == 1 && cem_log_prior_work_size(0) == CEM_EINVAL);
-    for (int t = 0; t < 4; t++) {
+    for (int t = 0; t < N_TYPES; t++) {
         const cem_model model = {1, 1, t, weights, means, prec};
         memset(stats, 0, sizeof stats);
         CHECK(cem_e_step(&model, &data, stats, NULL, 1, NULL, work, 4096) == CEM_OK);
@@ -315,7 +322,7 @@ static void test_column_view_reads_only_its_columns(void)
             means[c * D + j] = 3.0 * c + 0.1 * j;
         }
     }
-    for (int t = 0; t < 4; t++) {
+    for (int t = 0; t < N_TYPES; t++) {
         memset(prec, 0, sizeof prec);
         const ptrdiff_t n_prec = cem_param_size(K, D, t);
         for (ptrdiff_t i = 0; i < n_prec; i++) {
@@ -379,8 +386,11 @@ static void naive_pass(const cem_model *m, const double *x, ptrdiff_t n, const d
                     }
                     log_det += log(u[j * d + j]);
                 } else {
-                    const double p = m->covariance_type == CEM_DIAG ? m->prec_chol[c * d + j]
-                                                                    : m->prec_chol[c];
+                    const int t = m->covariance_type;
+                    const double p = t == CEM_DIAG        ? m->prec_chol[c * d + j]
+                                     : t == CEM_SPHERICAL ? m->prec_chol[c]
+                                     : t == CEM_TIED_DIAG ? m->prec_chol[j]
+                                                          : m->prec_chol[0];
                     y = (x[i * d + j] - mu[j]) * p;
                     log_det += log(p);
                 }
@@ -419,8 +429,14 @@ static void naive_pass(const cem_model *m, const double *x, ptrdiff_t n, const d
                     case CEM_DIAG:
                         sxx[c * d + j] += l == j ? a * dj * dj : 0.0;
                         break;
-                    default:
+                    case CEM_SPHERICAL:
                         sxx[c] += l == j ? a * dj * dj : 0.0;
+                        break;
+                    case CEM_TIED_DIAG:
+                        sxx[j] += l == j ? a * dj * dj : 0.0;
+                        break;
+                    default: /* CEM_TIED_SPHERICAL */
+                        sxx[0] += l == j ? a * dj * dj : 0.0;
                         break;
                     }
                 }
@@ -644,7 +660,7 @@ static void test_wide_path_every_layout(void)
     const ptrdiff_t ds[] = {5, 7, 8, 9, 16, 17, 24};
     for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++) {
         for (ptrdiff_t k = 1; k <= WK_MAX; k += 2) {
-            for (int t = 0; t < 4; t++) {
+            for (int t = 0; t < N_TYPES; t++) {
                 /* C order, and one other layout in rotation (every layout
                  * meets every type and both k; the valgrind run stays short) */
                 check_wide_case(k, ds[i], t, LAYOUT_C);
@@ -654,7 +670,7 @@ static void test_wide_path_every_layout(void)
     }
     /* and the narrow path through the same checks */
     for (ptrdiff_t d = 1; d <= 4; d++) {
-        for (int t = 0; t < 4; t++) {
+        for (int t = 0; t < N_TYPES; t++) {
             check_wide_case(3, d, t, (int)((d + t) % N_LAYOUTS));
         }
     }
@@ -677,7 +693,7 @@ static void test_fit_from_far_means_is_exact(void)
         var += (x[i] - mean) * (x[i] - mean) / N;
     }
     cem_data data = column(x, N);
-    for (int t = 0; t < 4; t++) {
+    for (int t = 0; t < N_TYPES; t++) {
         double w[1] = {1.0}, m[1] = {-1e7}, cov[1], pc[1] = {1e-8}, bound;
         ptrdiff_t n_iter;
         int converged;
@@ -711,7 +727,7 @@ static void test_argument_checking(void)
     bad.dtype = 9;
     CHECK(cem_e_step(&model, &bad, stats, NULL, 1, NULL, work, 4096) == CEM_EINVAL);
     cem_model m2 = model;
-    m2.covariance_type = 4;
+    m2.covariance_type = 6; /* the first value past CEM_TIED_SPHERICAL */
     CHECK(cem_e_step(&m2, &data, stats, NULL, 1, NULL, work, 4096) == CEM_EINVAL);
     m2 = model;
     m2.k = -3;
@@ -831,6 +847,93 @@ static void test_fit_batch(void)
     free(work);
 }
 
+/* The shared variance types pool the DIAG statistics: a pass with the one
+ * shared factor gives the same responsibilities as DIAG (SPHERICAL) with
+ * that factor copied to every component, and second moments that are the
+ * DIAG ones summed over components (and features); the M-step divides the
+ * pooled scatter by sum nk' (and d). Narrow and wide paths. */
+static void test_shared_variances_pool_the_diag_statistics(void)
+{
+    enum { N = 90, K = 3, DMAX = 9 };
+    const ptrdiff_t ds[2] = {3, DMAX};
+    double x[N * DMAX], sw[N];
+    for (int i = 0; i < N; i++) {
+        sw[i] = 0.25 + (double)(i % 4);
+        for (int j = 0; j < DMAX; j++) {
+            const double h = sin(3.1 + 12.9898 * i + 78.233 * j) * 43758.5453;
+            x[i * DMAX + j] = 3.0 * (i % K) + (h - floor(h)) * (1.0 + j % 3);
+        }
+    }
+    for (int di = 0; di < 2; di++) {
+        const ptrdiff_t d = ds[di];
+        double xd[N * DMAX];
+        for (int i = 0; i < N; i++) {
+            for (ptrdiff_t j = 0; j < d; j++) {
+                xd[i * d + j] = x[i * DMAX + j];
+            }
+        }
+        cem_data data = {xd, CEM_FLOAT64, N, d, d * (ptrdiff_t)sizeof(double),
+                         (ptrdiff_t)sizeof(double), sw};
+        const double weights[K] = {0.2, 0.3, 0.5};
+        double means[K * DMAX], shared[DMAX], copied[K * DMAX], sph[1] = {0.7}, sph_k[K];
+        for (int c = 0; c < K; c++) {
+            sph_k[c] = sph[0];
+            for (ptrdiff_t j = 0; j < d; j++) {
+                means[c * d + j] = 3.0 * c + 0.5 + 0.1 * j;
+                shared[j] = 0.6 + 0.1 * (double)j;
+                copied[c * d + j] = shared[j];
+            }
+        }
+        for (int spherical = 0; spherical < 2; spherical++) {
+            const int own = spherical ? CEM_SPHERICAL : CEM_DIAG;
+            const int pooled = spherical ? CEM_TIED_SPHERICAL : CEM_TIED_DIAG;
+            const cem_model m_own = {K, d, own, weights, means, spherical ? sph_k : copied};
+            const cem_model m_pool = {K, d, pooled, weights, means, spherical ? sph : shared};
+            const ptrdiff_t wl = cem_e_step_work_size(K, d, own);
+            double *work = malloc(sizeof(double) * (size_t)wl);
+            double s_own[2 + K + K * DMAX + K * DMAX] = {0}, s_pool[2 + K + K * DMAX + DMAX] = {0};
+            double r_own[N * K], r_pool[N * K], l_own[N], l_pool[N];
+            CHECK(cem_e_step_work_size(K, d, pooled) == wl);
+            CHECK(cem_e_step(&m_own, &data, s_own, r_own, K, l_own, work, wl) == CEM_OK);
+            CHECK(cem_e_step(&m_pool, &data, s_pool, r_pool, K, l_pool, work, wl) == CEM_OK);
+            CHECK(memcmp(r_own, r_pool, sizeof r_own) == 0 && memcmp(l_own, l_pool, sizeof l_own) == 0);
+            const ptrdiff_t head = 2 + K + K * d; /* total, log-likelihood, nk, sx */
+            CHECK(memcmp(s_own, s_pool, sizeof(double) * (size_t)head) == 0);
+            const double *sxx = s_own + head;
+            double want[DMAX] = {0};
+            for (int c = 0; c < K; c++) {
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    want[spherical ? 0 : j] += spherical ? 0.0 : sxx[c * d + j];
+                }
+                want[0] += spherical ? sxx[c] : 0.0;
+            }
+            CHECK(all_close(s_pool + head, want, spherical ? 1 : d, 1e-13));
+            /* the M-step: pooled scatter / sum nk' (/ d) + reg_covar */
+            double w_out[K], m_out[K * DMAX], cov[DMAX], pc[DMAX], expect[DMAX];
+            CHECK(cem_m_step(K, d, pooled, s_pool, means, 1e-3, w_out, m_out, cov, pc) == CEM_OK);
+            double n_sum = 0.0;
+            for (int c = 0; c < K; c++) {
+                n_sum += s_pool[2 + c] + CEM_NK_FLOOR;
+            }
+            for (ptrdiff_t j = 0; j < (spherical ? 1 : d); j++) {
+                double v = s_pool[head + j];
+                for (int c = 0; c < K; c++) {
+                    const double n_c = s_pool[2 + c] + CEM_NK_FLOOR;
+                    for (ptrdiff_t l = 0; l < d; l++) {
+                        if (spherical || l == j) {
+                            v -= s_pool[2 + K + c * d + l] * s_pool[2 + K + c * d + l] / n_c;
+                        }
+                    }
+                }
+                expect[j] = v / n_sum / (spherical ? (double)d : 1.0) + 1e-3;
+            }
+            CHECK(all_close(cov, expect, spherical ? 1 : d, 1e-13));
+            CLOSE(pc[0], 1.0 / sqrt(cov[0]), 1e-15);
+            free(work);
+        }
+    }
+}
+
 int main(void)
 {
     test_version_and_messages();
@@ -849,6 +952,7 @@ int main(void)
     test_column_view_reads_only_its_columns();
     test_wide_path_every_layout();
     test_fit_from_far_means_is_exact();
+    test_shared_variances_pool_the_diag_statistics();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
