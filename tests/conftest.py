@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -51,6 +52,12 @@ def blobs(rng, n=600, d=3, k=3, spread=4.0, dtype=np.float64):
     labels = rng.integers(0, k, size=n)
     X = centers[labels] + rng.normal(size=(n, d)) * rng.uniform(0.5, 1.5, size=k)[labels, None]
     return X.astype(dtype)
+
+
+# Where child Python processes run: outside any checkout, so that `python -c`
+# (which puts its working directory first on sys.path) cannot import an
+# unbuilt source tree's cem.
+CHILD_CWD = tempfile.mkdtemp(prefix="cem-child-")
 
 
 def child_env(**extra):

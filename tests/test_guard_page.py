@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import child_env
+from conftest import CHILD_CWD, child_env
 
 import cem
 
@@ -53,7 +53,8 @@ GUARDED = textwrap.dedent("""
 
 def run_guarded(*args):
     return subprocess.run([sys.executable, "-c", GUARDED, *map(str, args)],
-                          capture_output=True, text=True, env=child_env(), timeout=120)
+                          capture_output=True, text=True, env=child_env(), cwd=CHILD_CWD,
+                          timeout=120)
 
 
 @pytest.mark.skipif(not hasattr(mmap, "PAGESIZE") or os.name == "nt", reason="needs mprotect")

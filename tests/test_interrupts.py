@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cem import _core
-from conftest import child_env, random_model
+from conftest import CHILD_CWD, child_env, random_model
 
 
 # A fit whose single E-step pass takes seconds (2,000,000 rows, d = 24,
@@ -46,7 +46,7 @@ def interrupt_latency(delay=0.5):
     """Seconds from SIGINT, sent `delay` s into the fit, to the child's
     KeyboardInterrupt, and what the child said after it."""
     with subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True,
-                          env=child_env()) as child:
+                          env=child_env(), cwd=CHILD_CWD) as child:
         try:
             assert child.stdout.readline().strip() == "ready"
             time.sleep(delay)
@@ -121,7 +121,8 @@ def _import_cem_in_child(**env):
             if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")}
     out = subprocess.run(
         [sys.executable, "-c", "import os, cem; print('left', os.environ.get('OMP_WAIT_POLICY'))"],
-        env=dict(base, OMP_DISPLAY_ENV="verbose", **env), capture_output=True, text=True, timeout=60)
+        env=dict(base, OMP_DISPLAY_ENV="verbose", **env), cwd=CHILD_CWD, capture_output=True,
+        text=True, timeout=60)
     policy = [line.split("=")[1].strip(" '") for line in (out.stdout + out.stderr).splitlines()
               if line.strip().startswith(("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"))]
     left = [line.split()[1] for line in out.stdout.splitlines() if line.startswith("left")]

@@ -14,6 +14,8 @@ import textwrap
 
 import pytest
 
+from conftest import CHILD_CWD, child_env
+
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin",
                                 reason="needs Linux mmap/mprotect")
 
@@ -108,6 +110,7 @@ def _case(d, group):
                                       for d in DIMENSIONS])
 def test_methods_on_views_ending_at_a_guard_page(d, group):
     out = subprocess.run([sys.executable, "-c", CHILD, str(d), group, str(_padded(d))],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, env=child_env(),
+                         cwd=CHILD_CWD)
     assert out.returncode == 0 and out.stdout.strip() == "ok", \
         f"exit {out.returncode}\n{out.stdout}\n{out.stderr[-3000:]}"
