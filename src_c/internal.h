@@ -4,6 +4,7 @@
 #ifndef CEM_INTERNAL_H
 #define CEM_INTERNAL_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "cem.h"
@@ -257,5 +258,17 @@ int cem_em_iterations(ptrdiff_t k, int covariance_type, const cem_data *data, do
                       double *covariances, double *prec_chol, ptrdiff_t *n_iter,
                       int *converged, double *lower_bound, double *bounds, double *stats,
                       double *centers, double *pass_work, ptrdiff_t pass_len);
+
+/* CEM_OK if all `size` entries of a statistics array are finite, else
+ * CEM_ENONFINITE (the M-steps' check of their input). */
+static inline int cem_check_stats_finite(const double *stats, ptrdiff_t size)
+{
+    for (ptrdiff_t i = 0; i < size; i++) {
+        if (!isfinite(stats[i])) {
+            return CEM_ENONFINITE;
+        }
+    }
+    return CEM_OK;
+}
 
 #endif /* CEM_INTERNAL_H */

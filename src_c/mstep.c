@@ -104,10 +104,8 @@ int cem_m_step(ptrdiff_t k, ptrdiff_t d, int covariance_type,
         || !isfinite(reg_covar)) {
         return CEM_EINVAL;
     }
-    for (ptrdiff_t i = 0; i < size; i++) {
-        if (!isfinite(stats[i])) {
-            return CEM_ENONFINITE;
-        }
+    if (cem_check_stats_finite(stats, size) != CEM_OK) {
+        return CEM_ENONFINITE;
     }
     const double *nk = stats + 2;
     const double *sx = nk + k;

@@ -59,10 +59,8 @@ int cem_m_step_map(ptrdiff_t k, ptrdiff_t d, int covariance_type, const double *
     if (status != CEM_OK) {
         return status;
     }
-    for (ptrdiff_t i = 0; i < size; i++) {
-        if (!isfinite(stats[i])) {
-            return CEM_ENONFINITE;
-        }
+    if (cem_check_stats_finite(stats, size) != CEM_OK) {
+        return CEM_ENONFINITE;
     }
     const double *nk = stats + 2;
     const double *sx = nk + k;
