@@ -180,9 +180,14 @@ cdef cem_data partition(const cem_data *data, ptrdiff_t p, ptrdiff_t n_parts,
 cdef int e_step_partition(const cem_model *model, const double *shift, const cem_data *data,
                           ptrdiff_t p, ptrdiff_t n_parts, double *stats, double *resp,
                           double *log_density, double *work,
-                          ptrdiff_t work_len) noexcept nogil:
+                          ptrdiff_t work_len, bint missing) noexcept nogil:
     cdef ptrdiff_t start
     cdef cem_data sub = partition(data, p, n_parts, &start)
+    if missing:
+        return cem_e_step_missing(model, shift, &sub, stats,
+                                  resp + start * model.k if resp != NULL else NULL, model.k,
+                                  log_density + start if log_density != NULL else NULL,
+                                  work, work_len)
     return cem_e_step_about(model, shift, &sub, stats,
                       resp + start * model.k if resp != NULL else NULL, model.k,
                       log_density + start if log_density != NULL else NULL,
@@ -190,7 +195,8 @@ cdef int e_step_partition(const cem_model *model, const double *shift, const cem
 
 
 def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
-           bint want_stats=True, resp=None, log_density=None, n_threads=1, shift=None):
+           bint want_stats=True, resp=None, log_density=None, n_threads=1, shift=None,
+           bint missing=False):
     """One fused pass over X under the given mixture (see cem_e_step).
 
     weights (k,), means (k, d), prec_chol (cem.h layout): C-contiguous float64.
@@ -199,6 +205,8 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
     log_density: (n,) float64 to fill, or None.
     shift: (k, d) C-contiguous float64 point the moments are taken about
     (see cem_e_step_about), or None for `means`.
+    missing: NaN in X means "not observed" (cem_e_step_missing); else NaN
+    is an error.
     Returns the statistics (flat float64 array, cem.h layout, moments about
     `shift`, default `means`) when want_stats, else None.
     """
@@ -225,6 +233,8 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
     cdef cem_data data = as_data(X, sample_weight, model.d)
     cdef ptrdiff_t stats_len = cem_stats_size(model.k, model.d, model.covariance_type)
     cdef ptrdiff_t work_len = cem_e_step_work_size(model.k, model.d, model.covariance_type)
+    if missing:
+        work_len = cem_e_step_missing_work_size(model.k, model.d, model.covariance_type)
     cdef ptrdiff_t n_parts = e_step_partitions(data.n, stats_len)
     cdef ptrdiff_t row_units = stats_len + ROW_OVERHEAD
     cdef int threads = threads_for_work(n_threads, n_parts, data.n * row_units)
@@ -264,7 +274,7 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
                 status[p - first] = e_step_partition(
                     &model, shift_ptr, &data, p, n_parts,
                     &part_stats[p - first, 0] if want_stats else NULL,
-                    resp_ptr, ld_ptr, &work[threadid(), 0], work_len)
+                    resp_ptr, ld_ptr, &work[threadid(), 0], work_len, missing)
         for p in range(last - first):
             check(status[p])
         if want_stats:
