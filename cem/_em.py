@@ -17,6 +17,7 @@ import numpy as np
 
 from cem import _core
 from cem._init import NK_FLOOR, initial_stats
+from cem._missing import filled_for_init
 from cem._params import (
     Parameters, as_float64, covariances_from_precisions, m_step, prec_chol_from_precisions,
 )
@@ -70,16 +71,17 @@ def e_step_statistics(source, covariance_type, params, n_threads):
         raise e_step_error(exc) from None
 
 
-def rows_statistics(covariance_type, core_params, X, sample_weight, n_threads):
+def rows_statistics(covariance_type, core_params, X, sample_weight, n_threads, missing=False):
     """The E-step on validated in-memory rows X (n, d) with optional weights
     (n,) under core_params (weights, means, prec_chol as the C core reads
     them): (flat statistics, the shift of their moments), as
-    e_step_statistics."""
+    e_step_statistics; NaN marginalized when missing."""
     weights, means, prec_chol = core_params
     try:
         return statistics_about_the_data(
             lambda shift: _core.e_step(covariance_type, weights, means, prec_chol, X,
-                                       sample_weight, n_threads=n_threads, shift=shift),
+                                       sample_weight, n_threads=n_threads, shift=shift,
+                                       missing=missing),
             covariance_type, means)
     except _core.CoreError as exc:
         raise e_step_error(exc) from None
@@ -131,16 +133,19 @@ class EM:
     (GMMSelection shares one k-means partition across covariance types);
     prior: None for maximum likelihood, or a validated complete
     cem._prior.Prior for MAP EM (every M-step the posterior mode, reg_covar
-    unused, and the lower bound the mean log-posterior).
+    unused, and the lower bound the mean log-posterior); missing: True
+    when NaN are missing values (init_params then sees them filled, see
+    cem._missing; the passes marginalize them: the source knows).
     """
 
     def __init__(self, *, covariance_type, n_components, reg_covar, tol, max_iter, init_params,
-                 n_threads, reporter, initial_stats=None, prior=None):
+                 n_threads, reporter, initial_stats=None, prior=None, missing=False):
         self.covariance_type, self.n_components = covariance_type, n_components
         self.reg_covar, self.tol, self.max_iter = reg_covar, tol, max_iter
         self.init_params, self.n_threads, self.reporter = init_params, n_threads, reporter
         self.initial_stats = initial_stats or self._partition_stats
         self.prior = prior
+        self.missing = missing
 
     def _partition_stats(self, X, sample_weight, rng, n_threads):
         return initial_stats(X, sample_weight, self.n_components, self.covariance_type,
@@ -167,6 +172,8 @@ class EM:
         if all(v is not None for v in user_init):
             return self._initial_parameters(None, None, user_init, rng)
         X, w = source.init_sample(rng, INIT_SAMPLE_ROWS)
+        if self.missing:
+            X, w = filled_for_init(X, w)
         if X.shape[0] < self.n_components:
             raise ValueError("Expected n_samples >= n_components but got n_components = "
                              f"{self.n_components}, n_samples = {X.shape[0]}")

@@ -64,6 +64,7 @@ class _ConstrainedGMM(GMM):
         "learning_decay": [Interval(Real, 0.5, 1.0, closed="right")],
         "learning_offset": [Interval(Real, 0.0, None, closed="left")],
         "prior": [None, "boolean", StrOptions({"default"}), cem.Prior, dict],
+        "missing": [StrOptions({"error", "marginalize"})],
     }
 
 
