@@ -180,9 +180,12 @@ static int prepare_model(const cem_model *m, ptrdiff_t ld, cem_pass_work *w)
     return any_positive ? CEM_OK : CEM_ENOWEIGHT;
 }
 
-/* Log-densities log_resp[c][r] of the block's nb rows under every component. */
+/* Log-densities log_resp[c][r] of the block's nb rows under every
+ * component; and, when quad_keep is not NULL, each component's squared
+ * Mahalanobis distances in quad_keep[c][r] (the missing-data path starts
+ * from them). */
 static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t nb,
-                          ptrdiff_t ld, cem_pass_work *w)
+                          ptrdiff_t ld, cem_pass_work *w, double *quad_keep)
 {
     const ptrdiff_t k = m->k, d = m->d, nb8 = cem_round_rows(nb), B = CEM_BLOCK_ROWS;
     const double norm = -0.5 * (double)d * CEM_LOG_2PI;
@@ -192,6 +195,9 @@ static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t
         kern->tri_product(w->dif, nb8, d, ld, w->factor, w->wdif);
         for (ptrdiff_t c = 0; c < k; c++) {
             kern->quad_diag(w->wdif, nb8, ld, w->tied_offset + c * ld, w->ones, w->quad);
+            if (quad_keep != NULL) {
+                memcpy(quad_keep + c * B, w->quad, (size_t)nb8 * sizeof(double));
+            }
             const double base = w->log_w[c] + w->log_det[c] + norm;
             kern->log_density_row(w->quad, base, nb8, w->log_resp + c * B);
         }
@@ -215,6 +221,9 @@ static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t
                 kern->quad_diag(w->rows, nb8, ld, w->mean_pad + c * ld, w->factor + c * ld,
                                 w->quad);
             }
+        }
+        if (quad_keep != NULL) {
+            memcpy(quad_keep + c * B, w->quad, (size_t)nb8 * sizeof(double));
         }
         const double base = w->log_w[c] + w->log_det[c] + norm;
         kern->log_density_row(w->quad, base, nb8, w->log_resp + c * B);
@@ -319,7 +328,7 @@ static int e_step_pass(const cem_model *model, const double *shift, const cem_da
         }
         load(data, i0, nb, p.ld, w);
         const ptrdiff_t n_marked = missing ? cem_missing_mark(&p, nb, &mw) : 0;
-        log_densities(kern, model, nb, p.ld, w);
+        log_densities(kern, model, nb, p.ld, w, n_marked > 0 ? mw.quad : NULL);
         if (n_marked > 0) {
             status = cem_missing_log_densities(&p, model, data, i0, nb, &mw);
             if (status != CEM_OK) {

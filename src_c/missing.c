@@ -9,10 +9,18 @@
  *   log|S_oo| = log|S| + log|P_mm|
  *   x_hat_m = mu_m - P_mm^-1 P_mo (x_o - mu_o)   (conditional mean)
  *   S_m|o = P_mm^-1                              (conditional covariance)
- * With L L^T = P_mm, e = x_o - mu_o and y = L^-1 P_mo e, the quadratic
- * form is e^T P_oo e - y^T y. Diagonal and spherical covariances need no
- * factorisation: the missing coordinates drop out of the density, and the
- * statistics use mu_j and sigma_j^2 for them.
+ * With L L^T = P_mm, e = x_o - mu_o, b = P_mo e and y = L^-1 b, the
+ * quadratic form is e^T P_oo e - y^T y. The block kernels have already
+ * given q = (x~ - mu)^T P (x~ - mu) for the row x~ filled with f on m; with
+ * g = f_m - mu_m, e^T P_oo e = q - 2 g^T b - g^T P_mm g: O(m d) per row and
+ * component instead of O(d^2). Likewise the statistics: the block adds
+ * those of x~, and the difference to those of x_hat (D = x_hat_m - f_m,
+ * nonzero on m only) touches only the rows and columns of m:
+ *   (x~ - s + D)(x~ - s + D)^T - (x~ - s)(x~ - s)^T
+ *     = (x~ - s) D^T + D (x~ - s)^T + D D^T,  plus P_mm^-1 on m x m.
+ * Diagonal and spherical covariances need no factorisation: the missing
+ * coordinates drop out of the density, and the statistics use mu_j and
+ * sigma_j^2 for them.
  */
 #include <math.h>
 #include <string.h>
@@ -37,6 +45,8 @@ ptrdiff_t cem_missing_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covaria
     ptrdiff_t used = 0;
 #define CEM_TAKE(field, len) (mw->field = work != NULL ? work + used : NULL, used += (len))
     CEM_TAKE(precision, precision_size(k, d, covariance_type));
+    CEM_TAKE(fill, d);
+    CEM_TAKE(quad, k * CEM_BLOCK_ROWS);
     CEM_TAKE(row_kind, CEM_BLOCK_ROWS);
     CEM_TAKE(x, d);
     CEM_TAKE(observed, d);
@@ -52,11 +62,18 @@ ptrdiff_t cem_missing_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covaria
 
 void cem_missing_start(const cem_pass *p, cem_missing_work *mw)
 {
+    const ptrdiff_t d = p->d, ld = p->ld, k = p->k;
+    for (ptrdiff_t j = 0; j < d; j++) { /* near every component: no large g */
+        double s = 0.0;
+        for (ptrdiff_t c = 0; c < k; c++) {
+            s += p->w.mean_pad[c * ld + j];
+        }
+        mw->fill[j] = s / (double)k;
+    }
     if (!triangular(p->covariance_type)) {
         return;
     }
-    const ptrdiff_t d = p->d, ld = p->ld;
-    const ptrdiff_t n_factors = p->covariance_type == CEM_FULL ? p->k : 1;
+    const ptrdiff_t n_factors = p->covariance_type == CEM_FULL ? k : 1;
     for (ptrdiff_t f = 0; f < n_factors; f++) {
         const double *u = p->w.factor + f * ld * ld; /* padded, zero below the diagonal */
         double *prec = mw->precision + f * d * d;
@@ -107,7 +124,7 @@ ptrdiff_t cem_missing_mark(cem_pass *p, ptrdiff_t nb, cem_missing_work *mw)
         for (ptrdiff_t j = 0; j < d; j++) {
             double *v = narrow ? x + j * B + r : x + r * ld + j;
             if (*v != *v) {
-                *v = 0.0;
+                *v = mw->fill[j];
                 n_absent++;
             }
         }
@@ -140,30 +157,29 @@ static ptrdiff_t split_row(const cem_data *data, ptrdiff_t i, cem_missing_work *
     return no;
 }
 
-/* For a FULL or TIED component with precision `prec` and mean mu: e, the
- * Cholesky factor L of P_mm in mw->chol, and y = L^-1 P_mo e in mw->b.
- * Returns the quadratic form e^T S_oo^-1 e, and log|P_mm| in *log_det_mm;
- * NAN if P_mm does not factor. */
+/* For a FULL or TIED component with precision `prec` and mean mu: the
+ * Cholesky factor L of P_mm in mw->chol, y = L^-1 b (b = P_mo e) in mw->b.
+ * Returns what the filled row's quadratic form q exceeds the observed
+ * one's by, 2 g^T b + g^T P_mm g + y^T y (g = f_m - mu_m), and log|P_mm| in
+ * *log_det_mm; NAN if P_mm does not factor. */
 static double schur(const double *prec, const double *mu, ptrdiff_t d, ptrdiff_t no,
                     ptrdiff_t nm, cem_missing_work *mw, double *log_det_mm)
 {
     const double *obs = mw->observed, *abs_ = mw->absent;
     double *e = mw->e, *l = mw->chol, *y = mw->b;
-    double q = 0.0;
     for (ptrdiff_t t = 0; t < no; t++) {
         const ptrdiff_t jt = (ptrdiff_t)obs[t];
         e[t] = mw->x[jt] - mu[jt];
-        double cross = 0.0;
-        for (ptrdiff_t s = 0; s < t; s++) {
-            cross += prec[jt * d + (ptrdiff_t)obs[s]] * e[s];
-        }
-        q += e[t] * (prec[jt * d + jt] * e[t] + 2.0 * cross);
     }
-    double log_det = 0.0;
-    for (ptrdiff_t s = 0; s < nm; s++) { /* L L^T = P_mm, row by row */
+    double excess = 0.0, log_det = 0.0;
+    for (ptrdiff_t s = 0; s < nm; s++) { /* L L^T = P_mm row by row; g^T P_mm g */
         const ptrdiff_t js = (ptrdiff_t)abs_[s];
+        const double *prow = prec + js * d;
+        const double gs = mw->fill[js] - mu[js];
         for (ptrdiff_t t = 0; t <= s; t++) {
-            double v = prec[js * d + (ptrdiff_t)abs_[t]];
+            const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+            double v = prow[jt];
+            excess += (t < s ? 2.0 : 1.0) * gs * v * (mw->fill[jt] - mu[jt]);
             for (ptrdiff_t u = 0; u < t; u++) {
                 v -= l[s * nm + u] * l[t * nm + u];
             }
@@ -178,20 +194,22 @@ static double schur(const double *prec, const double *mu, ptrdiff_t d, ptrdiff_t
             }
         }
     }
-    for (ptrdiff_t s = 0; s < nm; s++) { /* y = L^-1 (P_mo e) */
+    for (ptrdiff_t s = 0; s < nm; s++) { /* b = P_mo e; y = L^-1 b */
         const ptrdiff_t js = (ptrdiff_t)abs_[s];
+        const double *prow = prec + js * d;
         double v = 0.0;
         for (ptrdiff_t t = 0; t < no; t++) {
-            v += prec[js * d + (ptrdiff_t)obs[t]] * e[t];
+            v += prow[(ptrdiff_t)obs[t]] * e[t];
         }
+        excess += 2.0 * (mw->fill[js] - mu[js]) * v;
         for (ptrdiff_t u = 0; u < s; u++) {
             v -= l[s * nm + u] * y[u];
         }
         y[s] = v / l[s * nm + s];
-        q -= y[s] * y[s];
+        excess += y[s] * y[s];
     }
     *log_det_mm = 2.0 * log_det;
-    return q;
+    return excess;
 }
 
 int cem_missing_log_densities(cem_pass *p, const cem_model *m, const cem_data *data,
@@ -221,10 +239,12 @@ int cem_missing_log_densities(cem_pass *p, const cem_model *m, const cem_data *d
             if (triangular(p->covariance_type)) {
                 const double *prec = mw->precision + (p->covariance_type == CEM_FULL ? c * d * d : 0);
                 double log_det_mm = 0.0;
-                q = schur(prec, mu, d, no, nm, mw, &log_det_mm);
-                if (q != q) {
+                const double excess = schur(prec, mu, d, no, nm, mw, &log_det_mm);
+                if (excess != excess) {
                     return CEM_ENOTPD;
                 }
+                q = mw->quad[c * B + r] - excess;
+                q = q > 0.0 ? q : 0.0; /* rounding of the difference: q_o >= 0 */
                 log_det -= 0.5 * log_det_mm;
             } else {
                 const double *f = p->w.factor + c * p->ld; /* 1 / sigma per feature */
@@ -246,14 +266,14 @@ int cem_missing_log_densities(cem_pass *p, const cem_model *m, const cem_data *d
     return CEM_OK;
 }
 
-/* mw->cond = P_mm^-1 = L^-T L^-1 from the factor in mw->chol (m x m). */
+/* mw->cond = P_mm^-1 = L^-T L^-1 from the factor in mw->chol (m x m);
+ * uses mw->e as scratch. */
 static void conditional_covariance(ptrdiff_t nm, cem_missing_work *mw)
 {
     const double *l = mw->chol;
-    double *inv = mw->cond;
+    double *inv = mw->cond, *z = mw->e;
     /* column t of P_mm^-1: solve L z = unit_t, then L^T w = z */
     for (ptrdiff_t t = 0; t < nm; t++) {
-        double *z = mw->e; /* e is free again here */
         for (ptrdiff_t s = 0; s < nm; s++) {
             double v = s == t ? 1.0 : 0.0;
             for (ptrdiff_t u = 0; u < s; u++) {
@@ -276,7 +296,7 @@ double cem_missing_accumulate(cem_pass *p, const cem_model *m, const cem_data *d
 {
     const ptrdiff_t k = p->k, d = p->d, B = CEM_BLOCK_ROWS;
     const int type = p->covariance_type;
-    double *nk = stats + 2, *sx = nk + k, *sxx = sx + k * d;
+    double *sx = stats + 2 + k, *sxx = sx + k * d; /* the counts: all in the block's */
     double *resp = p->w.log_resp;
     double empty_weight = 0.0;
     for (ptrdiff_t r = 0; r < nb; r++) {
@@ -293,65 +313,62 @@ double cem_missing_accumulate(cem_pass *p, const cem_model *m, const cem_data *d
         }
         ptrdiff_t nm = 0;
         const ptrdiff_t no = split_row(data, i0 + r, mw, &nm); /* finite: checked before */
+        const double *abs_ = mw->absent;
         for (ptrdiff_t c = 0; c < k; c++) {
             const double a = w_r * resp[c * B + r];
-            resp[c * B + r] = 0.0;
             if (a == 0.0) {
                 continue;
             }
             const double *mu = m->means + c * d, *s = p->shift + c * d;
-            double *x_hat = mw->x_hat;
+            double *ft = mw->x_hat; /* the filled row minus the shift, x~ - s */
             for (ptrdiff_t j = 0; j < d; j++) {
-                x_hat[j] = mw->x[j] == mw->x[j] ? mw->x[j] : mu[j];
+                ft[j] = (mw->x[j] == mw->x[j] ? mw->x[j] : mw->fill[j]) - s[j];
             }
+            double *delta = mw->b; /* D_t = x_hat_m - f_m, t over the missing */
             if (triangular(type)) {
                 const double *prec = mw->precision + (type == CEM_FULL ? c * d * d : 0);
                 double log_det_mm;
                 schur(prec, mu, d, no, nm, mw, &log_det_mm); /* factored before: finite */
                 const double *l = mw->chol;
-                double *y = mw->b;
-                for (ptrdiff_t t = nm - 1; t >= 0; t--) { /* P_mm^-1 P_mo e = L^-T y */
-                    double v = y[t];
+                for (ptrdiff_t t = nm - 1; t >= 0; t--) { /* P_mm^-1 b = L^-T y, in place */
+                    double v = delta[t];
                     for (ptrdiff_t u = t + 1; u < nm; u++) {
-                        v -= l[u * nm + t] * y[u];
+                        v -= l[u * nm + t] * delta[u];
                     }
-                    y[t] = v / l[t * nm + t];
+                    delta[t] = v / l[t * nm + t];
                 }
                 for (ptrdiff_t t = 0; t < nm; t++) {
-                    x_hat[(ptrdiff_t)mw->absent[t]] -= y[t];
+                    const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+                    delta[t] = (mu[jt] - delta[t]) - mw->fill[jt];
                 }
                 conditional_covariance(nm, mw);
-            }
-            nk[c] += a;
-            double *dif = mw->e; /* x_hat - s */
-            for (ptrdiff_t j = 0; j < d; j++) {
-                dif[j] = x_hat[j] - s[j];
-                sx[c * d + j] += a * dif[j];
-            }
-            if (triangular(type)) {
                 double *second = type == CEM_FULL ? sxx + c * d * d : sxx;
-                for (ptrdiff_t j = 0; j < d; j++) {
-                    const double aj = a * dif[j];
-                    for (ptrdiff_t l = 0; l <= j; l++) {
-                        second[j * d + l] += aj * dif[l];
+                for (ptrdiff_t t = 0; t < nm; t++) {
+                    const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+                    const double ad = a * delta[t];
+                    sx[c * d + jt] += ad;
+                    for (ptrdiff_t l2 = 0; l2 <= jt; l2++) { /* row jt: D (x~ - s)^T */
+                        second[jt * d + l2] += ad * ft[l2];
                     }
-                }
-                for (ptrdiff_t t = 0; t < nm; t++) { /* absent indices ascend: lower stays lower */
-                    const ptrdiff_t jt = (ptrdiff_t)mw->absent[t];
-                    for (ptrdiff_t u = 0; u <= t; u++) {
-                        second[jt * d + (ptrdiff_t)mw->absent[u]] += a * mw->cond[t * nm + u];
+                    for (ptrdiff_t j = jt; j < d; j++) { /* column jt: (x~ - s) D^T */
+                        second[j * d + jt] += ad * ft[j];
+                    }
+                    for (ptrdiff_t u = 0; u <= t; u++) { /* D D^T + P_mm^-1, lower */
+                        second[jt * d + (ptrdiff_t)abs_[u]] +=
+                            a * (delta[t] * delta[u] + mw->cond[t * nm + u]);
                     }
                 }
             } else {
-                const double *f = p->w.factor + c * p->ld;
+                const double *f = p->w.factor + c * p->ld; /* 1 / sigma */
                 double total = 0.0;
-                for (ptrdiff_t j = 0; j < d; j++) {
-                    double v = dif[j] * dif[j];
-                    if (mw->x[j] != mw->x[j]) {
-                        v += 1.0 / (f[j] * f[j]); /* the conditional variance: sigma_j^2 */
-                    }
+                for (ptrdiff_t t = 0; t < nm; t++) {
+                    const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+                    const double dt = mu[jt] - mw->fill[jt];
+                    sx[c * d + jt] += a * dt;
+                    /* (x~ - s + D)^2 - (x~ - s)^2 + sigma^2 */
+                    const double v = dt * (2.0 * ft[jt] + dt) + 1.0 / (f[jt] * f[jt]);
                     if (type == CEM_DIAG) {
-                        sxx[c * d + j] += a * v;
+                        sxx[c * d + jt] += a * v;
                     } else {
                         total += v;
                     }

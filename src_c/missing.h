@@ -3,12 +3,15 @@
  * used by cem_e_step_missing (estep.c); not installed.
  *
  * A block is scanned for NaN as it is loaded; a block without one goes the
- * complete-data way untouched. In a block with some, the rows holding a NaN
- * get their NaN set to 0 in the loaded copy (so the block kernels stay
- * finite), their log-densities replaced by the marginal ones of their
- * observed values, and their statistics added here, one row at a time,
- * with the responsibilities the block's log-sum-exp gave them; the block
- * accumulation then sees them with responsibility 0.
+ * complete-data way untouched. In a block with some, each NaN is set in the
+ * loaded copy to a fill value f_j (the mean of the components' means), so
+ * the block kernels run on every row as usual; then, one row with a NaN at
+ * a time, the log-densities are corrected to the marginal ones of the
+ * observed values (from the kernels' quadratic forms), and the statistics
+ * the block accumulation adds for the filled row are corrected to those of
+ * the conditional mean plus the conditional covariance: per row and
+ * component O(m d + m^3) for m missing values, instead of O(d^2).
+ * Rows with nothing observed get responsibility 0 before the accumulation.
  */
 #ifndef CEM_MISSING_H
 #define CEM_MISSING_H
@@ -23,6 +26,8 @@
 /* Scratch of the missing-data path, laid out after the pass's own. */
 typedef struct {
     double *precision; /* P = U U^T: FULL [k][d][d], TIED [d][d], else none */
+    double *fill;      /* [d] f, the value a NaN takes in the loaded block */
+    double *quad;      /* [k][B] the kernels' squared distances of the block's rows */
     double *row_kind;  /* [B] CEM_ROW_* of each row of the block */
     double *x;         /* [d] the row, NaN where missing */
     double *observed;  /* [d] indices of the observed features, as doubles */
@@ -44,21 +49,24 @@ void cem_missing_start(const cem_pass *p, cem_missing_work *mw);
 
 /* Scans the loaded block (p->w.rows) for NaN; when there is one, makes the
  * rows a private copy, sets each NaN to 0 and marks row_kind. Returns the
- * number of rows with a NaN (0: the block is complete, row_kind unset). */
+ * number of rows with a NaN (0: the block is complete, row_kind unset);
+ * each NaN is set to fill[j]. */
 ptrdiff_t cem_missing_mark(cem_pass *p, ptrdiff_t nb, cem_missing_work *mw);
 
 /* The marked rows' log-densities log w_c + log N(x_o | mu_o, S_oo) into
- * p->w.log_resp (an empty row gets log w_c); CEM_ENONFINITE for an
+ * p->w.log_resp (an empty row gets log w_c), from the distances in quad of
+ * the filled rows; CEM_ENONFINITE for an
  * infinite observed value or a marginal that is not finite, CEM_ENOTPD if
  * some P_mm does not factor. */
 int cem_missing_log_densities(cem_pass *p, const cem_model *m, const cem_data *data,
                               ptrdiff_t i0, ptrdiff_t nb, cem_missing_work *mw);
 
-/* The marked rows' statistics under the responsibilities now in
- * p->w.log_resp (moments about p->shift, x_hat in place of x, plus the
- * conditional covariance), added to stats; then their responsibilities
- * there set to 0, so the block accumulation skips them. Returns the total
- * sample weight of the block's empty rows (to take out of stats[0]). */
+/* For the marked rows, under the responsibilities now in p->w.log_resp:
+ * adds to stats the difference between their statistics (moments about
+ * p->shift of x_hat, plus the conditional covariance) and those of the
+ * filled rows, which the block accumulation then adds; sets the empty
+ * rows' responsibilities there to 0. Returns the total sample weight of
+ * the block's empty rows (to take out of stats[0]). */
 double cem_missing_accumulate(cem_pass *p, const cem_model *m, const cem_data *data,
                               ptrdiff_t i0, ptrdiff_t nb, cem_missing_work *mw, double *stats);
 

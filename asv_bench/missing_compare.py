@@ -1,0 +1,95 @@
+"""One EM pass with missing values against the complete-data pass.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python asv_bench/missing_compare.py
+
+n = 200,000 rows, d = 16, k = 16, full covariance (the issue's workload;
+--n, --d, --k to change it), rows from a random 16-component mixture. The
+same mixture, the same rows: once complete (cem_e_step_about, the pass of
+every EM iteration), once with 10% of the values set to NaN completely at
+random (cem_e_step_missing; 1 - 0.9^16 = 81% of the rows then hold a NaN
+and take the per-row path). Also the missing pass on the complete rows (the
+cost of the NaN scan alone). Each pass with statistics, as in EM; one
+thread unless --threads. Prints the median of --repeats runs of each,
+their ratio, the scratch each pass needs (independent of n) and the CPU.
+"""
+import argparse
+import subprocess
+import time
+
+import numpy as np
+
+from cem import _core
+
+
+def cpu_name():
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        return next(line.split(":", 1)[1].strip() for line in out.splitlines()
+                    if line.startswith("Model name"))
+    except (OSError, StopIteration):
+        return "unknown CPU"
+
+
+def workload(n, d, k, fraction, seed=0):
+    """(X complete, X with NaN, weights, means, prec_chol)."""
+    rng = np.random.default_rng(seed)
+    weights = rng.dirichlet(np.ones(k))
+    means = 3.0 * rng.normal(size=(k, d))
+    a = rng.normal(size=(k, d, d))
+    cov = a @ a.transpose(0, 2, 1) / d + np.eye(d)
+    prec_chol = np.ascontiguousarray(
+        np.linalg.cholesky(np.linalg.inv(cov)).transpose(0, 2, 1))  # upper U, U U^T = P
+    labels = rng.choice(k, size=n, p=weights)
+    X = means[labels] + np.einsum("nij,nj->ni", np.linalg.cholesky(cov)[labels],
+                                  rng.normal(size=(n, d)))
+    holes = X.copy()
+    holes[rng.random(X.shape) < fraction] = np.nan
+    return X, holes, weights, means, prec_chol
+
+
+def median_seconds(fn, repeats):
+    fn()  # warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200_000)
+    parser.add_argument("--d", type=int, default=16)
+    parser.add_argument("--k", type=int, default=16)
+    parser.add_argument("--fraction", type=float, default=0.1)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    X, holes, weights, means, prec_chol = workload(args.n, args.d, args.k, args.fraction)
+
+    def run(data, missing):
+        return lambda: _core.e_step("full", weights, means, prec_chol, data,
+                                    n_threads=args.threads, missing=missing)
+    complete = median_seconds(run(X, False), args.repeats)
+    scan = median_seconds(run(X, True), args.repeats)
+    missing = median_seconds(run(holes, True), args.repeats)
+    rows = np.isnan(holes).any(axis=1).mean()
+    work = (_core.e_step_work_size("full", args.k, args.d)
+            if hasattr(_core, "e_step_work_size") else None)
+    print(f"n={args.n}, d={args.d}, k={args.k}, full, {args.fraction:.0%} of values missing "
+          f"({rows:.0%} of rows), {args.threads} thread(s), median of {args.repeats}; "
+          f"{cpu_name()}")
+    print("| pass | seconds | vs complete |")
+    print("|---|---|---|")
+    print(f"| complete data (cem_e_step_about) | {complete:.3f} | 1.00x |")
+    print(f"| complete data, missing path on (NaN scan only) | {scan:.3f} | "
+          f"{scan / complete:.2f}x |")
+    print(f"| {args.fraction:.0%} missing (cem_e_step_missing) | {missing:.3f} | "
+          f"{missing / complete:.2f}x |")
+    if work is not None:
+        print(f"scratch per thread: {work} doubles (independent of n)")
+
+
+if __name__ == "__main__":
+    main()
