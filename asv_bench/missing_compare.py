@@ -10,11 +10,14 @@ random (cem_e_step_missing; 1 - 0.9^16 = 81% of the rows then hold a NaN
 and take the per-row path). Also the missing pass on the complete rows (the
 cost of the NaN scan alone). Each pass with statistics, as in EM; one
 thread unless --threads. Prints the median of --repeats runs of each,
-their ratio, the scratch each pass needs (independent of n) and the CPU.
+their ratio, the peak memory numpy allocates during the missing-data pass
+at n/10 and n rows (tracemalloc: the same, so no memory grows with n) and
+the CPU.
 """
 import argparse
 import subprocess
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -57,6 +60,16 @@ def median_seconds(fn, repeats):
     return float(np.median(times))
 
 
+def peak_bytes(fn):
+    """Peak bytes allocated through numpy (tracemalloc) while fn runs: the
+    pass's scratch and statistics; the C core allocates nothing itself."""
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200_000)
@@ -75,8 +88,7 @@ def main():
     scan = median_seconds(run(X, True), args.repeats)
     missing = median_seconds(run(holes, True), args.repeats)
     rows = np.isnan(holes).any(axis=1).mean()
-    work = (_core.e_step_work_size("full", args.k, args.d)
-            if hasattr(_core, "e_step_work_size") else None)
+    memory = {n: peak_bytes(lambda: run(holes[:n], True)()) for n in (args.n // 10, args.n)}
     print(f"n={args.n}, d={args.d}, k={args.k}, full, {args.fraction:.0%} of values missing "
           f"({rows:.0%} of rows), {args.threads} thread(s), median of {args.repeats}; "
           f"{cpu_name()}")
@@ -87,8 +99,8 @@ def main():
           f"{scan / complete:.2f}x |")
     print(f"| {args.fraction:.0%} missing (cem_e_step_missing) | {missing:.3f} | "
           f"{missing / complete:.2f}x |")
-    if work is not None:
-        print(f"scratch per thread: {work} doubles (independent of n)")
+    print("peak memory numpy allocates during one missing-data pass (scratch, statistics): "
+          + ", ".join(f"n={n}: {b / 1024:.0f} KiB" for n, b in memory.items()))
 
 
 if __name__ == "__main__":

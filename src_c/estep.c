@@ -330,7 +330,7 @@ static int e_step_pass(const cem_model *model, const double *shift, const cem_da
         const ptrdiff_t n_marked = missing ? cem_missing_mark(&p, nb, &mw) : 0;
         log_densities(kern, model, nb, p.ld, w, n_marked > 0 ? mw.quad : NULL);
         if (n_marked > 0) {
-            status = cem_missing_log_densities(&p, model, data, i0, nb, &mw);
+            status = cem_missing_rows(&p, model, data, i0, nb, &mw, stats);
             if (status != CEM_OK) {
                 return status;
             }
@@ -372,7 +372,7 @@ static int e_step_pass(const cem_model *model, const double *shift, const cem_da
         }
         if (stats != NULL) {
             if (n_marked > 0) {
-                weight_sum -= cem_missing_accumulate(&p, model, data, i0, nb, &mw, stats);
+                weight_sum -= cem_missing_empty_rows(&p, data, i0, nb, &mw);
             }
             const cem_block block = {data, i0, nb, w->log_resp, 1, B};
             cem_accumulate_block(&p, &block, stats);

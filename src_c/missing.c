@@ -22,6 +22,7 @@
  * coordinates drop out of the density, and the statistics use mu_j and
  * sigma_j^2 for them.
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -52,10 +53,12 @@ ptrdiff_t cem_missing_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covaria
     CEM_TAKE(observed, d);
     CEM_TAKE(absent, d);
     CEM_TAKE(e, d);
-    CEM_TAKE(b, d);
     CEM_TAKE(chol, d * d);
     CEM_TAKE(cond, d * d);
     CEM_TAKE(x_hat, d);
+    CEM_TAKE(row_chol, k * d * d);
+    CEM_TAKE(row_y, k * d);
+    CEM_TAKE(row_lp, k);
 #undef CEM_TAKE
     return used;
 }
@@ -158,20 +161,21 @@ static ptrdiff_t split_row(const cem_data *data, ptrdiff_t i, cem_missing_work *
 }
 
 /* For a FULL or TIED component with precision `prec` and mean mu: the
- * Cholesky factor L of P_mm in mw->chol, y = L^-1 b (b = P_mo e) in mw->b.
+ * Cholesky factor L of P_mm in l [m][m], y = L^-1 b (b = P_mo e) in y [m].
  * Returns what the filled row's quadratic form q exceeds the observed
  * one's by, 2 g^T b + g^T P_mm g + y^T y (g = f_m - mu_m), and log|P_mm| in
  * *log_det_mm; NAN if P_mm does not factor. */
 static double schur(const double *prec, const double *mu, ptrdiff_t d, ptrdiff_t no,
-                    ptrdiff_t nm, cem_missing_work *mw, double *log_det_mm)
+                    ptrdiff_t nm, cem_missing_work *mw, double *l, double *y,
+                    double *log_det_mm)
 {
     const double *obs = mw->observed, *abs_ = mw->absent;
-    double *e = mw->e, *l = mw->chol, *y = mw->b;
+    double *e = mw->e;
     for (ptrdiff_t t = 0; t < no; t++) {
         const ptrdiff_t jt = (ptrdiff_t)obs[t];
         e[t] = mw->x[jt] - mu[jt];
     }
-    double excess = 0.0, log_det = 0.0;
+    double excess = 0.0, det = 1.0; /* det L as a product: one log, not m */
     for (ptrdiff_t s = 0; s < nm; s++) { /* L L^T = P_mm row by row; g^T P_mm g */
         const ptrdiff_t js = (ptrdiff_t)abs_[s];
         const double *prow = prec + js * d;
@@ -190,7 +194,7 @@ static double schur(const double *prec, const double *mu, ptrdiff_t d, ptrdiff_t
                     return NAN;
                 }
                 l[s * nm + s] = sqrt(v);
-                log_det += log(l[s * nm + s]);
+                det *= l[s * nm + s];
             }
         }
     }
@@ -208,62 +212,16 @@ static double schur(const double *prec, const double *mu, ptrdiff_t d, ptrdiff_t
         y[s] = v / l[s * nm + s];
         excess += y[s] * y[s];
     }
-    *log_det_mm = 2.0 * log_det;
-    return excess;
-}
-
-int cem_missing_log_densities(cem_pass *p, const cem_model *m, const cem_data *data,
-                              ptrdiff_t i0, ptrdiff_t nb, cem_missing_work *mw)
-{
-    const ptrdiff_t k = p->k, d = p->d, B = CEM_BLOCK_ROWS;
-    double *log_resp = p->w.log_resp;
-    for (ptrdiff_t r = 0; r < nb; r++) {
-        if (mw->row_kind[r] == CEM_ROW_COMPLETE) {
-            continue;
+    if (det > DBL_MIN && det < DBL_MAX) {
+        *log_det_mm = 2.0 * log(det);
+    } else { /* the product left the range of doubles: sum the logs */
+        double log_det = 0.0;
+        for (ptrdiff_t t = 0; t < nm; t++) {
+            log_det += log(l[t * nm + t]);
         }
-        ptrdiff_t nm = 0;
-        const ptrdiff_t no = split_row(data, i0 + r, mw, &nm);
-        if (no < 0) {
-            return CEM_ENONFINITE;
-        }
-        if (no == 0) { /* nothing observed: the prior, log p = 0 */
-            for (ptrdiff_t c = 0; c < k; c++) {
-                log_resp[c * B + r] = p->w.log_w[c];
-            }
-            continue;
-        }
-        const double norm = -0.5 * (double)no * CEM_LOG_2PI;
-        for (ptrdiff_t c = 0; c < k; c++) {
-            const double *mu = m->means + c * d;
-            double q = 0.0, log_det = p->w.log_det[c]; /* log|U| = -log|S| / 2 */
-            if (triangular(p->covariance_type)) {
-                const double *prec = mw->precision + (p->covariance_type == CEM_FULL ? c * d * d : 0);
-                double log_det_mm = 0.0;
-                const double excess = schur(prec, mu, d, no, nm, mw, &log_det_mm);
-                if (excess != excess) {
-                    return CEM_ENOTPD;
-                }
-                q = mw->quad[c * B + r] - excess;
-                q = q > 0.0 ? q : 0.0; /* rounding of the difference: q_o >= 0 */
-                log_det -= 0.5 * log_det_mm;
-            } else {
-                const double *f = p->w.factor + c * p->ld; /* 1 / sigma per feature */
-                log_det = 0.0;
-                for (ptrdiff_t t = 0; t < no; t++) {
-                    const ptrdiff_t j = (ptrdiff_t)mw->observed[t];
-                    const double z = (mw->x[j] - mu[j]) * f[j];
-                    q += z * z;
-                    log_det += log(f[j]);
-                }
-            }
-            const double lp = p->w.log_w[c] + log_det + norm - 0.5 * q;
-            if (!(lp < INFINITY)) {
-                return CEM_ENONFINITE;
-            }
-            log_resp[c * B + r] = lp;
-        }
+        *log_det_mm = 2.0 * log_det;
     }
-    return CEM_OK;
+    return excess;
 }
 
 /* mw->cond = P_mm^-1 = L^-T L^-1 from the factor in mw->chol (m x m);
@@ -291,91 +249,167 @@ static void conditional_covariance(ptrdiff_t nm, cem_missing_work *mw)
     }
 }
 
-double cem_missing_accumulate(cem_pass *p, const cem_model *m, const cem_data *data,
-                              ptrdiff_t i0, ptrdiff_t nb, cem_missing_work *mw, double *stats)
+/* Row r's observed-data log-densities into row_lp (and log_resp), keeping
+ * each component's L and y (triangular types) in row_chol, row_y. */
+static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdiff_t no,
+                             ptrdiff_t nm, cem_missing_work *mw)
 {
     const ptrdiff_t k = p->k, d = p->d, B = CEM_BLOCK_ROWS;
+    const double norm = -0.5 * (double)no * CEM_LOG_2PI;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        const double *mu = m->means + c * d;
+        double q = 0.0, log_det = p->w.log_det[c]; /* log|U| = -log|S| / 2 */
+        if (triangular(p->covariance_type)) {
+            const double *prec = mw->precision + (p->covariance_type == CEM_FULL ? c * d * d : 0);
+            double log_det_mm = 0.0;
+            const double excess = schur(prec, mu, d, no, nm, mw, mw->row_chol + c * d * d,
+                                        mw->row_y + c * d, &log_det_mm);
+            if (excess != excess) {
+                return CEM_ENOTPD;
+            }
+            q = mw->quad[c * B + r] - excess;
+            q = q > 0.0 ? q : 0.0; /* rounding of the difference: q_o >= 0 */
+            log_det -= 0.5 * log_det_mm;
+        } else {
+            const double *f = p->w.factor + c * p->ld; /* 1 / sigma per feature */
+            log_det = 0.0;
+            for (ptrdiff_t t = 0; t < no; t++) {
+                const ptrdiff_t j = (ptrdiff_t)mw->observed[t];
+                const double z = (mw->x[j] - mu[j]) * f[j];
+                q += z * z;
+                log_det += log(f[j]);
+            }
+        }
+        const double lp = p->w.log_w[c] + log_det + norm - 0.5 * q;
+        if (!(lp < INFINITY)) {
+            return CEM_ENONFINITE;
+        }
+        mw->row_lp[c] = lp;
+        p->w.log_resp[c * B + r] = lp;
+    }
+    return CEM_OK;
+}
+
+/* Adds to stats what row r's statistics (weight w_r, its own
+ * responsibilities from row_lp) exceed those of its filled row by. */
+static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff_t nm,
+                            cem_missing_work *mw, double *stats)
+{
+    const ptrdiff_t k = p->k, d = p->d;
     const int type = p->covariance_type;
     double *sx = stats + 2 + k, *sxx = sx + k * d; /* the counts: all in the block's */
-    double *resp = p->w.log_resp;
-    double empty_weight = 0.0;
+    const double *abs_ = mw->absent;
+    double top = -INFINITY, total = 0.0;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        top = mw->row_lp[c] > top ? mw->row_lp[c] : top;
+    }
+    for (ptrdiff_t c = 0; c < k; c++) {
+        mw->row_lp[c] = exp(mw->row_lp[c] - top);
+        total += mw->row_lp[c];
+    }
+    for (ptrdiff_t c = 0; c < k; c++) {
+        const double a = w_r * (mw->row_lp[c] / total);
+        if (a == 0.0) {
+            continue;
+        }
+        const double *mu = m->means + c * d, *s = p->shift + c * d;
+        double *ft = mw->x_hat; /* the filled row minus the shift, x~ - s */
+        for (ptrdiff_t j = 0; j < d; j++) {
+            ft[j] = (mw->x[j] == mw->x[j] ? mw->x[j] : mw->fill[j]) - s[j];
+        }
+        if (triangular(type)) {
+            const double *l = mw->row_chol + c * d * d;
+            double *delta = mw->row_y + c * d; /* y, then D_t = x_hat_m - f_m */
+            for (ptrdiff_t t = nm - 1; t >= 0; t--) { /* P_mm^-1 b = L^-T y, in place */
+                double v = delta[t];
+                for (ptrdiff_t u = t + 1; u < nm; u++) {
+                    v -= l[u * nm + t] * delta[u];
+                }
+                delta[t] = v / l[t * nm + t];
+            }
+            for (ptrdiff_t t = 0; t < nm; t++) {
+                const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+                delta[t] = (mu[jt] - delta[t]) - mw->fill[jt];
+            }
+            memcpy(mw->chol, l, (size_t)(nm * nm) * sizeof(double));
+            conditional_covariance(nm, mw);
+            double *second = type == CEM_FULL ? sxx + c * d * d : sxx;
+            for (ptrdiff_t t = 0; t < nm; t++) {
+                const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+                const double ad = a * delta[t];
+                sx[c * d + jt] += ad;
+                for (ptrdiff_t l2 = 0; l2 <= jt; l2++) { /* row jt: D (x~ - s)^T */
+                    second[jt * d + l2] += ad * ft[l2];
+                }
+                for (ptrdiff_t j = jt; j < d; j++) { /* column jt: (x~ - s) D^T */
+                    second[j * d + jt] += ad * ft[j];
+                }
+                for (ptrdiff_t u = 0; u <= t; u++) { /* D D^T + P_mm^-1, lower */
+                    second[jt * d + (ptrdiff_t)abs_[u]] +=
+                        a * (delta[t] * delta[u] + mw->cond[t * nm + u]);
+                }
+            }
+        } else {
+            const double *f = p->w.factor + c * p->ld; /* 1 / sigma */
+            double trace = 0.0;
+            for (ptrdiff_t t = 0; t < nm; t++) {
+                const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+                const double dt = mu[jt] - mw->fill[jt];
+                sx[c * d + jt] += a * dt;
+                /* (x~ - s + D)^2 - (x~ - s)^2 + sigma^2 */
+                const double v = dt * (2.0 * ft[jt] + dt) + 1.0 / (f[jt] * f[jt]);
+                if (type == CEM_DIAG) {
+                    sxx[c * d + jt] += a * v;
+                } else {
+                    trace += v;
+                }
+            }
+            if (type == CEM_SPHERICAL) {
+                sxx[c] += a * trace;
+            }
+        }
+    }
+}
+
+int cem_missing_rows(cem_pass *p, const cem_model *m, const cem_data *data, ptrdiff_t i0,
+                     ptrdiff_t nb, cem_missing_work *mw, double *stats)
+{
+    const ptrdiff_t k = p->k, B = CEM_BLOCK_ROWS;
     for (ptrdiff_t r = 0; r < nb; r++) {
         if (mw->row_kind[r] == CEM_ROW_COMPLETE) {
             continue;
         }
-        const double w_r = cem_row_weight(data, i0 + r);
-        if (mw->row_kind[r] == CEM_ROW_EMPTY) {
-            empty_weight += w_r;
+        ptrdiff_t nm = 0;
+        const ptrdiff_t no = split_row(data, i0 + r, mw, &nm);
+        if (no < 0) {
+            return CEM_ENONFINITE;
+        }
+        if (no == 0) { /* nothing observed: the prior, log p = 0 */
             for (ptrdiff_t c = 0; c < k; c++) {
-                resp[c * B + r] = 0.0;
+                p->w.log_resp[c * B + r] = p->w.log_w[c];
             }
             continue;
         }
-        ptrdiff_t nm = 0;
-        const ptrdiff_t no = split_row(data, i0 + r, mw, &nm); /* finite: checked before */
-        const double *abs_ = mw->absent;
-        for (ptrdiff_t c = 0; c < k; c++) {
-            const double a = w_r * resp[c * B + r];
-            if (a == 0.0) {
-                continue;
-            }
-            const double *mu = m->means + c * d, *s = p->shift + c * d;
-            double *ft = mw->x_hat; /* the filled row minus the shift, x~ - s */
-            for (ptrdiff_t j = 0; j < d; j++) {
-                ft[j] = (mw->x[j] == mw->x[j] ? mw->x[j] : mw->fill[j]) - s[j];
-            }
-            double *delta = mw->b; /* D_t = x_hat_m - f_m, t over the missing */
-            if (triangular(type)) {
-                const double *prec = mw->precision + (type == CEM_FULL ? c * d * d : 0);
-                double log_det_mm;
-                schur(prec, mu, d, no, nm, mw, &log_det_mm); /* factored before: finite */
-                const double *l = mw->chol;
-                for (ptrdiff_t t = nm - 1; t >= 0; t--) { /* P_mm^-1 b = L^-T y, in place */
-                    double v = delta[t];
-                    for (ptrdiff_t u = t + 1; u < nm; u++) {
-                        v -= l[u * nm + t] * delta[u];
-                    }
-                    delta[t] = v / l[t * nm + t];
-                }
-                for (ptrdiff_t t = 0; t < nm; t++) {
-                    const ptrdiff_t jt = (ptrdiff_t)abs_[t];
-                    delta[t] = (mu[jt] - delta[t]) - mw->fill[jt];
-                }
-                conditional_covariance(nm, mw);
-                double *second = type == CEM_FULL ? sxx + c * d * d : sxx;
-                for (ptrdiff_t t = 0; t < nm; t++) {
-                    const ptrdiff_t jt = (ptrdiff_t)abs_[t];
-                    const double ad = a * delta[t];
-                    sx[c * d + jt] += ad;
-                    for (ptrdiff_t l2 = 0; l2 <= jt; l2++) { /* row jt: D (x~ - s)^T */
-                        second[jt * d + l2] += ad * ft[l2];
-                    }
-                    for (ptrdiff_t j = jt; j < d; j++) { /* column jt: (x~ - s) D^T */
-                        second[j * d + jt] += ad * ft[j];
-                    }
-                    for (ptrdiff_t u = 0; u <= t; u++) { /* D D^T + P_mm^-1, lower */
-                        second[jt * d + (ptrdiff_t)abs_[u]] +=
-                            a * (delta[t] * delta[u] + mw->cond[t * nm + u]);
-                    }
-                }
-            } else {
-                const double *f = p->w.factor + c * p->ld; /* 1 / sigma */
-                double total = 0.0;
-                for (ptrdiff_t t = 0; t < nm; t++) {
-                    const ptrdiff_t jt = (ptrdiff_t)abs_[t];
-                    const double dt = mu[jt] - mw->fill[jt];
-                    sx[c * d + jt] += a * dt;
-                    /* (x~ - s + D)^2 - (x~ - s)^2 + sigma^2 */
-                    const double v = dt * (2.0 * ft[jt] + dt) + 1.0 / (f[jt] * f[jt]);
-                    if (type == CEM_DIAG) {
-                        sxx[c * d + jt] += a * v;
-                    } else {
-                        total += v;
-                    }
-                }
-                if (type == CEM_SPHERICAL) {
-                    sxx[c] += a * total;
-                }
+        const int status = row_log_densities(p, m, r, no, nm, mw);
+        if (status != CEM_OK) {
+            return status;
+        }
+        if (stats != NULL) {
+            row_corrections(p, m, cem_row_weight(data, i0 + r), nm, mw, stats);
+        }
+    }
+    return CEM_OK;
+}
+
+double cem_missing_empty_rows(cem_pass *p, const cem_data *data, ptrdiff_t i0, ptrdiff_t nb,
+                              const cem_missing_work *mw)
+{
+    double empty_weight = 0.0;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        if (mw->row_kind[r] == CEM_ROW_EMPTY) {
+            empty_weight += cem_row_weight(data, i0 + r);
+            for (ptrdiff_t c = 0; c < p->k; c++) {
+                p->w.log_resp[c * CEM_BLOCK_ROWS + r] = 0.0;
             }
         }
     }

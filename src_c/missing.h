@@ -33,10 +33,12 @@ typedef struct {
     double *observed;  /* [d] indices of the observed features, as doubles */
     double *absent;    /* [d] indices of the missing features, as doubles */
     double *e;         /* [d] x_o - mu_o */
-    double *b;         /* [d] P_mo e, then P_mm^-1 P_mo e */
-    double *chol;      /* [d][d] lower Cholesky factor L of P_mm (m x m used) */
+    double *chol;      /* [d][d] a copy of one L (m x m used), for the inverse */
     double *cond;      /* [d][d] P_mm^-1, the conditional covariance (m x m used) */
-    double *x_hat;     /* [d] the row completed by its conditional mean */
+    double *x_hat;     /* [d] the filled row minus the shift */
+    double *row_chol;  /* [k][d][d] per component, L of the row's P_mm (m x m used) */
+    double *row_y;     /* [k][d] per component, L^-1 P_mo e, then x_hat_m - f_m */
+    double *row_lp;    /* [k] the row's log-densities, then unnormalised responsibilities */
 } cem_missing_work;
 
 /* Lays the scratch out from `work` into *mw (pointers NULL when work is
@@ -53,21 +55,21 @@ void cem_missing_start(const cem_pass *p, cem_missing_work *mw);
  * each NaN is set to fill[j]. */
 ptrdiff_t cem_missing_mark(cem_pass *p, ptrdiff_t nb, cem_missing_work *mw);
 
-/* The marked rows' log-densities log w_c + log N(x_o | mu_o, S_oo) into
- * p->w.log_resp (an empty row gets log w_c), from the distances in quad of
- * the filled rows; CEM_ENONFINITE for an
- * infinite observed value or a marginal that is not finite, CEM_ENOTPD if
- * some P_mm does not factor. */
-int cem_missing_log_densities(cem_pass *p, const cem_model *m, const cem_data *data,
-                              ptrdiff_t i0, ptrdiff_t nb, cem_missing_work *mw);
+/* The marked rows: their log-densities log w_c + log N(x_o | mu_o, S_oo)
+ * into p->w.log_resp (an empty row gets log w_c), from the distances in
+ * quad of the filled rows; and, when stats is not NULL, what their
+ * statistics (moments about p->shift of x_hat, plus the conditional
+ * covariance, under each row's responsibilities from those log-densities)
+ * exceed those of the filled rows by, which the block accumulation then
+ * adds. CEM_ENONFINITE for an infinite observed value or a marginal that
+ * is not finite, CEM_ENOTPD if some P_mm does not factor. */
+int cem_missing_rows(cem_pass *p, const cem_model *m, const cem_data *data, ptrdiff_t i0,
+                     ptrdiff_t nb, cem_missing_work *mw, double *stats);
 
-/* For the marked rows, under the responsibilities now in p->w.log_resp:
- * adds to stats the difference between their statistics (moments about
- * p->shift of x_hat, plus the conditional covariance) and those of the
- * filled rows, which the block accumulation then adds; sets the empty
- * rows' responsibilities there to 0. Returns the total sample weight of
- * the block's empty rows (to take out of stats[0]). */
-double cem_missing_accumulate(cem_pass *p, const cem_model *m, const cem_data *data,
-                              ptrdiff_t i0, ptrdiff_t nb, cem_missing_work *mw, double *stats);
+/* Sets the responsibilities of the block's empty rows in p->w.log_resp to
+ * 0 (before the block accumulation) and returns their total sample weight
+ * (to take out of stats[0]). */
+double cem_missing_empty_rows(cem_pass *p, const cem_data *data, ptrdiff_t i0, ptrdiff_t nb,
+                              const cem_missing_work *mw);
 
 #endif /* CEM_MISSING_H */
