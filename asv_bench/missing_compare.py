@@ -9,8 +9,8 @@ every EM iteration), once with 10% of the values set to NaN completely at
 random (cem_e_step_missing; 1 - 0.9^16 = 81% of the rows then hold a NaN
 and take the per-row path). Also the missing pass on the complete rows (the
 cost of the NaN scan alone). Each pass with statistics, as in EM; one
-thread unless --threads. Prints the median of --repeats runs of each,
-their ratio, the peak memory numpy allocates during the missing-data pass
+thread unless --threads. Prints the median of --repeats runs of each (run in
+turn), the median ratio, the peak memory numpy allocates during the missing-data pass
 at n/10 and n rows (tracemalloc: the same, so no memory grows with n) and
 the CPU.
 """
@@ -50,14 +50,19 @@ def workload(n, d, k, fraction, seed=0):
     return X, holes, weights, means, prec_chol
 
 
-def median_seconds(fn, repeats):
-    fn()  # warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+def interleaved_medians(fns, repeats):
+    """Median seconds of each of fns, run in turn within every repeat (on a
+    shared machine each sees the same load), and the median of the
+    per-repeat ratios of each to the first."""
+    for fn in fns:
+        fn()  # warm up
+    times = np.empty((repeats, len(fns)))
+    for i in range(repeats):
+        for j, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            times[i, j] = time.perf_counter() - start
+    return np.median(times, axis=0), np.median(times / times[:, :1], axis=0)
 
 
 def peak_bytes(fn):
@@ -84,21 +89,20 @@ def main():
     def run(data, missing):
         return lambda: _core.e_step("full", weights, means, prec_chol, data,
                                     n_threads=args.threads, missing=missing)
-    complete = median_seconds(run(X, False), args.repeats)
-    scan = median_seconds(run(X, True), args.repeats)
-    missing = median_seconds(run(holes, True), args.repeats)
+    (complete, scan, missing), (_, scan_ratio, missing_ratio) = interleaved_medians(
+        [run(X, False), run(X, True), run(holes, True)], args.repeats)
     rows = np.isnan(holes).any(axis=1).mean()
     memory = {n: peak_bytes(lambda: run(holes[:n], True)()) for n in (args.n // 10, args.n)}
     print(f"n={args.n}, d={args.d}, k={args.k}, full, {args.fraction:.0%} of values missing "
           f"({rows:.0%} of rows), {args.threads} thread(s), median of {args.repeats}; "
           f"{cpu_name()}")
-    print("| pass | seconds | vs complete |")
+    print("| pass | median seconds | median ratio to complete |")
     print("|---|---|---|")
     print(f"| complete data (cem_e_step_about) | {complete:.3f} | 1.00x |")
     print(f"| complete data, missing path on (NaN scan only) | {scan:.3f} | "
-          f"{scan / complete:.2f}x |")
+          f"{scan_ratio:.2f}x |")
     print(f"| {args.fraction:.0%} missing (cem_e_step_missing) | {missing:.3f} | "
-          f"{missing / complete:.2f}x |")
+          f"{missing_ratio:.2f}x |")
     print("peak memory numpy allocates during one missing-data pass (scratch, statistics): "
           + ", ".join(f"n={n}: {b / 1024:.0f} KiB" for n, b in memory.items()))
 
