@@ -73,7 +73,16 @@ void cem_missing_start(const cem_pass *p, cem_missing_work *mw)
         }
         mw->fill[j] = s / (double)k;
     }
+    mw->direct = 0;
     if (!triangular(p->covariance_type)) {
+        for (ptrdiff_t c = 0; c < k; c++) {
+            double q = 0.0;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                const double z = (mw->fill[j] - p->w.mean_pad[c * ld + j]) * p->w.factor[c * ld + j];
+                q += z * z;
+            }
+            mw->direct |= !(q <= 1024.0);
+        }
         return;
     }
     const ptrdiff_t n_factors = p->covariance_type == CEM_FULL ? k : 1;
@@ -90,6 +99,17 @@ void cem_missing_start(const cem_pass *p, cem_missing_work *mw)
                 prec[j * d + i] = s;
             }
         }
+    }
+    for (ptrdiff_t c = 0; c < k; c++) { /* (f - mu_c)^T P_c (f - mu_c) */
+        const double *prec = mw->precision + (p->covariance_type == CEM_FULL ? c * d * d : 0);
+        const double *mu = p->w.mean_pad + c * ld;
+        double q = 0.0;
+        for (ptrdiff_t i = 0; i < d; i++) {
+            for (ptrdiff_t j = 0; j < d; j++) {
+                q += (mw->fill[i] - mu[i]) * prec[i * d + j] * (mw->fill[j] - mu[j]);
+            }
+        }
+        mw->direct |= !(q <= 1024.0);
     }
 }
 
@@ -249,6 +269,28 @@ static void conditional_covariance(ptrdiff_t nm, cem_missing_work *mw)
     }
 }
 
+/* e^T P_oo e - y^T y computed directly, O(o^2): the quadratic form when
+ * q - excess would cancel (components far from the fill value). e in
+ * mw->e from schur(), y [m]. */
+static double direct_quadratic(const double *prec, ptrdiff_t d, ptrdiff_t no, ptrdiff_t nm,
+                               const cem_missing_work *mw, const double *y)
+{
+    const double *e = mw->e, *obs = mw->observed;
+    double q = 0.0;
+    for (ptrdiff_t t = 0; t < no; t++) {
+        const double *prow = prec + (ptrdiff_t)obs[t] * d;
+        double cross = 0.0;
+        for (ptrdiff_t u = 0; u < t; u++) {
+            cross += prow[(ptrdiff_t)obs[u]] * e[u];
+        }
+        q += e[t] * (prow[(ptrdiff_t)obs[t]] * e[t] + 2.0 * cross);
+    }
+    for (ptrdiff_t s = 0; s < nm; s++) {
+        q -= y[s] * y[s];
+    }
+    return q;
+}
+
 /* Row r's observed-data log-densities into row_lp (and log_resp), keeping
  * each component's L and y (triangular types) in row_chol, row_y. */
 static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdiff_t no,
@@ -268,6 +310,10 @@ static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdi
                 return CEM_ENOTPD;
             }
             q = mw->quad[c * B + r] - excess;
+            if (mw->quad[c * B + r] > 1024.0 * (1.0 + fabs(q))) {
+                /* more than 10 bits would cancel: the O(o^2) form instead */
+                q = direct_quadratic(prec, d, no, nm, mw, mw->row_y + c * d);
+            }
             q = q > 0.0 ? q : 0.0; /* rounding of the difference: q_o >= 0 */
             log_det -= 0.5 * log_det_mm;
         } else {
@@ -297,7 +343,7 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
 {
     const ptrdiff_t k = p->k, d = p->d;
     const int type = p->covariance_type;
-    double *sx = stats + 2 + k, *sxx = sx + k * d; /* the counts: all in the block's */
+    double *sx = stats + 2 + k, *sxx = sx + k * d; /* the counts: in the block's (not direct) */
     const double *abs_ = mw->absent;
     double top = -INFINITY, total = 0.0;
     for (ptrdiff_t c = 0; c < k; c++) {
@@ -334,6 +380,26 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
             memcpy(mw->chol, l, (size_t)(nm * nm) * sizeof(double));
             conditional_covariance(nm, mw);
             double *second = type == CEM_FULL ? sxx + c * d * d : sxx;
+            if (mw->direct) { /* the whole statistics of x_hat: ft becomes x_hat - s */
+                stats[2 + c] += a;
+                for (ptrdiff_t t = 0; t < nm; t++) {
+                    ft[(ptrdiff_t)abs_[t]] += delta[t];
+                }
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    const double aj = a * ft[j];
+                    sx[c * d + j] += aj;
+                    for (ptrdiff_t l2 = 0; l2 <= j; l2++) {
+                        second[j * d + l2] += aj * ft[l2];
+                    }
+                }
+                for (ptrdiff_t t = 0; t < nm; t++) {
+                    const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+                    for (ptrdiff_t u = 0; u <= t; u++) {
+                        second[jt * d + (ptrdiff_t)abs_[u]] += a * mw->cond[t * nm + u];
+                    }
+                }
+                continue;
+            }
             for (ptrdiff_t t = 0; t < nm; t++) {
                 const ptrdiff_t jt = (ptrdiff_t)abs_[t];
                 const double ad = a * delta[t];
@@ -352,6 +418,24 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
         } else {
             const double *f = p->w.factor + c * p->ld; /* 1 / sigma */
             double trace = 0.0;
+            if (mw->direct) { /* the whole statistics of x_hat = (x_o, mu_m) */
+                stats[2 + c] += a;
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    const int absent = mw->x[j] != mw->x[j];
+                    const double h = absent ? mu[j] - s[j] : ft[j];
+                    const double v = h * h + (absent ? 1.0 / (f[j] * f[j]) : 0.0);
+                    sx[c * d + j] += a * h;
+                    if (type == CEM_DIAG) {
+                        sxx[c * d + j] += a * v;
+                    } else {
+                        trace += v;
+                    }
+                }
+                if (type == CEM_SPHERICAL) {
+                    sxx[c] += a * trace;
+                }
+                continue;
+            }
             for (ptrdiff_t t = 0; t < nm; t++) {
                 const ptrdiff_t jt = (ptrdiff_t)abs_[t];
                 const double dt = mu[jt] - mw->fill[jt];
@@ -408,6 +492,8 @@ double cem_missing_empty_rows(cem_pass *p, const cem_data *data, ptrdiff_t i0, p
     for (ptrdiff_t r = 0; r < nb; r++) {
         if (mw->row_kind[r] == CEM_ROW_EMPTY) {
             empty_weight += cem_row_weight(data, i0 + r);
+        }
+        if (mw->row_kind[r] == CEM_ROW_EMPTY || (mw->direct && mw->row_kind[r] != CEM_ROW_COMPLETE)) {
             for (ptrdiff_t c = 0; c < p->k; c++) {
                 p->w.log_resp[c * CEM_BLOCK_ROWS + r] = 0.0;
             }

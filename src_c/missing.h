@@ -39,6 +39,11 @@ typedef struct {
     double *row_chol;  /* [k][d][d] per component, L of the row's P_mm (m x m used) */
     double *row_y;     /* [k][d] per component, L^-1 P_mo e, then x_hat_m - f_m */
     double *row_lp;    /* [k] the row's log-densities, then unnormalised responsibilities */
+    /* 1 when the fill value is so far from some component (squared
+     * Mahalanobis distance > 2^10) that correcting the filled row's moments
+     * would cancel more than 10 bits: rows with NaN then leave the block
+     * accumulation and add their whole statistics here, O(d^2) each. */
+    int direct;
 } cem_missing_work;
 
 /* Lays the scratch out from `work` into *mw (pointers NULL when work is
@@ -66,8 +71,9 @@ ptrdiff_t cem_missing_mark(cem_pass *p, ptrdiff_t nb, cem_missing_work *mw);
 int cem_missing_rows(cem_pass *p, const cem_model *m, const cem_data *data, ptrdiff_t i0,
                      ptrdiff_t nb, cem_missing_work *mw, double *stats);
 
-/* Sets the responsibilities of the block's empty rows in p->w.log_resp to
- * 0 (before the block accumulation) and returns their total sample weight
+/* Sets the responsibilities of the block's empty rows (with mw->direct,
+ * of all its rows with NaN) in p->w.log_resp to 0 (before the block
+ * accumulation) and returns their total sample weight
  * (to take out of stats[0]). */
 double cem_missing_empty_rows(cem_pass *p, const cem_data *data, ptrdiff_t i0, ptrdiff_t nb,
                               const cem_missing_work *mw);
