@@ -338,3 +338,26 @@ def test_simulation_beats_complete_rows_and_mean_imputation():
         theirs = np.array(errors[other])
         assert np.all(exact.mean(axis=0) < theirs.mean(axis=0)), (other, errors)
         assert np.all((exact < theirs).sum(axis=0) >= 7), (other, errors)
+
+
+@pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
+def test_every_init_params_fits_with_nan(init_params, rng):
+    X = _holes(rng, _mixture(rng, 600)[0], 0.2, n_empty=2)
+    gmm = cem.GMM(3, init_params=init_params, missing="marginalize", random_state=0)
+    labels = gmm.fit_predict(X)
+    assert labels.shape == (600,) and np.isfinite(gmm.means_).all()
+    assert np.all(np.diff(gmm.lower_bounds_) >= -1e-12 * np.abs(gmm.lower_bounds_[1:]))
+    assert np.array_equal(labels, gmm.predict(X))
+
+
+@pytest.mark.parametrize("cov", COVS)
+def test_nan_fits_are_bit_identical_for_any_n_threads(cov, rng):
+    X = _holes(rng, _mixture(rng, 20000, d=5)[0], 0.15, n_empty=3)
+    fits = []
+    for t in (1, 2, 3):
+        with pytest.warns(cem.ConvergenceWarning):  # tol=0: a fixed 5 iterations
+            fits.append(cem.GMM(3, covariance_type=cov, missing="marginalize",
+                                random_state=0, n_threads=t, max_iter=5, tol=0).fit(X))
+    for other in fits[1:]:
+        for name in ("weights_", "means_", "covariances_", "lower_bounds_"):
+            assert np.array_equal(getattr(fits[0], name), getattr(other, name)), name
