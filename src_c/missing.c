@@ -55,7 +55,7 @@ ptrdiff_t cem_missing_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covaria
     CEM_TAKE(e, d);
     CEM_TAKE(chol, d * d);
     CEM_TAKE(cond, d * d);
-    CEM_TAKE(x_hat, d);
+    CEM_TAKE(filled_dif, d);
     CEM_TAKE(row_chol, k * d * d);
     CEM_TAKE(row_y, k * d);
     CEM_TAKE(row_lp, k);
@@ -359,7 +359,7 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
             continue;
         }
         const double *mu = m->means + c * d, *s = p->shift + c * d;
-        double *ft = mw->x_hat; /* the filled row minus the shift, x~ - s */
+        double *ft = mw->filled_dif; /* the filled row minus the shift, x~ - s */
         for (ptrdiff_t j = 0; j < d; j++) {
             ft[j] = (mw->x[j] == mw->x[j] ? mw->x[j] : mw->fill[j]) - s[j];
         }

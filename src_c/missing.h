@@ -35,7 +35,7 @@ typedef struct {
     double *e;         /* [d] x_o - mu_o */
     double *chol;      /* [d][d] a copy of one L (m x m used), for the inverse */
     double *cond;      /* [d][d] P_mm^-1, the conditional covariance (m x m used) */
-    double *x_hat;     /* [d] the filled row minus the shift */
+    double *filled_dif; /* [d] the filled row minus the shift, x~ - s */
     double *row_chol;  /* [k][d][d] per component, L of the row's P_mm (m x m used) */
     double *row_y;     /* [k][d] per component, L^-1 P_mo e, then x_hat_m - f_m */
     double *row_lp;    /* [k] the row's log-densities, then unnormalised responsibilities */
