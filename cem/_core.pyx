@@ -182,9 +182,14 @@ cdef cem_data partition(const cem_data *data, ptrdiff_t p, ptrdiff_t n_parts,
 cdef int e_step_partition(const cem_model *model, const double *shift, const cem_data *data,
                           ptrdiff_t p, ptrdiff_t n_parts, double *stats, double *resp,
                           double *log_density, double *work,
-                          ptrdiff_t work_len) noexcept nogil:
+                          ptrdiff_t work_len, bint missing) noexcept nogil:
     cdef ptrdiff_t start
     cdef cem_data sub = partition(data, p, n_parts, &start)
+    if missing:
+        return cem_e_step_missing(model, shift, &sub, stats,
+                                  resp + start * model.k if resp != NULL else NULL, model.k,
+                                  log_density + start if log_density != NULL else NULL,
+                                  work, work_len)
     return cem_e_step_about(model, shift, &sub, stats,
                       resp + start * model.k if resp != NULL else NULL, model.k,
                       log_density + start if log_density != NULL else NULL,
@@ -199,24 +204,26 @@ cdef class _Pass:
     index order -- so a pass gives the same bits for any number of threads.
     The buffers are made once and reused by every run (em_iterations runs
     one per EM iteration). `model` holds the mixture's pointers; its
-    caller keeps the arrays they point into alive."""
+    caller keeps the arrays they point into alive. With missing, NaN in X
+    means "not observed" (cem_e_step_missing)."""
     cdef cem_model model
     cdef cem_data data
     cdef object X, sample_weight  # alive as long as data points into them
     cdef ptrdiff_t stats_len, work_len, n_parts, wave
     cdef int threads
-    cdef bint want_stats
+    cdef bint want_stats, missing
     cdef double[:, ::1] part_stats, work
     cdef int[::1] status
 
     def __init__(self, ptrdiff_t k, ptrdiff_t d, int covariance_type, X, sample_weight,
-                 n_threads, bint want_stats):
+                 n_threads, bint want_stats, bint missing=False):
         self.model.k, self.model.d, self.model.covariance_type = k, d, covariance_type
         self.X, self.sample_weight = X, sample_weight
         self.data = as_data(X, sample_weight, d)
-        self.want_stats = want_stats
+        self.want_stats, self.missing = want_stats, missing
         self.stats_len = cem_stats_size(k, d, covariance_type)
-        self.work_len = cem_e_step_work_size(k, d, covariance_type)
+        self.work_len = (cem_e_step_missing_work_size(k, d, covariance_type) if missing
+                         else cem_e_step_work_size(k, d, covariance_type))
         self.n_parts = e_step_partitions(self.data.n, self.stats_len)
         cdef ptrdiff_t row_units = self.stats_len + ROW_OVERHEAD
         self.threads = threads_for_work(n_threads, self.n_parts, self.data.n * row_units)
@@ -243,7 +250,7 @@ cdef class _Pass:
         cdef ptrdiff_t n_parts = self.n_parts, work_len = self.work_len
         cdef double[:, ::1] part_stats = self.part_stats, work = self.work
         cdef int[::1] status = self.status
-        cdef bint want_stats = self.want_stats
+        cdef bint want_stats = self.want_stats, missing = self.missing
         for first in range(0, n_parts, self.wave):
             last = min(first + self.wave, n_parts)
             with nogil, parallel(num_threads=self.threads):
@@ -251,7 +258,7 @@ cdef class _Pass:
                     status[p - first] = e_step_partition(
                         model, shift, data, p, n_parts,
                         &part_stats[p - first, 0] if want_stats else NULL,
-                        resp, log_density, &work[threadid(), 0], work_len)
+                        resp, log_density, &work[threadid(), 0], work_len, missing)
             for p in range(last - first):
                 check(status[p])
             if want_stats:
@@ -270,7 +277,8 @@ cdef class _Pass:
 
 
 def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
-           bint want_stats=True, resp=None, log_density=None, n_threads=1, shift=None):
+           bint want_stats=True, resp=None, log_density=None, n_threads=1, shift=None,
+           bint missing=False):
     """One fused pass over X under the given mixture (see cem_e_step).
 
     weights (k,), means (k, d), prec_chol (cem.h layout): C-contiguous float64.
@@ -279,6 +287,8 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
     log_density: (n,) float64 to fill, or None.
     shift: (k, d) C-contiguous float64 point the moments are taken about
     (see cem_e_step_about), or None for `means`.
+    missing: NaN in X means "not observed" (cem_e_step_missing); else NaN
+    is an error.
     Returns the statistics (flat float64 array, cem.h layout, moments about
     `shift`, default `means`) when want_stats, else None.
     """
@@ -297,7 +307,7 @@ def e_step(covariance_type, weights, means, prec_chol, X, sample_weight=None, *,
         if about.shape[0] != k or about.shape[1] != d:
             raise ValueError("shift must have the shape of means")
         shift_ptr = &about[0, 0]
-    cdef _Pass one_pass = _Pass(k, d, ct, X, sample_weight, n_threads, want_stats)
+    cdef _Pass one_pass = _Pass(k, d, ct, X, sample_weight, n_threads, want_stats, missing)
     one_pass.model.weights = &w[0]
     one_pass.model.means = &mu[0, 0]
     one_pass.model.prec_chol = &pc[0]

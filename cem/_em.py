@@ -18,6 +18,7 @@ import numpy as np
 from cem import _core
 from cem._acceleration import SCHEMES
 from cem._init import NK_FLOOR, initial_stats
+from cem._missing import filled_for_init
 from cem._params import (
     Parameters, as_float64, covariances_from_precisions, m_step, m_step_error,
     prec_chol_from_precisions,
@@ -76,16 +77,17 @@ def e_step_statistics(source, covariance_type, params, n_threads):
         raise e_step_error(exc) from None
 
 
-def rows_statistics(covariance_type, core_params, X, sample_weight, n_threads):
+def rows_statistics(covariance_type, core_params, X, sample_weight, n_threads, missing=False):
     """The E-step on validated in-memory rows X (n, d) with optional weights
     (n,) under core_params (weights, means, prec_chol as the C core reads
     them): (flat statistics, the shift of their moments), as
-    e_step_statistics."""
+    e_step_statistics; NaN marginalized when missing."""
     weights, means, prec_chol = core_params
     try:
         return statistics_about_the_data(
             lambda shift: _core.e_step(covariance_type, weights, means, prec_chol, X,
-                                       sample_weight, n_threads=n_threads, shift=shift),
+                                       sample_weight, n_threads=n_threads, shift=shift,
+                                       missing=missing),
             covariance_type, means)
     except _core.CoreError as exc:
         raise e_step_error(exc) from None
@@ -137,7 +139,9 @@ class EM:
     (GMMSelection shares one k-means partition across covariance types);
     prior: None for maximum likelihood, or a validated complete
     cem._prior.Prior for MAP EM (every M-step the posterior mode, reg_covar
-    unused, and the lower bound the mean log-posterior).
+    unused, and the lower bound the mean log-posterior); missing: True
+    when NaN are missing values (init_params then sees them filled, see
+    cem._missing; the passes marginalize them: the source knows).
     acceleration: None for plain EM, or a name in
     cem._acceleration.ACCELERATIONS.
     degenerate: None (a degenerate component raises, scikit-learn's
@@ -146,8 +150,8 @@ class EM:
     """
 
     def __init__(self, *, covariance_type, n_components, reg_covar, tol, max_iter, init_params,
-                 n_threads, reporter, initial_stats=None, prior=None, acceleration=None,
-                 degenerate=None):
+                 n_threads, reporter, initial_stats=None, prior=None, missing=False,
+                 acceleration=None, degenerate=None):
         self.covariance_type, self.n_components = covariance_type, n_components
         self.reg_covar, self.tol, self.max_iter = reg_covar, tol, max_iter
         self.init_params, self.n_threads, self.reporter = init_params, n_threads, reporter
@@ -155,6 +159,7 @@ class EM:
         self.prior = prior
         self.acceleration = acceleration
         self.degenerate = degenerate
+        self.missing = missing
 
     def _partition_stats(self, X, sample_weight, rng, n_threads):
         return initial_stats(X, sample_weight, self.n_components, self.covariance_type,
@@ -182,6 +187,8 @@ class EM:
         if all(v is not None for v in user_init):
             return self._initial_parameters(None, None, user_init, rng)
         X, w = source.init_sample(rng, INIT_SAMPLE_ROWS)
+        if self.missing:
+            X, w = filled_for_init(X, w)
         if X.shape[0] < self.n_components:
             raise ValueError("Expected n_samples >= n_components but got n_components = "
                              f"{self.n_components}, n_samples = {X.shape[0]}")
@@ -286,9 +293,9 @@ class EM:
 
     def _loop_in_c(self, source):
         """Whether cem._core.em_iterations runs this loop exactly: in-memory
-        rows and no prior (the re-seeding policy and acceleration take their
-        own loops)."""
-        return self.prior is None and type(source) is InMemorySource
+        rows, no prior, no missing values (the re-seeding policy and
+        acceleration take their own loops)."""
+        return self.prior is None and not self.missing and type(source) is InMemorySource
 
     def _iterate_in_c(self, source, params, lower_bound):
         """_iterate's loop, the same operations on the same statistics, run

@@ -18,6 +18,7 @@ from cem import _core
 from cem._degenerate import reseeding
 from cem._em import EM, VerboseReporter, rows_statistics
 from cem._estimator import Estimator
+from cem._missing import conditional_expectation, covariance_matrices
 from cem._online import OnlineEM
 from cem._params import Parameters, as_float64, core_view, fitted_attributes, m_step
 from cem._prior import resolve as resolve_prior, wants_prior
@@ -118,6 +119,23 @@ class GMM(Estimator):
         rounding or whose weight fell below one row's) and goes on, at most
         3 * n_components times per initialisation; see cem._degenerate for
         the rules. initialize, partial_fit and apply_m_step always raise.
+    missing : {'error', 'marginalize'}, default='error'
+        What a NaN in X means. 'error': invalid input, scikit-learn's
+        ValueError (the drop-in behaviour). 'marginalize': a value not
+        observed, missing at random; every method (fit, fit_predict,
+        partial_fit, predict, predict_proba, score_samples, score, bic, aic,
+        icl, sufficient_statistics; chunked, memmap, streamed and Dask
+        sources; float32; sample_weight) then uses the observed-data
+        likelihood, and EM is exact on it (Ghahramani & Jordan 1994: the
+        marginal densities N(x_o | mu_o, S_oo) and the conditional moments
+        of the missing values; see cem.h, cem_e_step_missing). A row with
+        every value missing carries no information: its score_samples is 0
+        (log 1), its predict_proba the weights, and it is left out of the
+        fit and of the total weight of score, bic and aic. Infinity stays
+        an error. Initialisation (every init_params) runs on the data with
+        each NaN filled by its column's observed mean (empty rows weighted
+        0). Without NaN in X the results are the default's bit for bit.
+        ``impute`` fills the missing values of X under the fitted model.
 
     Attributes
     ----------
@@ -147,7 +165,7 @@ class GMM(Estimator):
                  means_init=None, precisions_init=None, random_state=None, warm_start=False,
                  verbose=0, verbose_interval=10, n_threads=None, learning_decay=0.7,
                  learning_offset=10.0, prior=None, acceleration=None,
-                 on_degenerate="raise"):
+                 on_degenerate="raise", missing="error"):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -168,6 +186,7 @@ class GMM(Estimator):
         self.prior = prior
         self.acceleration = acceleration
         self.on_degenerate = on_degenerate
+        self.missing = missing
 
     # ------------------------------------------------------------------
     def _check_is_fitted(self):
@@ -176,10 +195,15 @@ class GMM(Estimator):
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator.")
 
+    def _marginalize(self):
+        """Whether NaN in X are missing values (else an error)."""
+        return isinstance(self.missing, str) and self.missing == "marginalize"
+
     def _validate_predict_X(self, X):
         self._check_is_fitted()
         check_feature_names(self, X)
-        return check_X(X, n_features=self.n_features_in_, name=type(self).__name__)
+        return check_X(X, n_features=self.n_features_in_, name=type(self).__name__,
+                       allow_nan=self._marginalize())
 
     def _c_params(self):
         """The fitted parameters as the C core reads them: float64, contiguous."""
@@ -201,15 +225,17 @@ class GMM(Estimator):
         """The EM driver for the current parameters (initial_stats, prior:
         see EM; on_degenerate 'reseed' for plain maximum-likelihood EM only,
         see cem._degenerate)."""
-        if self.on_degenerate != "raise" and (prior is not None or self.acceleration):
+        if self.on_degenerate != "raise" and (prior is not None or self.acceleration
+                                              or self._marginalize()):
             raise ValueError("on_degenerate='reseed' re-seeds components in plain maximum-"
-                             "likelihood EM: use it with prior=None and acceleration=None (a "
-                             "prior already keeps every component's covariance defined).")
+                             "likelihood EM of complete data: use it with prior=None, "
+                             "acceleration=None and missing='error' (a prior already keeps "
+                             "every component's covariance defined).")
         return EM(covariance_type=self.covariance_type, n_components=self.n_components,
                   reg_covar=self.reg_covar, tol=self.tol, max_iter=self.max_iter,
                   init_params=self.init_params, n_threads=n_threads,
                   reporter=VerboseReporter(self.verbose, self.verbose_interval),
-                  initial_stats=initial_stats, prior=prior,
+                  initial_stats=initial_stats, prior=prior, missing=self._marginalize(),
                   acceleration=self.acceleration, degenerate=reseeding(self.on_degenerate))
 
     def _user_init(self, d, dtype):
@@ -289,7 +315,8 @@ class GMM(Estimator):
         cem._em.EM): GMMSelection's candidates share one per n_components."""
         check_params(self)
         names = feature_names(X)
-        source = data_source(X, rescaled_for_fitting(sample_weight), type(self).__name__)
+        source = data_source(X, rescaled_for_fitting(sample_weight), type(self).__name__,
+                             self._marginalize())
         d = source.n_features
         if source.n_rows is not None and source.n_rows < self.n_components:
             raise ValueError("Expected n_samples >= n_components but got n_components = "
@@ -341,7 +368,8 @@ class GMM(Estimator):
         check_params(self)
         self._check_no_prior("initialize")
         names = feature_names(X)
-        source = data_source(X, rescaled_for_fitting(sample_weight), type(self).__name__)
+        source = data_source(X, rescaled_for_fitting(sample_weight), type(self).__name__,
+                             self._marginalize())
         user_init = self._user_init(source.n_features, source.dtype)
         rng = check_random_state(self.random_state)
         params = self._em(self._n_threads()).initial_parameters(source, user_init, rng)
@@ -374,7 +402,7 @@ class GMM(Estimator):
         (weights, means, prec_chol as the C core reads them)."""
         w = check_sample_weight(sample_weight, X.shape[0])
         values, shift = rows_statistics(self.covariance_type, core_params, X, w,
-                                        self._n_threads())
+                                        self._n_threads(), self._marginalize())
         return SufficientStatistics(self.covariance_type, shift, values)
 
     def apply_m_step(self, stats):
@@ -443,7 +471,8 @@ class GMM(Estimator):
             core_params, dtype = self._c_params(), self.means_.dtype
         else:
             attributes, dropped, params = self._initial_model(X, sample_weight)
-            X = check_X(X, n_features=attributes["n_features_in_"], name=type(self).__name__)
+            X = check_X(X, n_features=attributes["n_features_in_"], name=type(self).__name__,
+                        allow_nan=self._marginalize())
             online = OnlineEM()
             core_params = core_view(params.weights, params.means, params.precisions_cholesky)
             dtype = attributes["means_"].dtype
@@ -466,7 +495,7 @@ class GMM(Estimator):
         try:
             _core.e_step(self.covariance_type, weights, means, prec_chol, X, None,
                          want_stats=False, resp=resp, log_density=log_density,
-                         n_threads=self._n_threads())
+                         n_threads=self._n_threads(), missing=self._marginalize())
         except _core.CoreError as exc:
             raise ValueError(f"cannot evaluate the model on X: {exc}") from None
 
@@ -555,6 +584,27 @@ class GMM(Estimator):
             log_rmax = np.log(rb.max(axis=1))
             log_max_resp += log_rmax.sum() if w is None else w[start:start + rb.shape[0]] @ log_rmax
         return bic - 2 * log_max_resp
+
+    def impute(self, X):
+        """X with each missing value (NaN) replaced by its conditional
+        expectation under the fitted mixture, sum_c r_c(x_o) x_hat_m,c:
+        r_c(x_o) the responsibilities given the row's observed values,
+        x_hat_m,c = mu_m,c + S_mo,c S_oo,c^-1 (x_o - mu_o,c) the conditional
+        mean under component c (mu_m,c for diag and spherical). A row with
+        nothing observed gets the mixture mean sum_c w_c mu_c. Returns a new
+        (n_samples, n_features) array in X's float dtype; observed values
+        are returned unchanged. Requires missing="marginalize"."""
+        if not self._marginalize():
+            raise ValueError("impute needs missing='marginalize' (with missing='error' a NaN "
+                             "in X is invalid input)")
+        X = self._validate_predict_X(X)
+        resp = np.empty((X.shape[0], self.n_components))
+        self._evaluate(X, resp=resp)
+        k, d = self.means_.shape
+        filled = conditional_expectation(
+            X, resp, np.asarray(self.means_, dtype=np.float64),
+            covariance_matrices(self.covariance_type, self.covariances_, k, d))
+        return filled.astype(X.dtype, copy=False)
 
     def sample(self, n_samples=1):
         """Draw n_samples rows from the fitted mixture; returns (X, y) with

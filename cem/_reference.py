@@ -228,3 +228,110 @@ def log_prior(covariance_type, means, covariances, shrinkage, mean, dof, scale):
             total += -0.5 * (d * np.log(2 * np.pi) + np.linalg.slogdet(cov)[1]
                              + diff @ np.linalg.solve(cov, diff))
     return float(total)
+
+
+def _covariance_of(covariance_type, prec_chol, c, d):
+    """Component c's full d x d covariance from its precision factor."""
+    if covariance_type in ("full", "tied"):
+        u = np.triu(prec_chol[c] if covariance_type == "full" else prec_chol)
+        return np.linalg.inv(u @ u.T)
+    p = {"diag": lambda: prec_chol[c], "spherical": lambda: np.full(d, prec_chol[c]),
+         "tied_diag": lambda: prec_chol, "tied_spherical": lambda: np.full(d, prec_chol[0]),
+         }[covariance_type]()
+    return np.diag(1.0 / np.asarray(p, dtype=np.float64) ** 2)
+
+
+def e_step_missing(covariance_type, weights, means, prec_chol, X, sample_weight=None,
+                   shift=None):
+    """e_step for rows with NaN entries (missing at random), written from the
+    observed-data formulas (Ghahramani & Jordan 1994), in the covariance
+    rather than the precision the C pass uses. For a row with observed set o
+    and missing set m, component c:
+      log-density   log w_c + log N(x_o | mu_o, S_oo)
+      x_hat         x on o;  mu_m + S_mo S_oo^-1 (x_o - mu_o) on m
+      second moment (x_hat - s)(x_hat - s)^T + [S_mm - S_mo S_oo^-1 S_om on m x m]
+    and the statistics are those of cem.h with x_hat in place of x (diag and
+    spherical keep the diagonal of the second moment; the conditional
+    covariance of a missing coordinate is then its variance). A row with
+    every value missing has log p = 0, responsibilities w_c / sum w and
+    carries no weight in the statistics."""
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    k = means.shape[0]
+    shift = means if shift is None else shift
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    second = int(np.prod(param_shape(covariance_type, k, d)))
+    stats = np.zeros(2 + k + k * d + second)
+    nk, sx, sxx = _stats_layout(stats, k, d)
+    covs = [_covariance_of(covariance_type, prec_chol, c, d) for c in range(k)]
+    resp = np.empty((n, k))
+    log_density = np.empty(n)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(weights)
+    for i in range(n):
+        miss = np.isnan(X[i])
+        o, m = np.flatnonzero(~miss), np.flatnonzero(miss)
+        if len(o) == 0:
+            log_density[i] = 0.0
+            resp[i] = weights / weights.sum()
+            continue
+        logp = np.empty(k)
+        x_hat = np.empty((k, d))
+        cond = np.zeros((k, d, d))
+        for c in range(k):
+            s = covs[c]
+            s_oo = s[np.ix_(o, o)]
+            e = X[i, o] - means[c, o]
+            sol = np.linalg.solve(s_oo, e)
+            _, logdet = np.linalg.slogdet(s_oo)
+            logp[c] = log_w[c] - 0.5 * (len(o) * np.log(2 * np.pi) + logdet + e @ sol)
+            x_hat[c] = X[i]
+            x_hat[c, m] = means[c, m] + s[np.ix_(m, o)] @ sol
+            cond[c][np.ix_(m, m)] = (s[np.ix_(m, m)]
+                                     - s[np.ix_(m, o)] @ np.linalg.solve(s_oo, s[np.ix_(o, m)]))
+        top = logp.max()
+        log_density[i] = top + np.log(np.exp(logp - top).sum())
+        resp[i] = np.exp(logp - log_density[i])
+        stats[0] += sw[i]
+        stats[1] += sw[i] * log_density[i]
+        for c in range(k):
+            a = sw[i] * resp[i, c]
+            diff = x_hat[c] - shift[c]
+            nk[c] += a
+            sx[c] += a * diff
+            moment = np.outer(diff, diff) + cond[c]
+            if covariance_type == "full":
+                sxx[c * d * d:(c + 1) * d * d] += a * np.tril(moment).reshape(-1)
+            elif covariance_type == "tied":
+                sxx += a * np.tril(moment).reshape(-1)
+            elif covariance_type == "diag":
+                sxx[c * d:(c + 1) * d] += a * np.diag(moment)
+            elif covariance_type == "spherical":
+                sxx[c] += a * np.trace(moment)
+            elif covariance_type == "tied_diag":
+                sxx += a * np.diag(moment)
+            else:  # tied_spherical
+                sxx[0] += a * np.trace(moment)
+    return stats, resp, log_density
+
+
+def impute(covariance_type, weights, means, prec_chol, X):
+    """X with each NaN replaced by sum_c r_c(x_o) x_hat_m,c (rows with every
+    value missing: the mixture mean sum_c w_c mu_c)."""
+    X = np.array(X, dtype=np.float64)
+    d = X.shape[1]
+    k = means.shape[0]
+    covs = [_covariance_of(covariance_type, prec_chol, c, d) for c in range(k)]
+    _, resp, _ = e_step_missing(covariance_type, weights, means, prec_chol, X)
+    for i in np.flatnonzero(np.isnan(X).any(axis=1)):
+        miss = np.isnan(X[i])
+        o, m = np.flatnonzero(~miss), np.flatnonzero(miss)
+        value = np.zeros(len(m))
+        for c in range(k):
+            x_hat = means[c, m].copy()
+            if len(o):
+                s = covs[c]
+                x_hat += s[np.ix_(m, o)] @ np.linalg.solve(s[np.ix_(o, o)], X[i, o] - means[c, o])
+            value += resp[i, c] * x_hat
+        X[i, m] = value
+    return X

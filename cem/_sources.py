@@ -61,19 +61,21 @@ def _is_chunked_array(X):
             and hasattr(X, "__getitem__"))
 
 
-def data_source(X, sample_weight, name):
-    """The source for fit's X: Dask, chunked, a callable of chunks, or memory."""
+def data_source(X, sample_weight, name, missing=False):
+    """The source for fit's X: Dask, chunked, a callable of chunks, or memory.
+    missing: NaN means "not observed" (GMM(missing="marginalize")): the
+    checks let it through and every pass marginalizes it."""
     check_dense(X)  # a sparse matrix would pass for a chunked array below
     if is_dask_array(X):
-        return DaskSource(X, sample_weight, name)
+        return DaskSource(X, sample_weight, name, missing)
     if callable(X) and not hasattr(X, "shape"):
         if sample_weight is not None:
             raise ValueError("with a chunk source, yield (X_chunk, weight_chunk) pairs "
                              "instead of passing sample_weight")
-        return ChunkSource(X, name)
+        return ChunkSource(X, name, missing)
     if _is_chunked_array(X):
-        return ChunkedArraySource(X, sample_weight, name)
-    return InMemorySource(X, sample_weight, name)
+        return ChunkedArraySource(X, sample_weight, name, missing)
+    return InMemorySource(X, sample_weight, name, missing)
 
 
 def source_threads(source, n_threads):
@@ -85,19 +87,21 @@ def source_threads(source, n_threads):
     return effective_n_threads(n_threads)
 
 
-def _chunk_statistics(covariance_type, params, X, sample_weight, n_threads, shift=None):
+def _chunk_statistics(covariance_type, params, X, sample_weight, n_threads, shift=None,
+                      missing=False):
     """Statistics of rows X under params (weights, means, prec_chol), moments
-    about shift ((k, d); None for the means)."""
+    about shift ((k, d); None for the means); NaN marginalized if missing."""
     weights, means, prec_chol = params
     return _core.e_step(covariance_type, weights, means, prec_chol, X, sample_weight,
-                        n_threads=n_threads, shift=shift)
+                        n_threads=n_threads, shift=shift, missing=missing)
 
 
 class InMemorySource:
     """An in-memory array: one parallel pass per E-step, no copy of X."""
 
-    def __init__(self, X, sample_weight, name):
-        self.X = check_X(X, min_samples=2, name=name)
+    def __init__(self, X, sample_weight, name, missing=False):
+        self.missing = missing
+        self.X = check_X(X, min_samples=2, name=name, allow_nan=missing)
         self.sample_weight = check_sample_weight(sample_weight, self.X.shape[0])
         self.n_rows, self.n_features = self.X.shape
         self.dtype = self.X.dtype
@@ -109,20 +113,22 @@ class InMemorySource:
         """Flat statistics of every row under params (weights, means,
         prec_chol), moments about shift (None: the means)."""
         return _chunk_statistics(covariance_type, params, self.X, self.sample_weight, n_threads,
-                                 shift)
+                                 shift, self.missing)
 
 
 class _ChunkedSource:
     """Rows in chunks, each validated as it is read; statistics added in
     chunk order."""
     name = "GMM"
+    missing = False
 
     def statistics(self, covariance_type, params, n_threads, shift=None):
         """Flat statistics of every row under params, chunk by chunk, moments
         about shift (None: the means)."""
         total = None
         for X, w in self.chunks():
-            stats = _chunk_statistics(covariance_type, params, X, w, n_threads, shift)
+            stats = _chunk_statistics(covariance_type, params, X, w, n_threads, shift,
+                                      self.missing)
             total = stats if total is None else total + stats
         if total is None:
             raise ValueError("the data source yielded no rows")
@@ -131,7 +137,7 @@ class _ChunkedSource:
     def _checked(self, X, w):
         """One chunk, validated; it may be empty or weigh nothing: only the
         total weight of all chunks must be positive."""
-        return _checked_chunk(X, w, self.n_features, self.name)
+        return _checked_chunk(X, w, self.n_features, self.name, self.missing)
 
 
 class ChunkedArraySource(_ChunkedSource):
@@ -139,8 +145,8 @@ class ChunkedArraySource(_ChunkedSource):
     from its file with plain reads, so its pages never pile up in this
     process's resident memory; other array-likes (h5py, zarr) are sliced."""
 
-    def __init__(self, X, sample_weight, name):
-        self.X, self.name = X, name
+    def __init__(self, X, sample_weight, name, missing=False):
+        self.X, self.name, self.missing = X, name, missing
         self.n_rows, self.n_features = (int(s) for s in X.shape)
         self.dtype = fit_dtype(X.dtype)
         if self.n_rows < 2:
@@ -178,7 +184,8 @@ class ChunkedArraySource(_ChunkedSource):
             lo, hi = np.searchsorted(rows, [start, stop])
             if hi > lo:
                 parts.append(np.asarray(self._rows(start, stop))[rows[lo:hi] - start])
-        X = check_X(np.concatenate(parts), min_samples=2, name=self.name)
+        X = check_X(np.concatenate(parts), min_samples=2, name=self.name,
+                    allow_nan=self.missing)
         w = None if self.sample_weight is None else self.sample_weight[rows]
         return X, w
 
@@ -217,12 +224,12 @@ class ChunkSource(_ChunkedSource):
     """A callable returning a fresh iterator of chunks (arrays, or
     (X_chunk, weight_chunk) pairs) on every call: data that only streams."""
 
-    def __init__(self, make_chunks, name):
-        self.make_chunks, self.name = make_chunks, name
+    def __init__(self, make_chunks, name, missing=False):
+        self.make_chunks, self.name, self.missing = make_chunks, name, missing
         first = next(iter(self._raw()), None)
         if first is None:
             raise ValueError("the chunk source yielded no chunks")
-        X0 = check_X(first[0], min_samples=0, name=name)
+        X0 = check_X(first[0], min_samples=0, name=name, allow_nan=missing)
         self.n_features, self.dtype, self.n_rows = X0.shape[1], X0.dtype, None
 
     def _raw(self):
@@ -266,8 +273,9 @@ class DaskSource:
     default scheduler or a distributed.Client), adds the statistics in a
     tree on the workers, and brings one statistics array to the client."""
 
-    def __init__(self, X, sample_weight, name):
+    def __init__(self, X, sample_weight, name, missing=False):
         import dask.array as da
+        self.missing = missing
         if X.ndim != 2:
             raise ValueError(f"Expected a 2D array, got an array with {X.ndim} dimension(s)")
         self.name = name
@@ -287,7 +295,8 @@ class DaskSource:
 
     def init_sample(self, rng, max_rows):
         rows = sample_rows(rng, self.n_rows, max_rows)
-        X = check_X(self.X[rows].compute(), min_samples=2, name=self.name)
+        X = check_X(self.X[rows].compute(), min_samples=2, name=self.name,
+                    allow_nan=self.missing)
         w = None if self.sample_weight is None else check_sample_weight(
             self.sample_weight[rows].compute(), len(rows))
         return X, w
@@ -300,7 +309,8 @@ class DaskSource:
         weights = ([None] * len(blocks) if self.sample_weight is None
                    else list(self.sample_weight.to_delayed().ravel()))
         task = dask.delayed(_checked_chunk_statistics, pure=True)
-        parts = [task(covariance_type, params, b, w, self.n_features, n_threads, self.name, shift)
+        parts = [task(covariance_type, params, b, w, self.n_features, n_threads, self.name, shift,
+                      self.missing)
                  for b, w in zip(blocks, weights)]
         add = dask.delayed(_add, pure=True)
         while len(parts) > 1:  # a balanced tree, pairs in chunk order
@@ -309,10 +319,10 @@ class DaskSource:
         return _check_total_weight(dask.compute(parts[0])[0])
 
 
-def _checked_chunk(X, w, n_features, name):
+def _checked_chunk(X, w, n_features, name, missing=False):
     """A chunk of a chunked or Dask source, validated: it may be empty or
     weigh nothing (only the total weight must be positive)."""
-    X = check_X(X, min_samples=0, n_features=n_features, name=name)
+    X = check_X(X, min_samples=0, n_features=n_features, name=name, allow_nan=missing)
     return X, None if w is None else check_sample_weight(w, X.shape[0], positive_sum=False)
 
 
@@ -325,9 +335,9 @@ def _check_total_weight(stats):
 
 
 def _checked_chunk_statistics(covariance_type, params, X, w, n_features, n_threads, name,
-                              shift=None):
-    X, w = _checked_chunk(X, w, n_features, name)
-    return _chunk_statistics(covariance_type, params, X, w, n_threads, shift)
+                              shift=None, missing=False):
+    X, w = _checked_chunk(X, w, n_features, name, missing)
+    return _chunk_statistics(covariance_type, params, X, w, n_threads, shift, missing)
 
 
 def _add(a, b):

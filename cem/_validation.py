@@ -32,6 +32,7 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical", "tied_diag", "tied_sphe
 VARIANCE_TYPES = ("diag", "spherical", "tied_diag", "tied_spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 ON_DEGENERATE = ("raise", "reseed")
+MISSING = ("error", "marginalize")
 
 
 def _is_int(value):
@@ -123,6 +124,7 @@ _PARAMETER_RULES = {
     "prior": (is_valid_prior_param, PRIOR_PARAM_EXPECTED),
     "acceleration": _or_none(_str_among(ACCELERATIONS)),
     "on_degenerate": _str_among(ON_DEGENERATE),
+    "missing": _str_among(MISSING),
 }
 
 
@@ -238,10 +240,11 @@ def check_feature_names(est, X):
     raise ValueError(message)
 
 
-def check_X(X, *, min_samples=1, n_features=None, name="GMM"):
+def check_X(X, *, min_samples=1, n_features=None, name="GMM", allow_nan=False):
     """X as a 2-D float64 or float32 array (float32 kept, anything else numpy
     converts to float64 converted, any memory layout kept), checked finite,
-    in chunks. The errors are scikit-learn's check_array's."""
+    in chunks (with allow_nan, NaN -- a missing value -- passes, infinity
+    does not). The errors are scikit-learn's check_array's."""
     check_dense(X)
     if isinstance(X, np.matrix):
         raise TypeError("np.matrix is not supported. Please convert to a numpy array with "
@@ -280,7 +283,10 @@ def check_X(X, *, min_samples=1, n_features=None, name="GMM"):
                          "features as input.")
     for start in range(0, n, CHUNK_ROWS):
         block = X[start:start + CHUNK_ROWS]
-        if not np.isfinite(block).all():
+        if allow_nan:
+            if np.isinf(block).any():
+                raise ValueError(non_finite_message(block[~np.isnan(block)]))
+        elif not np.isfinite(block).all():
             raise ValueError(non_finite_message(block))
     return X
 

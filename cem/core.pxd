@@ -143,3 +143,7 @@ cdef extern from "cem.h" nogil:
     int cem_log_prior(ptrdiff_t k, ptrdiff_t d, int covariance_type, const cem_prior *prior,
                       const double *means, const double *prec_chol, double *log_prior,
                       double *work, ptrdiff_t work_len)
+    ptrdiff_t cem_e_step_missing_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
+    int cem_e_step_missing(const cem_model *model, const double *shift, const cem_data *data,
+                           double *stats, double *resp, ptrdiff_t resp_stride,
+                           double *log_density, double *work, ptrdiff_t work_len)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "missing.h"
 
 #define CEM_LOG_2PI 1.8378770664093454835606594728112
 
@@ -180,9 +181,12 @@ static int prepare_model(const cem_model *m, ptrdiff_t ld, cem_pass_work *w)
     return any_positive ? CEM_OK : CEM_ENOWEIGHT;
 }
 
-/* Log-densities log_resp[c][r] of the block's nb rows under every component. */
+/* Log-densities log_resp[c][r] of the block's nb rows under every
+ * component; and, when quad_keep is not NULL, each component's squared
+ * Mahalanobis distances in quad_keep[c][r] (the missing-data path starts
+ * from them). */
 static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t nb,
-                          ptrdiff_t ld, cem_pass_work *w)
+                          ptrdiff_t ld, cem_pass_work *w, double *quad_keep)
 {
     const ptrdiff_t k = m->k, d = m->d, nb8 = cem_round_rows(nb), B = CEM_BLOCK_ROWS;
     const double norm = -0.5 * (double)d * CEM_LOG_2PI;
@@ -192,6 +196,9 @@ static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t
         kern->tri_product(w->dif, nb8, d, ld, w->factor, w->wdif);
         for (ptrdiff_t c = 0; c < k; c++) {
             kern->quad_diag(w->wdif, nb8, ld, w->tied_offset + c * ld, w->ones, w->quad);
+            if (quad_keep != NULL) {
+                memcpy(quad_keep + c * B, w->quad, (size_t)nb8 * sizeof(double));
+            }
             const double base = w->log_w[c] + w->log_det[c] + norm;
             kern->log_density_row(w->quad, base, nb8, w->log_resp + c * B);
         }
@@ -215,6 +222,9 @@ static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t
                 kern->quad_diag(w->rows, nb8, ld, w->mean_pad + c * ld, w->factor + f * ld,
                                 w->quad);
             }
+        }
+        if (quad_keep != NULL) {
+            memcpy(quad_keep + c * B, w->quad, (size_t)nb8 * sizeof(double));
         }
         const double base = w->log_w[c] + w->log_det[c] + norm;
         kern->log_density_row(w->quad, base, nb8, w->log_resp + c * B);
@@ -262,9 +272,22 @@ int cem_e_step(const cem_model *model, const cem_data *data,
                             work_len);
 }
 
-int cem_e_step_about(const cem_model *model, const double *shift, const cem_data *data,
-                     double *stats, double *resp, ptrdiff_t resp_stride,
-                     double *log_density, double *work, ptrdiff_t work_len)
+ptrdiff_t cem_e_step_missing_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
+{
+    const ptrdiff_t pass_len = cem_e_step_work_size(k, d, covariance_type);
+    if (pass_len < 0) {
+        return pass_len;
+    }
+    cem_missing_work mw;
+    return pass_len + cem_missing_layout(NULL, k, d, covariance_type, &mw);
+}
+
+/* The pass of cem_e_step_about and, with `missing`, of cem_e_step_missing:
+ * the same loop; the missing-data path (missing.c) only ever runs on a
+ * block that holds a NaN. */
+static int e_step_pass(const cem_model *model, const double *shift, const cem_data *data,
+                       double *stats, double *resp, ptrdiff_t resp_stride,
+                       double *log_density, double *work, ptrdiff_t work_len, int missing)
 {
     int status = check_model(model);
     if (status != CEM_OK) {
@@ -274,7 +297,9 @@ int cem_e_step_about(const cem_model *model, const double *shift, const cem_data
     if (cem_check_data(data, d) != CEM_OK || (resp != NULL && resp_stride < k) || work == NULL) {
         return CEM_EINVAL;
     }
-    if (work_len < cem_e_step_work_size(k, d, model->covariance_type)) {
+    const ptrdiff_t pass_len = cem_e_step_work_size(k, d, model->covariance_type);
+    if (work_len < (missing ? cem_e_step_missing_work_size(k, d, model->covariance_type)
+                            : pass_len)) {
         return CEM_EWORK;
     }
     cem_pass p = start_pass(k, d, model->covariance_type,
@@ -291,6 +316,11 @@ int cem_e_step_about(const cem_model *model, const double *shift, const cem_data
         tied_center_start(k, d, p.ld, model->means, w->factor, w);
         cem_accumulate_tied_start(&p);
     }
+    cem_missing_work mw;
+    if (missing) {
+        cem_missing_layout(work + pass_len, k, d, model->covariance_type, &mw);
+        cem_missing_start(&p, &mw);
+    }
     double weight_sum = 0.0, ll_sum = 0.0;
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
         const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B, nb8 = cem_round_rows(nb);
@@ -298,7 +328,14 @@ int cem_e_step_about(const cem_model *model, const double *shift, const cem_data
             return CEM_EINVAL;
         }
         load(data, i0, nb, p.ld, w);
-        log_densities(kern, model, nb, p.ld, w);
+        const ptrdiff_t n_marked = missing ? cem_missing_mark(&p, nb, &mw) : 0;
+        log_densities(kern, model, nb, p.ld, w, n_marked > 0 ? mw.quad : NULL);
+        if (n_marked > 0) {
+            status = cem_missing_rows(&p, model, data, i0, nb, &mw, stats);
+            if (status != CEM_OK) {
+                return status;
+            }
+        }
         /* shift each row by its max so exp never overflows and the largest term is 1 */
         kern->row_max_t(w->log_resp, nb8, k, B, w->row_max);
         for (ptrdiff_t r = 0; r < nb; r++) {
@@ -313,6 +350,11 @@ int cem_e_step_about(const cem_model *model, const double *shift, const cem_data
             }
         }
         kern->log_sum_t(w->row_max, w->row_sum, nb8, w->quad); /* quad := log p(x_r) */
+        for (ptrdiff_t r = 0; r < nb && n_marked > 0; r++) {
+            if (mw.row_kind[r] == CEM_ROW_EMPTY) { /* p(nothing) = 1 exactly */
+                w->quad[r] = 0.0;
+            }
+        }
         if (log_density != NULL) {
             memcpy(log_density + i0, w->quad, (size_t)nb * sizeof(double));
         }
@@ -330,6 +372,9 @@ int cem_e_step_about(const cem_model *model, const double *shift, const cem_data
             }
         }
         if (stats != NULL) {
+            if (n_marked > 0) {
+                weight_sum -= cem_missing_empty_rows(&p, data, i0, nb, &mw);
+            }
             const cem_block block = {data, i0, nb, w->log_resp, 1, B};
             cem_accumulate_block(&p, &block, stats);
         }
@@ -342,6 +387,22 @@ int cem_e_step_about(const cem_model *model, const double *shift, const cem_data
         }
     }
     return CEM_OK;
+}
+
+int cem_e_step_about(const cem_model *model, const double *shift, const cem_data *data,
+                     double *stats, double *resp, ptrdiff_t resp_stride,
+                     double *log_density, double *work, ptrdiff_t work_len)
+{
+    return e_step_pass(model, shift, data, stats, resp, resp_stride, log_density, work,
+                       work_len, 0);
+}
+
+int cem_e_step_missing(const cem_model *model, const double *shift, const cem_data *data,
+                       double *stats, double *resp, ptrdiff_t resp_stride,
+                       double *log_density, double *work, ptrdiff_t work_len)
+{
+    return e_step_pass(model, shift, data, stats, resp, resp_stride, log_density, work,
+                       work_len, 1);
 }
 
 int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,

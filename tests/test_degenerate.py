@@ -445,7 +445,8 @@ def test_reseed_never_gives_nan_or_crashes(problem):
     assert len(gmm.degenerate_events_) <= MAX_RESEEDS_PER_COMPONENT * params["n_components"]
 
 
-@pytest.mark.parametrize("other", [dict(prior="default"), dict(acceleration="squarem")])
+@pytest.mark.parametrize("other", [dict(prior="default"), dict(acceleration="squarem"),
+                                   dict(missing="marginalize")])
 def test_reseed_with_a_prior_or_acceleration_is_refused_clearly(other):
     """Re-seeding is a policy of plain maximum-likelihood EM: combined with a
     prior or acceleration it is a clear ValueError, and the estimator is

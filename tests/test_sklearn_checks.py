@@ -67,6 +67,7 @@ class _ConstrainedGMM(GMM):
         "prior": [None, "boolean", StrOptions({"default"}), cem.Prior, dict],
         "acceleration": [StrOptions({"squarem"}), None],
         "on_degenerate": [StrOptions({"raise", "reseed"})],
+        "missing": [StrOptions({"error", "marginalize"})],
     }
 
 

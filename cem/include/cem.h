@@ -741,6 +741,47 @@ int cem_log_prior(ptrdiff_t k, ptrdiff_t d, int covariance_type, const cem_prior
                   const double *means, const double *prec_chol, double *log_prior,
                   double *work, ptrdiff_t work_len);
 
+/* Doubles of scratch cem_e_step_missing() needs, or CEM_EINVAL: that of
+ * cem_e_step_work_size() plus O(k d^2 + d^2), independent of n. */
+ptrdiff_t cem_e_step_missing_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_type);
+
+/*
+ * cem_e_step_missing -- cem_e_step_about for data with missing values:
+ * a NaN in `data` means "not observed" (missing at random), and the pass
+ * is exact EM on the observed-data likelihood (Ghahramani & Jordan 1994).
+ * For a row with observed set o and missing set m, under component c:
+ *   log-density      log w_c + log N(x_o | mu_o, S_oo)
+ *   statistics       those of the layout above with x replaced by
+ *                    x_hat = (x_o, mu_m + S_mo S_oo^-1 (x_o - mu_o)), plus
+ *                    the conditional covariance S_mm - S_mo S_oo^-1 S_om
+ *                    added to the second moment on m x m (DIAG keeps its
+ *                    diagonal, sigma_j^2 for a missing j; SPHERICAL its
+ *                    trace), so cem_m_step is unchanged and statistics
+ *                    of partitions still merge by addition.
+ * A row with every value missing carries no information: log p = 0, its
+ * responsibilities are w_c / sum w, and it adds nothing to the statistics
+ * (nor its sample weight to stats[0]). +-inf is still an error.
+ *
+ * A block of CEM_BLOCK_ROWS (internal) rows without NaN costs what it
+ * costs in cem_e_step_about, plus one scan for NaN, and gives the same
+ * results bit for bit: without NaN in the data the two functions agree
+ * exactly. Rows with NaN (m values missing) go through the block kernels
+ * with each NaN filled, then a per-row correction: an m x m Cholesky
+ * factorisation of the precision's P_mm per row and component, O(m d + m^3);
+ * when the fill value is far from a component (where the correction would
+ * cancel digits) such rows are accumulated directly instead, O(d^2).
+ * Work size grows by O(k d^2) for this, never with n.
+ *
+ *   arguments      as cem_e_step_about
+ *   work_len       >= cem_e_step_missing_work_size()
+ *
+ * Returns as cem_e_step; CEM_ENONFINITE also for an infinite value in a
+ * row with missing values, CEM_ENOTPD if P_mm does not factor numerically.
+ */
+int cem_e_step_missing(const cem_model *model, const double *shift, const cem_data *data,
+                       double *stats, double *resp, ptrdiff_t resp_stride,
+                       double *log_density, double *work, ptrdiff_t work_len);
+
 #ifdef __cplusplus
 }
 #endif

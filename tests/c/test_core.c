@@ -934,6 +934,86 @@ static void test_shared_variances_pool_the_diag_statistics(void)
     }
 }
 
+/* cem_e_step_missing, hand-computed (k = 1, d = 2, full, mean 0,
+ * S = [[2, .5], [.5, 1]]): a row with x1 missing has the marginal
+ * N(x0 | 0, 2), x_hat1 = S10 / S00 x0 and conditional variance
+ * S11 - S10^2 / S00; an empty row scores 0 and weighs nothing; inf and,
+ * without the flag, NaN are errors. Scratch allocated to the exact size,
+ * so the sanitizers see any overrun. Then wide rows (d = 9) without NaN:
+ * the same bits as cem_e_step_about. */
+static void test_missing_values(void)
+{
+    const double det = 1.75, p00 = 1.0 / det, p01 = -0.5 / det, p11 = 2.0 / det;
+    const double c = sqrt(p11), b = p01 / c, a = sqrt(p00 - b * b);
+    const double u[4] = {a, b, 0.0, c}, weights[1] = {1.0}, means[2] = {0.0, 0.0};
+    const cem_model model = {1, 2, CEM_FULL, weights, means, u};
+    double x[6] = {1.0, NAN, NAN, NAN, 1.0, 2.0};
+    const cem_data data = {x, CEM_FLOAT64, 3, 2, 2 * (ptrdiff_t)sizeof(double),
+                           (ptrdiff_t)sizeof(double), NULL};
+    const ptrdiff_t wl = cem_e_step_missing_work_size(1, 2, CEM_FULL);
+    CHECK(wl > cem_e_step_work_size(1, 2, CEM_FULL));
+    double *work = malloc((size_t)wl * sizeof(double));
+    double stats[2 + 1 + 2 + 4] = {0}, resp[3], ld[3];
+    CHECK(cem_e_step_missing(&model, NULL, &data, stats, resp, 1, ld, work, wl) == CEM_OK);
+    CLOSE(ld[0], -0.5 * LOG_2PI - 0.5 * log(2.0) - 0.25, 1e-14);
+    CHECK(ld[1] == 0.0);
+    CLOSE(ld[2], -LOG_2PI - 0.5 * log(det) - 2.0, 1e-14);
+    CHECK(resp[0] == 1.0 && resp[1] == 1.0 && resp[2] == 1.0);
+    CHECK(stats[0] == 2.0);
+    CLOSE(stats[1], ld[0] + ld[2], 1e-15);
+    CLOSE(stats[2], 2.0, 1e-15);
+    CLOSE(stats[3], 2.0, 1e-15);
+    CLOSE(stats[4], 2.25, 1e-15);
+    CLOSE(stats[5], 2.0, 1e-15);
+    CLOSE(stats[7], 2.25, 1e-15);
+    CLOSE(stats[8], 0.0625 + 0.875 + 4.0, 1e-15);
+    CHECK(stats[6] == 0.0); /* the upper triangle stays as zeroed */
+    CHECK(cem_e_step_missing(&model, NULL, &data, NULL, resp, 1, ld, work, wl - 1) == CEM_EWORK);
+    CHECK(cem_e_step_about(&model, NULL, &data, NULL, resp, 1, ld, work, wl)
+          == CEM_ENONFINITE);
+    x[0] = INFINITY;
+    CHECK(cem_e_step_missing(&model, NULL, &data, NULL, resp, 1, ld, work, wl)
+          == CEM_ENONFINITE);
+    free(work);
+
+    enum { N = 70, D = 9, K = 2 };
+    double xw[N * D], uw[K * D * D] = {0}, mw[K * D], ww[K] = {0.4, 0.6};
+    for (int i = 0; i < N * D; i++) {
+        xw[i] = sin(1.7 * i) * 2.0;
+    }
+    for (int c2 = 0; c2 < K; c2++) {
+        for (int j = 0; j < D; j++) {
+            mw[c2 * D + j] = c2 - 0.5 + 0.1 * j;
+            uw[c2 * D * D + j * D + j] = 1.0 + 0.1 * c2;
+            if (j + 1 < D) {
+                uw[c2 * D * D + j * D + j + 1] = 0.3;
+            }
+        }
+    }
+    const cem_model wide = {K, D, CEM_FULL, ww, mw, uw};
+    const cem_data wdata = {xw, CEM_FLOAT64, N, D, D * (ptrdiff_t)sizeof(double),
+                            (ptrdiff_t)sizeof(double), NULL};
+    const ptrdiff_t wwl = cem_e_step_missing_work_size(K, D, CEM_FULL);
+    const ptrdiff_t sl = cem_stats_size(K, D, CEM_FULL);
+    double *wwork = malloc((size_t)wwl * sizeof(double));
+    double *s1 = calloc((size_t)sl, sizeof(double)), *s2 = calloc((size_t)sl, sizeof(double));
+    double r1[N * K], r2[N * K];
+    CHECK(cem_e_step_about(&wide, NULL, &wdata, s1, r1, K, NULL, wwork, wwl) == CEM_OK);
+    CHECK(cem_e_step_missing(&wide, NULL, &wdata, s2, r2, K, NULL, wwork, wwl) == CEM_OK);
+    CHECK(memcmp(s1, s2, (size_t)sl * sizeof(double)) == 0);
+    CHECK(memcmp(r1, r2, sizeof r1) == 0);
+    xw[3 * D + 4] = NAN; /* one value of a full block, then a whole row */
+    for (int j = 0; j < D; j++) {
+        xw[65 * D + j] = NAN;
+    }
+    memset(s2, 0, (size_t)sl * sizeof(double));
+    CHECK(cem_e_step_missing(&wide, NULL, &wdata, s2, r2, K, NULL, wwork, wwl) == CEM_OK);
+    CHECK(s2[0] == (double)(N - 1) && isfinite(s2[1]));
+    free(wwork);
+    free(s1);
+    free(s2);
+}
+
 int main(void)
 {
     test_version_and_messages();
@@ -953,6 +1033,7 @@ int main(void)
     test_wide_path_every_layout();
     test_fit_from_far_means_is_exact();
     test_shared_variances_pool_the_diag_statistics();
+    test_missing_values();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

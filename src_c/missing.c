@@ -1,0 +1,510 @@
+/*
+ * missing.c -- rows with missing values in the fused pass (missing.h):
+ * exact EM on the observed-data likelihood (Ghahramani & Jordan 1994).
+ *
+ * For a row with observed set o and missing set m, component c with mean
+ * mu and precision P = U U^T (U the precision factor the pass holds), the
+ * Schur complement gives everything from one m x m factorisation:
+ *   S_oo^-1 = P_oo - P_om P_mm^-1 P_mo
+ *   log|S_oo| = log|S| + log|P_mm|
+ *   x_hat_m = mu_m - P_mm^-1 P_mo (x_o - mu_o)   (conditional mean)
+ *   S_m|o = P_mm^-1                              (conditional covariance)
+ * With L L^T = P_mm, e = x_o - mu_o, b = P_mo e and y = L^-1 b, the
+ * quadratic form is e^T P_oo e - y^T y. The block kernels have already
+ * given q = (x~ - mu)^T P (x~ - mu) for the row x~ filled with f on m; with
+ * g = f_m - mu_m, e^T P_oo e = q - 2 g^T b - g^T P_mm g: O(m d) per row and
+ * component instead of O(d^2). Likewise the statistics: the block adds
+ * those of x~, and the difference to those of x_hat (D = x_hat_m - f_m,
+ * nonzero on m only) touches only the rows and columns of m:
+ *   (x~ - s + D)(x~ - s + D)^T - (x~ - s)(x~ - s)^T
+ *     = (x~ - s) D^T + D (x~ - s)^T + D D^T,  plus P_mm^-1 on m x m.
+ * Diagonal and spherical covariances need no factorisation: the missing
+ * coordinates drop out of the density, and the statistics use mu_j and
+ * sigma_j^2 for them.
+ */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "missing.h"
+
+#define CEM_LOG_2PI 1.8378770664093454835606594728112
+
+static int triangular(int covariance_type)
+{
+    return covariance_type == CEM_FULL || covariance_type == CEM_TIED;
+}
+
+static ptrdiff_t precision_size(ptrdiff_t k, ptrdiff_t d, int covariance_type)
+{
+    return covariance_type == CEM_FULL ? k * d * d : covariance_type == CEM_TIED ? d * d : 0;
+}
+
+ptrdiff_t cem_missing_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covariance_type,
+                             cem_missing_work *mw)
+{
+    ptrdiff_t used = 0;
+#define CEM_TAKE(field, len) (mw->field = work != NULL ? work + used : NULL, used += (len))
+    CEM_TAKE(precision, precision_size(k, d, covariance_type));
+    CEM_TAKE(fill, d);
+    CEM_TAKE(quad, k * CEM_BLOCK_ROWS);
+    CEM_TAKE(row_kind, CEM_BLOCK_ROWS);
+    CEM_TAKE(x, d);
+    CEM_TAKE(observed, d);
+    CEM_TAKE(absent, d);
+    CEM_TAKE(e, d);
+    CEM_TAKE(chol, d * d);
+    CEM_TAKE(cond, d * d);
+    CEM_TAKE(filled_dif, d);
+    CEM_TAKE(row_chol, k * d * d);
+    CEM_TAKE(row_y, k * d);
+    CEM_TAKE(row_lp, k);
+#undef CEM_TAKE
+    return used;
+}
+
+/* The variance factor (1 / sigma per feature) of component c: its own, or
+ * the one all components share (TIED_DIAG, TIED_SPHERICAL). */
+static const double *variance_factor(const cem_pass *p, ptrdiff_t c)
+{
+    return p->w.factor + (cem_shared_type(p->covariance_type) ? 0 : c) * p->ld;
+}
+
+/* Add a * v, the second moment of feature j of component c, to its slot of
+ * sxx: per component (DIAG, SPHERICAL) or pooled (TIED_DIAG,
+ * TIED_SPHERICAL), per feature or summed over features, as add_diagonal
+ * lays out the complete rows' moments. */
+static void add_variance_moment(const cem_pass *p, ptrdiff_t c, ptrdiff_t j, double av,
+                                double *sxx)
+{
+    const ptrdiff_t slot = cem_shared_type(p->covariance_type) ? 0 : c;
+    if (cem_per_feature_type(p->covariance_type)) {
+        sxx[slot * p->d + j] += av;
+    } else {
+        sxx[slot] += av;
+    }
+}
+
+void cem_missing_start(const cem_pass *p, cem_missing_work *mw)
+{
+    const ptrdiff_t d = p->d, ld = p->ld, k = p->k;
+    for (ptrdiff_t j = 0; j < d; j++) { /* near every component: no large g */
+        double s = 0.0;
+        for (ptrdiff_t c = 0; c < k; c++) {
+            s += p->w.mean_pad[c * ld + j];
+        }
+        mw->fill[j] = s / (double)k;
+    }
+    mw->direct = 0;
+    if (!triangular(p->covariance_type)) {
+        for (ptrdiff_t c = 0; c < k; c++) {
+            double q = 0.0;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                const double z = (mw->fill[j] - p->w.mean_pad[c * ld + j]) * variance_factor(p, c)[j];
+                q += z * z;
+            }
+            mw->direct |= !(q <= 1024.0);
+        }
+        return;
+    }
+    const ptrdiff_t n_factors = p->covariance_type == CEM_FULL ? k : 1;
+    for (ptrdiff_t f = 0; f < n_factors; f++) {
+        const double *u = p->w.factor + f * ld * ld; /* padded, zero below the diagonal */
+        double *prec = mw->precision + f * d * d;
+        for (ptrdiff_t i = 0; i < d; i++) {
+            for (ptrdiff_t j = 0; j <= i; j++) { /* P_ij = sum_{l >= i} U_il U_jl */
+                double s = 0.0;
+                for (ptrdiff_t l = i; l < d; l++) {
+                    s += u[i * ld + l] * u[j * ld + l];
+                }
+                prec[i * d + j] = s;
+                prec[j * d + i] = s;
+            }
+        }
+    }
+    for (ptrdiff_t c = 0; c < k; c++) { /* (f - mu_c)^T P_c (f - mu_c) */
+        const double *prec = mw->precision + (p->covariance_type == CEM_FULL ? c * d * d : 0);
+        const double *mu = p->w.mean_pad + c * ld;
+        double q = 0.0;
+        for (ptrdiff_t i = 0; i < d; i++) {
+            for (ptrdiff_t j = 0; j < d; j++) {
+                q += (mw->fill[i] - mu[i]) * prec[i * d + j] * (mw->fill[j] - mu[j]);
+            }
+        }
+        mw->direct |= !(q <= 1024.0);
+    }
+}
+
+ptrdiff_t cem_missing_mark(cem_pass *p, ptrdiff_t nb, cem_missing_work *mw)
+{
+    const ptrdiff_t d = p->d, ld = p->ld, B = CEM_BLOCK_ROWS, nb8 = cem_round_rows(nb);
+    const int narrow = d <= CEM_NARROW_MAX_D;
+    const double *rows = p->w.rows;
+    int any = 0;
+    /* one branch-free sweep: a complete block costs only this */
+    if (narrow) {
+        for (ptrdiff_t j = 0; j < d; j++) {
+            for (ptrdiff_t r = 0; r < nb; r++) {
+                any |= rows[j * B + r] != rows[j * B + r];
+            }
+        }
+    } else {
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            for (ptrdiff_t j = 0; j < d; j++) {
+                any |= rows[r * ld + j] != rows[r * ld + j];
+            }
+        }
+    }
+    if (!any) {
+        return 0;
+    }
+    if (rows != p->w.block) { /* read in place from the caller's data: copy */
+        memcpy(p->w.block, rows, (size_t)(nb8 * ld) * sizeof(double));
+        p->w.rows = p->w.block;
+    }
+    double *x = p->w.block;
+    ptrdiff_t n_marked = 0;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        ptrdiff_t n_absent = 0;
+        for (ptrdiff_t j = 0; j < d; j++) {
+            double *v = narrow ? x + j * B + r : x + r * ld + j;
+            if (*v != *v) {
+                *v = mw->fill[j];
+                n_absent++;
+            }
+        }
+        mw->row_kind[r] = n_absent == 0   ? CEM_ROW_COMPLETE
+                          : n_absent == d ? CEM_ROW_EMPTY
+                                          : CEM_ROW_PARTIAL;
+        n_marked += n_absent > 0;
+    }
+    return n_marked;
+}
+
+/* Row i of data into mw->x and its index sets; returns the number of
+ * observed values, or CEM_ENONFINITE for an infinite one. */
+static ptrdiff_t split_row(const cem_data *data, ptrdiff_t i, cem_missing_work *mw,
+                           ptrdiff_t *n_absent)
+{
+    ptrdiff_t no = 0, nm = 0;
+    for (ptrdiff_t j = 0; j < data->d; j++) {
+        const double v = cem_load(data, i, j);
+        mw->x[j] = v;
+        if (v != v) {
+            mw->absent[nm++] = (double)j;
+        } else if (!isfinite(v)) {
+            return CEM_ENONFINITE;
+        } else {
+            mw->observed[no++] = (double)j;
+        }
+    }
+    *n_absent = nm;
+    return no;
+}
+
+/* For a FULL or TIED component with precision `prec` and mean mu: the
+ * Cholesky factor L of P_mm in l [m][m], y = L^-1 b (b = P_mo e) in y [m].
+ * Returns what the filled row's quadratic form q exceeds the observed
+ * one's by, 2 g^T b + g^T P_mm g + y^T y (g = f_m - mu_m), and log|P_mm| in
+ * *log_det_mm; NAN if P_mm does not factor. */
+static double schur(const double *prec, const double *mu, ptrdiff_t d, ptrdiff_t no,
+                    ptrdiff_t nm, cem_missing_work *mw, double *l, double *y,
+                    double *log_det_mm)
+{
+    const double *obs = mw->observed, *abs_ = mw->absent;
+    double *e = mw->e;
+    for (ptrdiff_t t = 0; t < no; t++) {
+        const ptrdiff_t jt = (ptrdiff_t)obs[t];
+        e[t] = mw->x[jt] - mu[jt];
+    }
+    double excess = 0.0, det = 1.0; /* det L as a product: one log, not m */
+    for (ptrdiff_t s = 0; s < nm; s++) { /* L L^T = P_mm row by row; g^T P_mm g */
+        const ptrdiff_t js = (ptrdiff_t)abs_[s];
+        const double *prow = prec + js * d;
+        const double gs = mw->fill[js] - mu[js];
+        for (ptrdiff_t t = 0; t <= s; t++) {
+            const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+            double v = prow[jt];
+            excess += (t < s ? 2.0 : 1.0) * gs * v * (mw->fill[jt] - mu[jt]);
+            for (ptrdiff_t u = 0; u < t; u++) {
+                v -= l[s * nm + u] * l[t * nm + u];
+            }
+            if (t < s) {
+                l[s * nm + t] = v / l[t * nm + t];
+            } else {
+                if (!(v > 0.0)) {
+                    return NAN;
+                }
+                l[s * nm + s] = sqrt(v);
+                det *= l[s * nm + s];
+            }
+        }
+    }
+    for (ptrdiff_t s = 0; s < nm; s++) { /* b = P_mo e; y = L^-1 b */
+        const ptrdiff_t js = (ptrdiff_t)abs_[s];
+        const double *prow = prec + js * d;
+        double v = 0.0;
+        for (ptrdiff_t t = 0; t < no; t++) {
+            v += prow[(ptrdiff_t)obs[t]] * e[t];
+        }
+        excess += 2.0 * (mw->fill[js] - mu[js]) * v;
+        for (ptrdiff_t u = 0; u < s; u++) {
+            v -= l[s * nm + u] * y[u];
+        }
+        y[s] = v / l[s * nm + s];
+        excess += y[s] * y[s];
+    }
+    if (det > DBL_MIN && det < DBL_MAX) {
+        *log_det_mm = 2.0 * log(det);
+    } else { /* the product left the range of doubles: sum the logs */
+        double log_det = 0.0;
+        for (ptrdiff_t t = 0; t < nm; t++) {
+            log_det += log(l[t * nm + t]);
+        }
+        *log_det_mm = 2.0 * log_det;
+    }
+    return excess;
+}
+
+/* mw->cond = P_mm^-1 = L^-T L^-1 from the factor in mw->chol (m x m);
+ * uses mw->e as scratch. */
+static void conditional_covariance(ptrdiff_t nm, cem_missing_work *mw)
+{
+    const double *l = mw->chol;
+    double *inv = mw->cond, *z = mw->e;
+    /* column t of P_mm^-1: solve L z = unit_t, then L^T w = z */
+    for (ptrdiff_t t = 0; t < nm; t++) {
+        for (ptrdiff_t s = 0; s < nm; s++) {
+            double v = s == t ? 1.0 : 0.0;
+            for (ptrdiff_t u = 0; u < s; u++) {
+                v -= l[s * nm + u] * z[u];
+            }
+            z[s] = v / l[s * nm + s];
+        }
+        for (ptrdiff_t s = nm - 1; s >= 0; s--) {
+            double v = z[s];
+            for (ptrdiff_t u = s + 1; u < nm; u++) {
+                v -= l[u * nm + s] * inv[u * nm + t];
+            }
+            inv[s * nm + t] = v / l[s * nm + s];
+        }
+    }
+}
+
+/* e^T P_oo e - y^T y computed directly, O(o^2): the quadratic form when
+ * q - excess would cancel (components far from the fill value). e in
+ * mw->e from schur(), y [m]. */
+static double direct_quadratic(const double *prec, ptrdiff_t d, ptrdiff_t no, ptrdiff_t nm,
+                               const cem_missing_work *mw, const double *y)
+{
+    const double *e = mw->e, *obs = mw->observed;
+    double q = 0.0;
+    for (ptrdiff_t t = 0; t < no; t++) {
+        const double *prow = prec + (ptrdiff_t)obs[t] * d;
+        double cross = 0.0;
+        for (ptrdiff_t u = 0; u < t; u++) {
+            cross += prow[(ptrdiff_t)obs[u]] * e[u];
+        }
+        q += e[t] * (prow[(ptrdiff_t)obs[t]] * e[t] + 2.0 * cross);
+    }
+    for (ptrdiff_t s = 0; s < nm; s++) {
+        q -= y[s] * y[s];
+    }
+    return q;
+}
+
+/* Row r's observed-data log-densities into row_lp (and log_resp), keeping
+ * each component's L and y (triangular types) in row_chol, row_y. */
+static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdiff_t no,
+                             ptrdiff_t nm, cem_missing_work *mw)
+{
+    const ptrdiff_t k = p->k, d = p->d, B = CEM_BLOCK_ROWS;
+    const double norm = -0.5 * (double)no * CEM_LOG_2PI;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        const double *mu = m->means + c * d;
+        double q = 0.0, log_det = p->w.log_det[c]; /* log|U| = -log|S| / 2 */
+        if (triangular(p->covariance_type)) {
+            const double *prec = mw->precision + (p->covariance_type == CEM_FULL ? c * d * d : 0);
+            double log_det_mm = 0.0;
+            const double excess = schur(prec, mu, d, no, nm, mw, mw->row_chol + c * d * d,
+                                        mw->row_y + c * d, &log_det_mm);
+            if (excess != excess) {
+                return CEM_ENOTPD;
+            }
+            q = mw->quad[c * B + r] - excess;
+            if (mw->quad[c * B + r] > 1024.0 * (1.0 + fabs(q))) {
+                /* more than 10 bits would cancel: the O(o^2) form instead */
+                q = direct_quadratic(prec, d, no, nm, mw, mw->row_y + c * d);
+            }
+            q = q > 0.0 ? q : 0.0; /* rounding of the difference: q_o >= 0 */
+            log_det -= 0.5 * log_det_mm;
+        } else {
+            const double *f = variance_factor(p, c); /* 1 / sigma per feature */
+            log_det = 0.0;
+            for (ptrdiff_t t = 0; t < no; t++) {
+                const ptrdiff_t j = (ptrdiff_t)mw->observed[t];
+                const double z = (mw->x[j] - mu[j]) * f[j];
+                q += z * z;
+                log_det += log(f[j]);
+            }
+        }
+        const double lp = p->w.log_w[c] + log_det + norm - 0.5 * q;
+        if (!(lp < INFINITY)) {
+            return CEM_ENONFINITE;
+        }
+        mw->row_lp[c] = lp;
+        p->w.log_resp[c * B + r] = lp;
+    }
+    return CEM_OK;
+}
+
+/* Adds to stats what row r's statistics (weight w_r, its own
+ * responsibilities from row_lp) exceed those of its filled row by. */
+static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff_t nm,
+                            cem_missing_work *mw, double *stats)
+{
+    const ptrdiff_t k = p->k, d = p->d;
+    const int type = p->covariance_type;
+    double *sx = stats + 2 + k, *sxx = sx + k * d; /* the counts: in the block's (not direct) */
+    const double *abs_ = mw->absent;
+    double top = -INFINITY, total = 0.0;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        top = mw->row_lp[c] > top ? mw->row_lp[c] : top;
+    }
+    for (ptrdiff_t c = 0; c < k; c++) {
+        mw->row_lp[c] = exp(mw->row_lp[c] - top);
+        total += mw->row_lp[c];
+    }
+    for (ptrdiff_t c = 0; c < k; c++) {
+        const double a = w_r * (mw->row_lp[c] / total);
+        if (a == 0.0) {
+            continue;
+        }
+        const double *mu = m->means + c * d, *s = p->shift + c * d;
+        double *ft = mw->filled_dif; /* the filled row minus the shift, x~ - s */
+        for (ptrdiff_t j = 0; j < d; j++) {
+            ft[j] = (mw->x[j] == mw->x[j] ? mw->x[j] : mw->fill[j]) - s[j];
+        }
+        if (triangular(type)) {
+            const double *l = mw->row_chol + c * d * d;
+            double *delta = mw->row_y + c * d; /* y, then D_t = x_hat_m - f_m */
+            for (ptrdiff_t t = nm - 1; t >= 0; t--) { /* P_mm^-1 b = L^-T y, in place */
+                double v = delta[t];
+                for (ptrdiff_t u = t + 1; u < nm; u++) {
+                    v -= l[u * nm + t] * delta[u];
+                }
+                delta[t] = v / l[t * nm + t];
+            }
+            for (ptrdiff_t t = 0; t < nm; t++) {
+                const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+                delta[t] = (mu[jt] - delta[t]) - mw->fill[jt];
+            }
+            memcpy(mw->chol, l, (size_t)(nm * nm) * sizeof(double));
+            conditional_covariance(nm, mw);
+            double *second = type == CEM_FULL ? sxx + c * d * d : sxx;
+            if (mw->direct) { /* the whole statistics of x_hat: ft becomes x_hat - s */
+                stats[2 + c] += a;
+                for (ptrdiff_t t = 0; t < nm; t++) {
+                    ft[(ptrdiff_t)abs_[t]] += delta[t];
+                }
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    const double aj = a * ft[j];
+                    sx[c * d + j] += aj;
+                    for (ptrdiff_t l2 = 0; l2 <= j; l2++) {
+                        second[j * d + l2] += aj * ft[l2];
+                    }
+                }
+                for (ptrdiff_t t = 0; t < nm; t++) {
+                    const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+                    for (ptrdiff_t u = 0; u <= t; u++) {
+                        second[jt * d + (ptrdiff_t)abs_[u]] += a * mw->cond[t * nm + u];
+                    }
+                }
+                continue;
+            }
+            for (ptrdiff_t t = 0; t < nm; t++) {
+                const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+                const double ad = a * delta[t];
+                sx[c * d + jt] += ad;
+                for (ptrdiff_t l2 = 0; l2 <= jt; l2++) { /* row jt: D (x~ - s)^T */
+                    second[jt * d + l2] += ad * ft[l2];
+                }
+                for (ptrdiff_t j = jt; j < d; j++) { /* column jt: (x~ - s) D^T */
+                    second[j * d + jt] += ad * ft[j];
+                }
+                for (ptrdiff_t u = 0; u <= t; u++) { /* D D^T + P_mm^-1, lower */
+                    second[jt * d + (ptrdiff_t)abs_[u]] +=
+                        a * (delta[t] * delta[u] + mw->cond[t * nm + u]);
+                }
+            }
+        } else {
+            const double *f = variance_factor(p, c); /* 1 / sigma */
+            if (mw->direct) { /* the whole statistics of x_hat = (x_o, mu_m) */
+                stats[2 + c] += a;
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    const int absent = mw->x[j] != mw->x[j];
+                    const double h = absent ? mu[j] - s[j] : ft[j];
+                    const double v = h * h + (absent ? 1.0 / (f[j] * f[j]) : 0.0);
+                    sx[c * d + j] += a * h;
+                    add_variance_moment(p, c, j, a * v, sxx);
+                }
+                continue;
+            }
+            for (ptrdiff_t t = 0; t < nm; t++) {
+                const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+                const double dt = mu[jt] - mw->fill[jt];
+                sx[c * d + jt] += a * dt;
+                /* (x~ - s + D)^2 - (x~ - s)^2 + sigma^2 */
+                const double v = dt * (2.0 * ft[jt] + dt) + 1.0 / (f[jt] * f[jt]);
+                add_variance_moment(p, c, jt, a * v, sxx);
+            }
+        }
+    }
+}
+
+int cem_missing_rows(cem_pass *p, const cem_model *m, const cem_data *data, ptrdiff_t i0,
+                     ptrdiff_t nb, cem_missing_work *mw, double *stats)
+{
+    const ptrdiff_t k = p->k, B = CEM_BLOCK_ROWS;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        if (mw->row_kind[r] == CEM_ROW_COMPLETE) {
+            continue;
+        }
+        ptrdiff_t nm = 0;
+        const ptrdiff_t no = split_row(data, i0 + r, mw, &nm);
+        if (no < 0) {
+            return CEM_ENONFINITE;
+        }
+        if (no == 0) { /* nothing observed: the prior, log p = 0 */
+            for (ptrdiff_t c = 0; c < k; c++) {
+                p->w.log_resp[c * B + r] = p->w.log_w[c];
+            }
+            continue;
+        }
+        const int status = row_log_densities(p, m, r, no, nm, mw);
+        if (status != CEM_OK) {
+            return status;
+        }
+        if (stats != NULL) {
+            row_corrections(p, m, cem_row_weight(data, i0 + r), nm, mw, stats);
+        }
+    }
+    return CEM_OK;
+}
+
+double cem_missing_empty_rows(cem_pass *p, const cem_data *data, ptrdiff_t i0, ptrdiff_t nb,
+                              const cem_missing_work *mw)
+{
+    double empty_weight = 0.0;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        if (mw->row_kind[r] == CEM_ROW_EMPTY) {
+            empty_weight += cem_row_weight(data, i0 + r);
+        }
+        if (mw->row_kind[r] == CEM_ROW_EMPTY || (mw->direct && mw->row_kind[r] != CEM_ROW_COMPLETE)) {
+            for (ptrdiff_t c = 0; c < p->k; c++) {
+                p->w.log_resp[c * CEM_BLOCK_ROWS + r] = 0.0;
+            }
+        }
+    }
+    return empty_weight;
+}
