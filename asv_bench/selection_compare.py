@@ -4,7 +4,9 @@ over scikit-learn's GaussianMixture, in one invocation.
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python asv_bench/selection_compare.py
 
 (unset those two in this command only, as for compare.py). The grid is
-k = 1..K_MAX x the four covariance types on a synthetic mixture (default
+k = 1..K_MAX x GMMSelection's six covariance types (scikit-learn's four
+plus tied_diag and tied_spherical) for cem, and the four scikit-learn has
+for its loop, on a synthetic mixture (default
 n = 100,000, d = 8, six components with random full covariances). Every
 candidate of both libraries is seeded with random_state=0 and fitted with
 the defaults (init_params='kmeans', tol=1e-3, max_iter=100), then scored
@@ -83,8 +85,10 @@ def main():
     ks = range(1, args.k_max + 1)
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
-    print(f"grid: k = 1..{args.k_max} x {len(COVARIANCE_TYPES)} covariance types = "
-          f"{len(ks) * len(COVARIANCE_TYPES)} candidates on n = {args.n:,}, d = {args.d}; "
+    print(f"grid: k = 1..{args.k_max} x 6 covariance types (cem) / "
+          f"{len(COVARIANCE_TYPES)} (scikit-learn's loop, and the cem loops) = "
+          f"{len(ks) * 6} / {len(ks) * len(COVARIANCE_TYPES)} candidates on n = {args.n:,}, "
+          f"d = {args.d}; "
           f"random_state=0, init_params='kmeans', BIC; cem {cem.__version__} "
           f"n_threads={args.n_threads}")
 
