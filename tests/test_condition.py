@@ -1,15 +1,20 @@
 """GMM.condition: the conditional mixture p(x_r | x_g) against a brute-force
 NumPy/SciPy computation from the textbook formulas, closed forms, and the
 identity log p(x_r | x_g) = log p(x) - log p(x_g)."""
+import os
+import warnings
+
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 import cem
 from cem._conditional import ConditionalMixture
-from cem._validation import NotFittedError
+from cem._validation import ConvergenceWarning, NotFittedError
 
+FEW = settings(max_examples=int(os.environ.get("CEM_HYPOTHESIS_EXAMPLES", 25)), deadline=None)
 TYPES = ["full", "tied", "diag", "spherical", "tied_diag", "tied_spherical"]
 
 
@@ -260,3 +265,42 @@ def test_readme_regression_example():
     truth = np.sin(x_new[:, 0]) + 0.5 * x_new[:, 1]
     assert np.sqrt(np.mean((y_hat - truth) ** 2)) < 0.035
     assert np.std(truth) > 1.1
+
+
+@FEW
+@given(cov=st.sampled_from(TYPES), seed=st.integers(0, 2 ** 31 - 1),
+       d=st.integers(2, 8), k=st.integers(1, 4), scale=st.sampled_from([1e-3, 1.0, 1e3]))
+def test_property_matches_brute_force(cov, seed, d, k, scale):
+    """Random models (data scaled by 1e-3..1e3), random given subsets in
+    random order, rows near and far from the data."""
+    rng = np.random.default_rng(seed)
+    X = scale * np.vstack([rng.normal(size=(40, d)) @ rng.normal(size=(d, d))
+                           + 3 * rng.normal(size=d) for _ in range(k)])
+    with warnings.catch_warnings():  # any model will do: 20 iterations need not converge
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gmm = cem.GMM(k, covariance_type=cov, random_state=seed,
+                      reg_covar=1e-6 * scale ** 2, max_iter=20).fit(X)
+    given_cols = rng.permutation(d)[:int(rng.integers(1, d))].tolist()
+    rows = (X[rng.integers(len(X), size=3)][:, given_cols]
+            + scale * rng.normal(size=(3, len(given_cols))))
+    many = gmm.condition(rows, given_cols)
+    for i, row in enumerate(rows):
+        weights, means, covs = brute_force(gmm, row, given_cols)
+        np.testing.assert_allclose(many.weights[i], weights, rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(many.means[i], means, rtol=1e-7, atol=1e-9 * scale)
+        np.testing.assert_allclose(many.covariances, covs, rtol=1e-7, atol=1e-9 * scale ** 2)
+
+
+def test_component_with_underflowing_weight():
+    """A component whose conditional weight underflows to 0 leaves a GMM that
+    still scores, predicts and samples."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(100, 2)), rng.normal(size=(100, 2)) + 50])
+    gmm = cem.GMM(2, random_state=0).fit(X)
+    model = gmm.condition([0.0], [0])
+    assert sorted(model.weights_.tolist()) == [0.0, 1.0]
+    near = int(np.argmax(model.weights_))
+    scores = model.score_samples(np.array([[0.0], [50.0]]))
+    assert np.isfinite(scores).all() and scores[0] > scores[1]
+    np.testing.assert_array_equal(model.predict(np.array([[0.0], [50.0]])), [near, near])
+    assert (model.sample(5)[1] == near).all()
