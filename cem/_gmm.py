@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from cem import _core
+from cem import _conditional, _core
 from cem._degenerate import reseeding
 from cem._em import EM, VerboseReporter, rows_statistics
 from cem._estimator import Estimator
@@ -605,6 +605,50 @@ class GMM(Estimator):
             X, resp, np.asarray(self.means_, dtype=np.float64),
             covariance_matrices(self.covariance_type, self.covariances_, k, d))
         return filled.astype(X.dtype, copy=False)
+
+    def condition(self, X_given, columns):
+        """The conditional density of the other columns given the values of
+        some: p(x_r | x_g), again a Gaussian mixture (see cem._conditional).
+
+        columns : sequence of the q given columns, as indices in
+            [0, n_features) or, if the model was fitted with feature names,
+            names; no duplicates, not all of them.
+        X_given : their values, shape (q,) for one row or (n, q) for many,
+            in the order of columns; finite.
+
+        Returns, for one row (1-D X_given), a fitted GMM over the r =
+        n_features - q remaining columns (ascending order; feature_names_in_
+        their names if fitted with names) with the same covariance_type
+        (every type is closed under conditioning), weights_ the components'
+        posterior w_c N(x_g | mu_g,c, S_gg,c) / sum, means_ the conditional
+        means mu_r,c + S_rg,c S_gg,c^-1 (x_g - mu_g,c) and covariances_ the
+        conditional covariances S_rr,c - S_rg,c S_gg,c^-1 S_gr,c, in the
+        model's dtype: its predict, score_samples (log p(x_r | x_g)) and
+        sample work as on any fitted GMM. For many rows (2-D X_given), a
+        cem._conditional.ConditionalMixture of float64 arrays: weights
+        (n, k), means (n, k, r), covariances (k, r, r) shared by the rows,
+        columns (r,), and mean() = E[x_r | x_g] (n, r). ValueError for bad
+        columns or X_given; NotFittedError before fit."""
+        self._check_is_fitted()
+        k, d = self.means_.shape
+        names = getattr(self, "feature_names_in_", None)
+        given = _conditional.given_columns(columns, d, names)
+        X, one_row = _conditional.given_values(X_given, given.size)
+        weights, means, cond_cov, rest = _conditional.condition(
+            self.covariance_type, self.weights_, self.means_, self.covariances_, given, X)
+        rest_names = None if names is None else names[rest]
+        if not one_row:
+            return _conditional.ConditionalMixture(weights, means, cond_cov, rest, rest_names)
+        params = _conditional.parameters(
+            self.covariance_type, weights[0], means[0],
+            _conditional.native_covariances(self.covariance_type, self.covariances_,
+                                            cond_cov, rest))
+        # the *_init arrays have the full model's shape: not the conditional's
+        model = type(self)(**dict(self.get_params(deep=False), weights_init=None,
+                                  means_init=None, precisions_init=None))
+        attributes, _ = model._new_model(params, self.means_.dtype, rest.size, rest_names)
+        model._commit(attributes)
+        return model
 
     def sample(self, n_samples=1):
         """Draw n_samples rows from the fitted mixture; returns (X, y) with
