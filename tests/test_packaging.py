@@ -45,6 +45,8 @@ def test_pxd_mirrors_header_in_order():
 def test_one_version():
     from cem._version import __version__
     assert cem.__version__ == __version__
+    # the C core's version (cem.h) is the same number
+    assert ".".join(map(str, cem._core.version())) == __version__
     try:
         installed = importlib.metadata.version("cem-gmm")
     except importlib.metadata.PackageNotFoundError:

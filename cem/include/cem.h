@@ -71,7 +71,7 @@ extern "C" {
 #endif
 
 #define CEM_VERSION_MAJOR 0
-#define CEM_VERSION_MINOR 1
+#define CEM_VERSION_MINOR 2
 #define CEM_VERSION_PATCH 0
 
 /* Status codes. */
