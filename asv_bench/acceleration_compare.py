@@ -15,7 +15,6 @@ markdown table, the medians of the ratios and the CPU.
 """
 import argparse
 import os
-import subprocess
 import sys
 import time
 import warnings
@@ -28,17 +27,7 @@ import cem  # noqa: E402
 from benchmarks.acceleration_problems import (  # noqa: E402
     PROBLEMS, gmm_arguments, make_problem,
 )
-
-
-def cpu_name():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    except OSError:
-        return "unknown CPU"
-    for line in out.splitlines():
-        if line.startswith("Model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
+from machine import cpu_name  # noqa: E402  (asv_bench/machine.py)
 
 
 def run(X, start, name, acceleration, tol, repeats, threads):

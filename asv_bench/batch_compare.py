@@ -31,6 +31,8 @@ import warnings
 
 import numpy as np
 
+from machine import cpu_name  # asv_bench/machine.py (the script's folder)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLE = os.path.join(os.path.dirname(HERE), "tests", "downstream", "cython_batch")
 
@@ -42,15 +44,6 @@ def problems(n_problems, m, seed=0):
     means = np.stack([X.mean(1) - X.std(1), X.mean(1) + X.std(1)], 1)
     prec_chol = np.stack([1 / X.std(1)] * 2, 1)
     return X, means, prec_chol
-
-
-def cpu_name():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines()
-                    if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        return "unknown CPU"
 
 
 def python_overhead(X3, iterations, repeats):

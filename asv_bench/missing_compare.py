@@ -15,22 +15,13 @@ at n/10 and n rows (tracemalloc: the same, so no memory grows with n) and
 the CPU.
 """
 import argparse
-import subprocess
 import time
 import tracemalloc
 
 import numpy as np
 
 from cem import _core
-
-
-def cpu_name():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines()
-                    if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        return "unknown CPU"
+from machine import cpu_name  # asv_bench/machine.py (the script's folder)
 
 
 def workload(n, d, k, fraction, seed=0):

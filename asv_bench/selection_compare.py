@@ -18,13 +18,12 @@ the ratio, and how far the two tables of BIC agree.
 """
 import argparse
 import os
-import platform
-import subprocess
 import sys
 import time
 import warnings
 
 import numpy as np
+from machine import cpu_name  # asv_bench/machine.py (the script's folder)
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
@@ -60,15 +59,6 @@ def loop(make_estimator, X, ks):
     return bic, time.perf_counter() - start
 
 
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines()
-                    if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -83,7 +73,7 @@ def main():
     from cem import GMM, GMMSelection
     X = make_mixture(args.n, args.d)
     ks = range(1, args.k_max + 1)
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; "
+    print(f"CPU: {cpu_name()}, {os.cpu_count()} logical CPUs; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
     print(f"grid: k = 1..{args.k_max} x 6 covariance types (cem) / "
           f"{len(COVARIANCE_TYPES)} (scikit-learn's loop, and the cem loops) = "
