@@ -4,7 +4,8 @@
  * (dtype, C or Fortran order, negative or zero row stride, a column-offset
  * view), sample weights, data values (including NaN, infinities and huge
  * values) and parameters; then cem_e_step, cem_e_step_about,
- * cem_accumulate, cem_m_step, cem_predict and cem_fit run on them.
+ * cem_e_step_missing, cem_accumulate, cem_m_step, cem_predict and cem_fit
+ * run on them.
  *
  * Every buffer is allocated to its exact size, so a read or write outside
  * what the call was told about is caught by AddressSanitizer. Every call
@@ -82,6 +83,59 @@ static int known_status(int s)
 static double *alloc_doubles(ptrdiff_t n)
 {
     return malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+}
+
+/* The missing-value pass on the same input (NaN now means "not observed";
+ * its scratch allocated to the exact size, so the sanitizers see any
+ * overrun): never a crash; responsibilities that sum to 1, finite
+ * log-densities, no more weight than the rows carry; and without NaN in
+ * the rows the complete pass's statistics bit for bit (`complete`, or NULL
+ * when that pass failed). */
+static void fuzz_missing_values(const cem_model *model, const cem_data *data,
+                                const double *complete, ptrdiff_t stats_len)
+{
+    const ptrdiff_t k = model->k, n = data->n;
+    const ptrdiff_t len = cem_e_step_missing_work_size(k, model->d, model->covariance_type);
+    if (len < 0 || data->d != model->d || n < 0) {
+        return;
+    }
+    int any_nan = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        for (ptrdiff_t j = 0; j < data->d; j++) {
+            const char *e = (const char *)data->x + i * data->row_stride + j * data->col_stride;
+            const double v = data->dtype == CEM_FLOAT64 ? *(const double *)e
+                                                        : (double)*(const float *)e;
+            any_nan |= v != v;
+        }
+    }
+    double *work = alloc_doubles(len), *stats = calloc((size_t)stats_len, sizeof(double));
+    double *resp = alloc_doubles(n * k), *log_density = alloc_doubles(n);
+    const int s = cem_e_step_missing(model, NULL, data, stats, resp, k, log_density, work, len);
+    REQUIRE(known_status(s) && s != CEM_EWORK);
+    if (s == CEM_OK) {
+        double total = 0.0;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            double row = 0.0;
+            for (ptrdiff_t c = 0; c < k; c++) {
+                REQUIRE(resp[i * k + c] >= 0.0 && resp[i * k + c] <= 1.0);
+                row += resp[i * k + c];
+            }
+            REQUIRE(fabs(row - 1.0) <= 1e-12);
+            REQUIRE(isfinite(log_density[i]));
+            total += data->sample_weight != NULL ? data->sample_weight[i] : 1.0;
+        }
+        REQUIRE(stats[0] <= total * (1.0 + 1e-12) + 1e-300);
+        if (!any_nan && complete != NULL) {
+            for (ptrdiff_t i = 0; i < stats_len; i++) {
+                REQUIRE(stats[i] == complete[i]
+                        || (stats[i] != stats[i] && complete[i] != complete[i]));
+            }
+        }
+    }
+    free(work);
+    free(stats);
+    free(resp);
+    free(log_density);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
@@ -189,6 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
     if (cov == INVALID_TYPE) {
         REQUIRE(s == CEM_EINVAL);
     }
+    fuzz_missing_values(&model, &data, s == CEM_OK ? stats : NULL, stats_len);
     if (s == CEM_OK) {
         double total = 0.0, nk_sum = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
