@@ -61,6 +61,7 @@ ptrdiff_t cem_missing_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covaria
     CEM_TAKE(row_chol, k * d * d);
     CEM_TAKE(row_y, k * d);
     CEM_TAKE(row_lp, k);
+    CEM_TAKE(cross, precision_size(k, d, covariance_type));
 #undef CEM_TAKE
     return used;
 }
@@ -98,6 +99,7 @@ void cem_missing_start(const cem_pass *p, cem_missing_work *mw)
         mw->fill[j] = s / (double)k;
     }
     mw->direct = 0;
+    mw->crossed = 0;
     if (!triangular(p->covariance_type)) {
         for (ptrdiff_t c = 0; c < k; c++) {
             double q = 0.0;
@@ -110,6 +112,7 @@ void cem_missing_start(const cem_pass *p, cem_missing_work *mw)
         return;
     }
     const ptrdiff_t n_factors = p->covariance_type == CEM_FULL ? k : 1;
+    memset(mw->cross, 0, (size_t)(n_factors * d * d) * sizeof(double));
     for (ptrdiff_t f = 0; f < n_factors; f++) {
         const double *u = p->w.factor + f * ld * ld; /* padded, zero below the diagonal */
         double *prec = mw->precision + f * d * d;
@@ -184,7 +187,7 @@ ptrdiff_t cem_missing_mark(cem_pass *p, ptrdiff_t nb, cem_missing_work *mw)
     return n_marked;
 }
 
-/* Row i of data into mw->x and its index sets; returns the number of
+/* Row i of data into mw->x, filled and keep, and its index sets; returns the number of
  * observed values, or CEM_ENONFINITE for an infinite one. */
 static ptrdiff_t split_row(const cem_data *data, ptrdiff_t i, cem_missing_work *mw,
                            ptrdiff_t *n_absent)
@@ -216,12 +219,10 @@ static ptrdiff_t split_row(const cem_data *data, ptrdiff_t i, cem_missing_work *
  * one's by, 2 g^T b + g^T P_mm g + y^T y (g = f_m - mu_m), and log|P_mm| in
  * *log_det_mm; NAN if P_mm does not factor. */
 static double schur(const double *prec, const double *root, const double *mu, ptrdiff_t d,
-                    ptrdiff_t no, ptrdiff_t nm, cem_missing_work *mw, double *l, double *y,
-                    double *log_det_mm)
+                    ptrdiff_t nm, cem_missing_work *mw, double *l, double *y, double *log_det_mm)
 {
     const double *abs_ = mw->absent;
     double *e = mw->e;
-    (void)no;
     for (ptrdiff_t j = 0; j < d; j++) { /* branch-free: 0 on m */
         e[j] = mw->keep[j] * (mw->filled[j] - mu[j]);
     }
@@ -303,15 +304,14 @@ static void conditional_covariance(const double *l, ptrdiff_t nm, cem_missing_wo
     }
 }
 
-/* e^T P_oo e - y^T y computed directly, O(o^2): the quadratic form when
+/* e^T P_oo e - y^T y computed directly, O(d^2): the quadratic form when
  * q - excess would cancel (components far from the fill value). e in
- * mw->e from schur(), y [m]. */
-static double direct_quadratic(const double *prec, ptrdiff_t d, ptrdiff_t no, ptrdiff_t nm,
+ * mw->e from schur() (0 on m), y [m]. */
+static double direct_quadratic(const double *prec, ptrdiff_t d, ptrdiff_t nm,
                                const cem_missing_work *mw, const double *y)
 {
     const double *e = mw->e; /* 0 on m: the sums over o */
     double q = 0.0;
-    (void)no;
     for (ptrdiff_t i = 0; i < d; i++) {
         const double *prow = prec + i * d;
         double cross = 0.0;
@@ -340,7 +340,7 @@ static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdi
             const double *prec = mw->precision + (p->covariance_type == CEM_FULL ? c * d * d : 0);
             double log_det_mm = 0.0;
             const double *root = mw->root + (p->covariance_type == CEM_FULL ? c * d : 0);
-            const double excess = schur(prec, root, mu, d, no, nm, mw, mw->row_chol + c * d * d,
+            const double excess = schur(prec, root, mu, d, nm, mw, mw->row_chol + c * d * d,
                                         mw->row_y + c * d, &log_det_mm);
             if (excess != excess) {
                 return CEM_ENOTPD;
@@ -348,7 +348,7 @@ static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdi
             q = mw->quad[c * B + r] - excess;
             if (mw->quad[c * B + r] > 1024.0 * (1.0 + fabs(q))) {
                 /* more than 10 bits would cancel: the O(o^2) form instead */
-                q = direct_quadratic(prec, d, no, nm, mw, mw->row_y + c * d);
+                q = direct_quadratic(prec, d, nm, mw, mw->row_y + c * d);
             }
             q = q > 0.0 ? q : 0.0; /* rounding of the difference: q_o >= 0 */
             log_det -= 0.5 * log_det_mm;
@@ -415,6 +415,8 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
             }
             conditional_covariance(l, nm, mw);
             double *second = type == CEM_FULL ? sxx + c * d * d : sxx;
+            double *cross = mw->cross + (type == CEM_FULL ? c * d * d : 0);
+            mw->crossed = 1;
             if (mw->direct) { /* the whole statistics of x_hat: ft becomes x_hat - s */
                 stats[2 + c] += a;
                 for (ptrdiff_t t = 0; t < nm; t++) {
@@ -439,11 +441,8 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
                 const ptrdiff_t jt = (ptrdiff_t)abs_[t];
                 const double ad = a * delta[t];
                 sx[c * d + jt] += ad;
-                for (ptrdiff_t l2 = 0; l2 <= jt; l2++) { /* row jt: D (x~ - s)^T */
-                    second[jt * d + l2] += ad * ft[l2];
-                }
-                for (ptrdiff_t j = jt; j < d; j++) { /* column jt: (x~ - s) D^T */
-                    second[j * d + jt] += ad * ft[j];
+                for (ptrdiff_t j = 0; j < d; j++) { /* row jt of D (x~ - s)^T, whole */
+                    cross[jt * d + j] += ad * ft[j];
                 }
                 for (ptrdiff_t u = 0; u <= t; u++) { /* D D^T + P_mm^-1, lower */
                     second[jt * d + (ptrdiff_t)abs_[u]] +=
@@ -475,6 +474,26 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
     }
 }
 
+/* Adds R + R^T, R = mw->cross, into the lower triangles of the second
+ * moments and clears R: the (x~ - s) D^T + D (x~ - s)^T of row_corrections,
+ * kept as whole rows of R so that its loops run contiguously. */
+static void fold_cross(const cem_pass *p, cem_missing_work *mw, double *stats)
+{
+    const ptrdiff_t k = p->k, d = p->d;
+    const ptrdiff_t n_factors = p->covariance_type == CEM_FULL ? k : 1;
+    double *sxx = stats + 2 + k + k * d;
+    for (ptrdiff_t f = 0; f < n_factors; f++) {
+        double *second = sxx + f * d * d, *cross = mw->cross + f * d * d;
+        for (ptrdiff_t i = 0; i < d; i++) {
+            for (ptrdiff_t j = 0; j <= i; j++) {
+                second[i * d + j] += cross[i * d + j] + cross[j * d + i];
+            }
+        }
+        memset(cross, 0, (size_t)(d * d) * sizeof(double));
+    }
+    mw->crossed = 0;
+}
+
 int cem_missing_rows(cem_pass *p, const cem_model *m, const cem_data *data, ptrdiff_t i0,
                      ptrdiff_t nb, cem_missing_work *mw, double *stats)
 {
@@ -501,6 +520,9 @@ int cem_missing_rows(cem_pass *p, const cem_model *m, const cem_data *data, ptrd
         if (stats != NULL) {
             row_corrections(p, m, cem_row_weight(data, i0 + r), nm, mw, stats);
         }
+    }
+    if (mw->crossed) {
+        fold_cross(p, mw, stats);
     }
     return CEM_OK;
 }

@@ -27,7 +27,7 @@
 typedef struct {
     double *precision; /* P = U U^T: FULL [k][d][d], TIED [d][d], else none */
     double *fill;      /* [d] f, the value a NaN takes in the loaded block */
-    double *root;      /* 1 / sqrt(P_jj): FULL [k][d], TIED [d], else none (a factor's first pivot) */
+    double *root;      /* 1 / sqrt(P_jj), a factor's first pivot: FULL [k][d], TIED [d] */
     double *quad;      /* [k][B] the kernels' squared distances of the block's rows */
     double *row_kind;  /* [B] CEM_ROW_* of each row of the block */
     double *x;         /* [d] the row, NaN where missing */
@@ -41,11 +41,13 @@ typedef struct {
     double *row_chol;  /* [k][d][d] per component, L of the row's P_mm (m x m used) */
     double *row_y;     /* [k][d] per component, L^-1 P_mo e, then x_hat_m - f_m */
     double *row_lp;    /* [k] the row's log-densities, then unnormalised responsibilities */
+    double *cross;     /* as precision: sums of a D (x~ - s)^T, folded per block */
     /* 1 when the fill value is so far from some component (squared
      * Mahalanobis distance > 2^10) that correcting the filled row's moments
      * would cancel more than 10 bits: rows with NaN then leave the block
      * accumulation and add their whole statistics here, O(d^2) each. */
     int direct;
+    int crossed;       /* cross holds sums to fold into the statistics */
 } cem_missing_work;
 
 /* Lays the scratch out from `work` into *mw (pointers NULL when work is
