@@ -187,8 +187,9 @@ ptrdiff_t cem_missing_mark(cem_pass *p, ptrdiff_t nb, cem_missing_work *mw)
     return n_marked;
 }
 
-/* Row i of data into mw->x, filled and keep, and its index sets; returns the number of
- * observed values, or CEM_ENONFINITE for an infinite one. */
+/* Row i of data into mw->x, mw->filled, mw->keep and its index sets;
+ * returns the number of observed values, or CEM_ENONFINITE for an
+ * infinite one. */
 static ptrdiff_t split_row(const cem_data *data, ptrdiff_t i, cem_missing_work *mw,
                            ptrdiff_t *n_absent)
 {
@@ -347,7 +348,7 @@ static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdi
             }
             q = mw->quad[c * B + r] - excess;
             if (mw->quad[c * B + r] > 1024.0 * (1.0 + fabs(q))) {
-                /* more than 10 bits would cancel: the O(o^2) form instead */
+                /* more than 10 bits would cancel: the O(d^2) form instead */
                 q = direct_quadratic(prec, d, nm, mw, mw->row_y + c * d);
             }
             q = q > 0.0 ? q : 0.0; /* rounding of the difference: q_o >= 0 */
@@ -415,8 +416,6 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
             }
             conditional_covariance(l, nm, mw);
             double *second = type == CEM_FULL ? sxx + c * d * d : sxx;
-            double *cross = mw->cross + (type == CEM_FULL ? c * d * d : 0);
-            mw->crossed = 1;
             if (mw->direct) { /* the whole statistics of x_hat: ft becomes x_hat - s */
                 stats[2 + c] += a;
                 for (ptrdiff_t t = 0; t < nm; t++) {
@@ -437,6 +436,8 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
                 }
                 continue;
             }
+            double *cross = mw->cross + (type == CEM_FULL ? c * d * d : 0);
+            mw->crossed = 1;
             for (ptrdiff_t t = 0; t < nm; t++) {
                 const ptrdiff_t jt = (ptrdiff_t)abs_[t];
                 const double ad = a * delta[t];
