@@ -47,18 +47,21 @@ ptrdiff_t cem_missing_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covaria
 #define CEM_TAKE(field, len) (mw->field = work != NULL ? work + used : NULL, used += (len))
     CEM_TAKE(precision, precision_size(k, d, covariance_type));
     CEM_TAKE(fill, d);
+    CEM_TAKE(root, precision_size(k, d, covariance_type) / (d > 0 ? d : 1));
     CEM_TAKE(quad, k * CEM_BLOCK_ROWS);
     CEM_TAKE(row_kind, CEM_BLOCK_ROWS);
     CEM_TAKE(x, d);
     CEM_TAKE(observed, d);
     CEM_TAKE(absent, d);
     CEM_TAKE(e, d);
-    CEM_TAKE(chol, d * d);
+    CEM_TAKE(filled, d);
+    CEM_TAKE(keep, d);
     CEM_TAKE(cond, d * d);
     CEM_TAKE(filled_dif, d);
     CEM_TAKE(row_chol, k * d * d);
     CEM_TAKE(row_y, k * d);
     CEM_TAKE(row_lp, k);
+    CEM_TAKE(cross, precision_size(k, d, covariance_type));
 #undef CEM_TAKE
     return used;
 }
@@ -96,6 +99,7 @@ void cem_missing_start(const cem_pass *p, cem_missing_work *mw)
         mw->fill[j] = s / (double)k;
     }
     mw->direct = 0;
+    mw->crossed = 0;
     if (!triangular(p->covariance_type)) {
         for (ptrdiff_t c = 0; c < k; c++) {
             double q = 0.0;
@@ -108,6 +112,7 @@ void cem_missing_start(const cem_pass *p, cem_missing_work *mw)
         return;
     }
     const ptrdiff_t n_factors = p->covariance_type == CEM_FULL ? k : 1;
+    memset(mw->cross, 0, (size_t)(n_factors * d * d) * sizeof(double));
     for (ptrdiff_t f = 0; f < n_factors; f++) {
         const double *u = p->w.factor + f * ld * ld; /* padded, zero below the diagonal */
         double *prec = mw->precision + f * d * d;
@@ -120,6 +125,7 @@ void cem_missing_start(const cem_pass *p, cem_missing_work *mw)
                 prec[i * d + j] = s;
                 prec[j * d + i] = s;
             }
+            mw->root[f * d + i] = 1.0 / sqrt(prec[i * d + i]); /* NaN or inf: no pivot */
         }
     }
     for (ptrdiff_t c = 0; c < k; c++) { /* (f - mu_c)^T P_c (f - mu_c) */
@@ -181,8 +187,9 @@ ptrdiff_t cem_missing_mark(cem_pass *p, ptrdiff_t nb, cem_missing_work *mw)
     return n_marked;
 }
 
-/* Row i of data into mw->x and its index sets; returns the number of
- * observed values, or CEM_ENONFINITE for an infinite one. */
+/* Row i of data into mw->x, mw->filled, mw->keep and its index sets;
+ * returns the number of observed values, or CEM_ENONFINITE for an
+ * infinite one. */
 static ptrdiff_t split_row(const cem_data *data, ptrdiff_t i, cem_missing_work *mw,
                            ptrdiff_t *n_absent)
 {
@@ -192,10 +199,14 @@ static ptrdiff_t split_row(const cem_data *data, ptrdiff_t i, cem_missing_work *
         mw->x[j] = v;
         if (v != v) {
             mw->absent[nm++] = (double)j;
+            mw->filled[j] = mw->fill[j];
+            mw->keep[j] = 0.0;
         } else if (!isfinite(v)) {
             return CEM_ENONFINITE;
         } else {
             mw->observed[no++] = (double)j;
+            mw->filled[j] = v;
+            mw->keep[j] = 1.0;
         }
     }
     *n_absent = nm;
@@ -203,21 +214,20 @@ static ptrdiff_t split_row(const cem_data *data, ptrdiff_t i, cem_missing_work *
 }
 
 /* For a FULL or TIED component with precision `prec` and mean mu: the
- * Cholesky factor L of P_mm in l [m][m], y = L^-1 b (b = P_mo e) in y [m].
+ * Cholesky factor L of P_mm in l [m][m] (1 / L_tt on its diagonal, so that
+ * the solves multiply), y = L^-1 b (b = P_mo e) in y [m].
  * Returns what the filled row's quadratic form q exceeds the observed
  * one's by, 2 g^T b + g^T P_mm g + y^T y (g = f_m - mu_m), and log|P_mm| in
  * *log_det_mm; NAN if P_mm does not factor. */
-static double schur(const double *prec, const double *mu, ptrdiff_t d, ptrdiff_t no,
-                    ptrdiff_t nm, cem_missing_work *mw, double *l, double *y,
-                    double *log_det_mm)
+static double schur(const double *prec, const double *root, const double *mu, ptrdiff_t d,
+                    ptrdiff_t nm, cem_missing_work *mw, double *l, double *y, double *log_det_mm)
 {
-    const double *obs = mw->observed, *abs_ = mw->absent;
+    const double *abs_ = mw->absent;
     double *e = mw->e;
-    for (ptrdiff_t t = 0; t < no; t++) {
-        const ptrdiff_t jt = (ptrdiff_t)obs[t];
-        e[t] = mw->x[jt] - mu[jt];
+    for (ptrdiff_t j = 0; j < d; j++) { /* branch-free: 0 on m */
+        e[j] = mw->keep[j] * (mw->filled[j] - mu[j]);
     }
-    double excess = 0.0, det = 1.0; /* det L as a product: one log, not m */
+    double excess = 0.0, det = 1.0; /* det L^-1 as a product: one log, not m */
     for (ptrdiff_t s = 0; s < nm; s++) { /* L L^T = P_mm row by row; g^T P_mm g */
         const ptrdiff_t js = (ptrdiff_t)abs_[s];
         const double *prow = prec + js * d;
@@ -230,12 +240,13 @@ static double schur(const double *prec, const double *mu, ptrdiff_t d, ptrdiff_t
                 v -= l[s * nm + u] * l[t * nm + u];
             }
             if (t < s) {
-                l[s * nm + t] = v / l[t * nm + t];
+                l[s * nm + t] = v * l[t * nm + t];
             } else {
                 if (!(v > 0.0)) {
                     return NAN;
                 }
-                l[s * nm + s] = sqrt(v);
+                /* the one division: solves multiply; the first pivot is P_jj's */
+                l[s * nm + s] = s == 0 ? root[js] : 1.0 / sqrt(v);
                 det *= l[s * nm + s];
             }
         }
@@ -244,68 +255,71 @@ static double schur(const double *prec, const double *mu, ptrdiff_t d, ptrdiff_t
         const ptrdiff_t js = (ptrdiff_t)abs_[s];
         const double *prow = prec + js * d;
         double v = 0.0;
-        for (ptrdiff_t t = 0; t < no; t++) {
-            v += prow[(ptrdiff_t)obs[t]] * e[t];
+        for (ptrdiff_t j = 0; j < d; j++) { /* e is 0 on m: the sum over o */
+            v += prow[j] * e[j];
         }
         excess += 2.0 * (mw->fill[js] - mu[js]) * v;
         for (ptrdiff_t u = 0; u < s; u++) {
             v -= l[s * nm + u] * y[u];
         }
-        y[s] = v / l[s * nm + s];
+        y[s] = v * l[s * nm + s];
         excess += y[s] * y[s];
     }
     if (det > DBL_MIN && det < DBL_MAX) {
-        *log_det_mm = 2.0 * log(det);
+        *log_det_mm = -2.0 * log(det);
     } else { /* the product left the range of doubles: sum the logs */
         double log_det = 0.0;
         for (ptrdiff_t t = 0; t < nm; t++) {
-            log_det += log(l[t * nm + t]);
+            log_det -= log(l[t * nm + t]);
         }
         *log_det_mm = 2.0 * log_det;
     }
     return excess;
 }
 
-/* mw->cond = P_mm^-1 = L^-T L^-1 from the factor in mw->chol (m x m);
- * uses mw->e as scratch. */
-static void conditional_covariance(ptrdiff_t nm, cem_missing_work *mw)
+/* The lower triangle of mw->cond = P_mm^-1 = L^-T L^-1 from the factor l
+ * (m x m, its diagonal holding 1 / L_tt): L^-1 by rows, then the product
+ * in place (row s of it reads rows >= s of L^-1 and its own entries before
+ * overwriting them, the diagonal last); m^3 / 3 multiplications. */
+static void conditional_covariance(const double *l, ptrdiff_t nm, cem_missing_work *mw)
 {
-    const double *l = mw->chol;
-    double *inv = mw->cond, *z = mw->e;
-    /* column t of P_mm^-1: solve L z = unit_t, then L^T w = z */
-    for (ptrdiff_t t = 0; t < nm; t++) {
-        for (ptrdiff_t s = 0; s < nm; s++) {
-            double v = s == t ? 1.0 : 0.0;
-            for (ptrdiff_t u = 0; u < s; u++) {
-                v -= l[s * nm + u] * z[u];
+    double *inv = mw->cond;
+    for (ptrdiff_t i = 0; i < nm; i++) {
+        for (ptrdiff_t j = 0; j < i; j++) {
+            double v = 0.0;
+            for (ptrdiff_t u = j; u < i; u++) {
+                v += l[i * nm + u] * inv[u * nm + j];
             }
-            z[s] = v / l[s * nm + s];
+            inv[i * nm + j] = -v * l[i * nm + i];
         }
-        for (ptrdiff_t s = nm - 1; s >= 0; s--) {
-            double v = z[s];
-            for (ptrdiff_t u = s + 1; u < nm; u++) {
-                v -= l[u * nm + s] * inv[u * nm + t];
+        inv[i * nm + i] = l[i * nm + i];
+    }
+    for (ptrdiff_t s = 0; s < nm; s++) {
+        for (ptrdiff_t t = 0; t <= s; t++) {
+            double v = 0.0;
+            for (ptrdiff_t u = s; u < nm; u++) {
+                v += inv[u * nm + s] * inv[u * nm + t];
             }
-            inv[s * nm + t] = v / l[s * nm + s];
+            inv[s * nm + t] = v;
         }
     }
 }
 
-/* e^T P_oo e - y^T y computed directly, O(o^2): the quadratic form when
+/* e^T P_oo e - y^T y computed directly, O(d^2): the quadratic form when
  * q - excess would cancel (components far from the fill value). e in
- * mw->e from schur(), y [m]. */
-static double direct_quadratic(const double *prec, ptrdiff_t d, ptrdiff_t no, ptrdiff_t nm,
+ * mw->e from schur() (0 on m), y [m]. */
+static double direct_quadratic(const double *prec, ptrdiff_t d, ptrdiff_t nm,
                                const cem_missing_work *mw, const double *y)
 {
-    const double *e = mw->e, *obs = mw->observed;
+    const double *e = mw->e; /* 0 on m: the sums over o */
     double q = 0.0;
-    for (ptrdiff_t t = 0; t < no; t++) {
-        const double *prow = prec + (ptrdiff_t)obs[t] * d;
+    for (ptrdiff_t i = 0; i < d; i++) {
+        const double *prow = prec + i * d;
         double cross = 0.0;
-        for (ptrdiff_t u = 0; u < t; u++) {
-            cross += prow[(ptrdiff_t)obs[u]] * e[u];
+        for (ptrdiff_t j = 0; j < i; j++) {
+            cross += prow[j] * e[j];
         }
-        q += e[t] * (prow[(ptrdiff_t)obs[t]] * e[t] + 2.0 * cross);
+        q += e[i] * (prow[i] * e[i] + 2.0 * cross);
     }
     for (ptrdiff_t s = 0; s < nm; s++) {
         q -= y[s] * y[s];
@@ -326,15 +340,16 @@ static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdi
         if (triangular(p->covariance_type)) {
             const double *prec = mw->precision + (p->covariance_type == CEM_FULL ? c * d * d : 0);
             double log_det_mm = 0.0;
-            const double excess = schur(prec, mu, d, no, nm, mw, mw->row_chol + c * d * d,
+            const double *root = mw->root + (p->covariance_type == CEM_FULL ? c * d : 0);
+            const double excess = schur(prec, root, mu, d, nm, mw, mw->row_chol + c * d * d,
                                         mw->row_y + c * d, &log_det_mm);
             if (excess != excess) {
                 return CEM_ENOTPD;
             }
             q = mw->quad[c * B + r] - excess;
             if (mw->quad[c * B + r] > 1024.0 * (1.0 + fabs(q))) {
-                /* more than 10 bits would cancel: the O(o^2) form instead */
-                q = direct_quadratic(prec, d, no, nm, mw, mw->row_y + c * d);
+                /* more than 10 bits would cancel: the O(d^2) form instead */
+                q = direct_quadratic(prec, d, nm, mw, mw->row_y + c * d);
             }
             q = q > 0.0 ? q : 0.0; /* rounding of the difference: q_o >= 0 */
             log_det -= 0.5 * log_det_mm;
@@ -383,7 +398,7 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
         const double *mu = m->means + c * d, *s = p->shift + c * d;
         double *ft = mw->filled_dif; /* the filled row minus the shift, x~ - s */
         for (ptrdiff_t j = 0; j < d; j++) {
-            ft[j] = (mw->x[j] == mw->x[j] ? mw->x[j] : mw->fill[j]) - s[j];
+            ft[j] = mw->filled[j] - s[j];
         }
         if (triangular(type)) {
             const double *l = mw->row_chol + c * d * d;
@@ -393,14 +408,13 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
                 for (ptrdiff_t u = t + 1; u < nm; u++) {
                     v -= l[u * nm + t] * delta[u];
                 }
-                delta[t] = v / l[t * nm + t];
+                delta[t] = v * l[t * nm + t];
             }
             for (ptrdiff_t t = 0; t < nm; t++) {
                 const ptrdiff_t jt = (ptrdiff_t)abs_[t];
                 delta[t] = (mu[jt] - delta[t]) - mw->fill[jt];
             }
-            memcpy(mw->chol, l, (size_t)(nm * nm) * sizeof(double));
-            conditional_covariance(nm, mw);
+            conditional_covariance(l, nm, mw);
             double *second = type == CEM_FULL ? sxx + c * d * d : sxx;
             if (mw->direct) { /* the whole statistics of x_hat: ft becomes x_hat - s */
                 stats[2 + c] += a;
@@ -422,15 +436,14 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
                 }
                 continue;
             }
+            double *cross = mw->cross + (type == CEM_FULL ? c * d * d : 0);
+            mw->crossed = 1;
             for (ptrdiff_t t = 0; t < nm; t++) {
                 const ptrdiff_t jt = (ptrdiff_t)abs_[t];
                 const double ad = a * delta[t];
                 sx[c * d + jt] += ad;
-                for (ptrdiff_t l2 = 0; l2 <= jt; l2++) { /* row jt: D (x~ - s)^T */
-                    second[jt * d + l2] += ad * ft[l2];
-                }
-                for (ptrdiff_t j = jt; j < d; j++) { /* column jt: (x~ - s) D^T */
-                    second[j * d + jt] += ad * ft[j];
+                for (ptrdiff_t j = 0; j < d; j++) { /* row jt of D (x~ - s)^T, whole */
+                    cross[jt * d + j] += ad * ft[j];
                 }
                 for (ptrdiff_t u = 0; u <= t; u++) { /* D D^T + P_mm^-1, lower */
                     second[jt * d + (ptrdiff_t)abs_[u]] +=
@@ -462,6 +475,26 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
     }
 }
 
+/* Adds R + R^T, R = mw->cross, into the lower triangles of the second
+ * moments and clears R: the (x~ - s) D^T + D (x~ - s)^T of row_corrections,
+ * kept as whole rows of R so that its loops run contiguously. */
+static void fold_cross(const cem_pass *p, cem_missing_work *mw, double *stats)
+{
+    const ptrdiff_t k = p->k, d = p->d;
+    const ptrdiff_t n_factors = p->covariance_type == CEM_FULL ? k : 1;
+    double *sxx = stats + 2 + k + k * d;
+    for (ptrdiff_t f = 0; f < n_factors; f++) {
+        double *second = sxx + f * d * d, *cross = mw->cross + f * d * d;
+        for (ptrdiff_t i = 0; i < d; i++) {
+            for (ptrdiff_t j = 0; j <= i; j++) {
+                second[i * d + j] += cross[i * d + j] + cross[j * d + i];
+            }
+        }
+        memset(cross, 0, (size_t)(d * d) * sizeof(double));
+    }
+    mw->crossed = 0;
+}
+
 int cem_missing_rows(cem_pass *p, const cem_model *m, const cem_data *data, ptrdiff_t i0,
                      ptrdiff_t nb, cem_missing_work *mw, double *stats)
 {
@@ -488,6 +521,9 @@ int cem_missing_rows(cem_pass *p, const cem_model *m, const cem_data *data, ptrd
         if (stats != NULL) {
             row_corrections(p, m, cem_row_weight(data, i0 + r), nm, mw, stats);
         }
+    }
+    if (mw->crossed) {
+        fold_cross(p, mw, stats);
     }
     return CEM_OK;
 }

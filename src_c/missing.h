@@ -27,23 +27,27 @@
 typedef struct {
     double *precision; /* P = U U^T: FULL [k][d][d], TIED [d][d], else none */
     double *fill;      /* [d] f, the value a NaN takes in the loaded block */
+    double *root;      /* 1 / sqrt(P_jj), a factor's first pivot: FULL [k][d], TIED [d] */
     double *quad;      /* [k][B] the kernels' squared distances of the block's rows */
     double *row_kind;  /* [B] CEM_ROW_* of each row of the block */
     double *x;         /* [d] the row, NaN where missing */
     double *observed;  /* [d] indices of the observed features, as doubles */
     double *absent;    /* [d] indices of the missing features, as doubles */
-    double *e;         /* [d] x_o - mu_o */
-    double *chol;      /* [d][d] a copy of one L (m x m used), for the inverse */
-    double *cond;      /* [d][d] P_mm^-1, the conditional covariance (m x m used) */
+    double *e;         /* [d] x - mu on o, 0 on m (all d: contiguous loops) */
+    double *filled;    /* [d] the row with each NaN replaced by fill, x~ */
+    double *keep;      /* [d] 1 where the row is observed, 0 where missing */
+    double *cond;      /* [d][d] P_mm^-1, the conditional covariance (m x m, lower used) */
     double *filled_dif; /* [d] the filled row minus the shift, x~ - s */
     double *row_chol;  /* [k][d][d] per component, L of the row's P_mm (m x m used) */
     double *row_y;     /* [k][d] per component, L^-1 P_mo e, then x_hat_m - f_m */
     double *row_lp;    /* [k] the row's log-densities, then unnormalised responsibilities */
+    double *cross;     /* as precision: sums of a D (x~ - s)^T, folded per block */
     /* 1 when the fill value is so far from some component (squared
      * Mahalanobis distance > 2^10) that correcting the filled row's moments
      * would cancel more than 10 bits: rows with NaN then leave the block
      * accumulation and add their whole statistics here, O(d^2) each. */
     int direct;
+    int crossed;       /* cross holds sums to fold into the statistics */
 } cem_missing_work;
 
 /* Lays the scratch out from `work` into *mw (pointers NULL when work is
