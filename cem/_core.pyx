@@ -722,19 +722,24 @@ def moments_cancel(covariance_type, stats, Py_ssize_t k, Py_ssize_t d):
     return answer == 1
 
 
-cdef cem_prior as_prior(int ct, ptrdiff_t d, const double[::1] mean,
-                        const double[::1] scale, double shrinkage, double dof) except *:
-    """A cem_prior over the given buffers (which must outlive it)."""
-    if mean.shape[0] != d:
-        raise ValueError("the prior mean has the wrong length")
-    if scale.shape[0] != (d * d if ct == CEM_FULL or ct == CEM_TIED else 1):
-        raise ValueError("the prior scale has the wrong size")
+cdef class _PriorView:
+    """A cem_prior (`prior`) over float64 copies of the hyperparameters, kept
+    alive as long as the view: mean (d,), scale (d, d) for full/tied, one
+    number for the variance types."""
     cdef cem_prior prior
-    prior.shrinkage = shrinkage
-    prior.mean = &mean[0]
-    prior.dof = dof
-    prior.scale = &scale[0]
-    return prior
+    cdef const double[::1] mean, scale
+
+    def __init__(self, int ct, ptrdiff_t d, double shrinkage, mean, double dof, scale):
+        self.mean = np.ascontiguousarray(mean, dtype=np.float64).reshape(-1)
+        self.scale = np.ascontiguousarray(scale, dtype=np.float64).reshape(-1)
+        if self.mean.shape[0] != d:
+            raise ValueError("the prior mean has the wrong length")
+        if self.scale.shape[0] != (d * d if ct == CEM_FULL or ct == CEM_TIED else 1):
+            raise ValueError("the prior scale has the wrong size")
+        self.prior.shrinkage = shrinkage
+        self.prior.mean = &self.mean[0]
+        self.prior.dof = dof
+        self.prior.scale = &self.scale[0]
 
 
 def m_step_map(covariance_type, stats, shift, double shrinkage, mean, double dof, scale):
@@ -749,9 +754,7 @@ def m_step_map(covariance_type, stats, shift, double shrinkage, mean, double dof
     cdef ptrdiff_t d = s.shape[1]
     if st.shape[0] != cem_stats_size(k, d, ct):
         raise ValueError("stats has the wrong length for this shape")
-    cdef const double[::1] mu_p = np.ascontiguousarray(mean, dtype=np.float64).reshape(-1)
-    cdef const double[::1] sc = np.ascontiguousarray(scale, dtype=np.float64).reshape(-1)
-    cdef cem_prior prior = as_prior(ct, d, mu_p, sc, shrinkage, dof)
+    cdef _PriorView view = _PriorView(ct, d, shrinkage, mean, dof, scale)
     weights, means, covariances, prec_chol = new_parameters(covariance_type, k, d)
     cdef double[::1] w = weights
     cdef double[:, ::1] mu = means
@@ -759,7 +762,7 @@ def m_step_map(covariance_type, stats, shift, double shrinkage, mean, double dof
     cdef double[::1] pc = prec_chol.reshape(-1)
     cdef int status
     with nogil:
-        status = cem_m_step_map(k, d, ct, &st[0], &s[0, 0], &prior, &w[0], &mu[0, 0],
+        status = cem_m_step_map(k, d, ct, &st[0], &s[0, 0], &view.prior, &w[0], &mu[0, 0],
                                 &cov[0], &pc[0])
     check(status)
     return weights, means, covariances, prec_chol
@@ -775,14 +778,12 @@ def log_prior(covariance_type, means, prec_chol, double shrinkage, mean, double 
     cdef ptrdiff_t d = m.shape[1]
     if pc.shape[0] != cem_param_size(k, d, ct):
         raise ValueError("prec_chol has the wrong size")
-    cdef const double[::1] mu_p = np.ascontiguousarray(mean, dtype=np.float64).reshape(-1)
-    cdef const double[::1] sc = np.ascontiguousarray(scale, dtype=np.float64).reshape(-1)
-    cdef cem_prior prior = as_prior(ct, d, mu_p, sc, shrinkage, dof)
+    cdef _PriorView view = _PriorView(ct, d, shrinkage, mean, dof, scale)
     cdef double[::1] work = np.empty(max(1, cem_log_prior_work_size(d)))
     cdef double out = 0.0
     cdef int status
     with nogil:
-        status = cem_log_prior(k, d, ct, &prior, &m[0, 0], &pc[0], &out, &work[0],
+        status = cem_log_prior(k, d, ct, &view.prior, &m[0, 0], &pc[0], &out, &work[0],
                                work.shape[0])
     check(status)
     return out
