@@ -237,9 +237,10 @@ static ptrdiff_t split_row(const cem_data *data, ptrdiff_t i, cem_missing_work *
     return no;
 }
 
-/* For a FULL or TIED component with precision `prec` and mean mu: the
- * Cholesky factor L of P_mm in l [m][m] (1 / L_tt on its diagonal, so that
- * the solves multiply), y = L^-1 b (b = P_mo e) in y [m].
+/* For a TIED component (FULL: full_log_densities, the same steps in lanes)
+ * with precision `prec` and mean mu: the Cholesky factor L of P_mm in
+ * l [m][m] (1 / L_tt on its diagonal, so that the solves multiply),
+ * y = L^-1 b (b = P_mo e) in y [m].
  * Returns what the filled row's quadratic form q exceeds the observed
  * one's by, 2 g^T b + g^T P_mm g + y^T y (g = f_m - mu_m), and log|P_mm| in
  * *log_det_mm; NAN if P_mm does not factor. */
@@ -352,7 +353,7 @@ static double direct_quadratic(const double *prec, const double *e, const double
 }
 
 /* Row r's observed-data log-densities into row_lp (and log_resp), keeping
- * each component's L and y (triangular types) in row_chol, row_y. */
+ * each component's L and y (TIED) in row_chol, row_y. */
 static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdiff_t no,
                              ptrdiff_t nm, cem_missing_work *mw)
 {
@@ -362,7 +363,7 @@ static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdi
         const double *mu = m->means + c * d;
         double q = 0.0, log_det = p->w.log_det[c]; /* log|U| = -log|S| / 2 */
         if (triangular(p->covariance_type)) {
-            const double *prec = mw->precision; /* TIED: FULL goes by full_row */
+            const double *prec = mw->precision; /* TIED: FULL goes by full_log_densities */
             double log_det_mm = 0.0;
             const double excess = schur(prec, mw->root, mu, d, nm, mw, mw->row_chol + c * d * d,
                                         mw->row_y + c * d, &log_det_mm);
@@ -438,7 +439,7 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
                 delta[t] = (mu[jt] - delta[t]) - mw->fill[jt];
             }
             conditional_covariance(l, nm, mw);
-            double *second = sxx; /* TIED's one matrix: FULL goes by full_row */
+            double *second = sxx; /* TIED's one matrix: FULL goes by full_corrections */
             if (mw->direct) { /* the whole statistics of x_hat: ft becomes x_hat - s */
                 stats[2 + c] += a;
                 for (ptrdiff_t t = 0; t < nm; t++) {
