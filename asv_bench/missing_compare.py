@@ -10,11 +10,13 @@ random (cem_e_step_missing; 1 - 0.9^16 = 81% of the rows then hold a NaN
 and take the per-row path). Also the missing pass on the complete rows (the
 cost of the NaN scan alone). Each pass with statistics, as in EM; one
 thread unless --threads. Prints the median of --repeats runs of each (run in
-turn), the median ratio, the peak memory numpy allocates during the missing-data pass
-at n/10 and n rows (tracemalloc: the same, so no memory grows with n) and
-the CPU.
+turn), wall-clock and CPU time, and the median ratios; the peak memory
+numpy allocates during the missing-data pass at n/10 and n rows
+(tracemalloc: the same, so no memory grows with n); the CPU and the load
+average.
 """
 import argparse
+import os
 import time
 import tracemalloc
 
@@ -44,16 +46,23 @@ def workload(n, d, k, fraction, seed=0):
 def interleaved_medians(fns, repeats):
     """Median seconds of each of fns, run in turn within every repeat (on a
     shared machine each sees the same load), and the median of the
-    per-repeat ratios of each to the first."""
+    per-repeat ratios of each to the first: wall-clock seconds, then CPU
+    seconds of this process (time.process_time; with one thread, the time
+    the pass itself ran, whatever else the machine runs)."""
     for fn in fns:
         fn()  # warm up
-    times = np.empty((repeats, len(fns)))
+    times = np.empty((2, repeats, len(fns)))
     for i in range(repeats):
         for j, fn in enumerate(fns):
-            start = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             fn()
-            times[i, j] = time.perf_counter() - start
-    return np.median(times, axis=0), np.median(times / times[:, :1], axis=0)
+            times[:, i, j] = time.perf_counter() - wall, time.process_time() - cpu
+    return [(np.median(t, axis=0), np.median(t / t[:, :1], axis=0)) for t in times]
+
+
+def load_average():
+    """The 1-minute load average, or "n/a" where the OS has none."""
+    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "n/a"
 
 
 def peak_bytes(fn):
@@ -80,20 +89,21 @@ def main():
     def run(data, missing):
         return lambda: _core.e_step("full", weights, means, prec_chol, data,
                                     n_threads=args.threads, missing=missing)
-    (complete, scan, missing), (_, scan_ratio, missing_ratio) = interleaved_medians(
-        [run(X, False), run(X, True), run(holes, True)], args.repeats)
+    wall, cpu = interleaved_medians([run(X, False), run(X, True), run(holes, True)],
+                                    args.repeats)
     rows = np.isnan(holes).any(axis=1).mean()
     memory = {n: peak_bytes(lambda: run(holes[:n], True)()) for n in (args.n // 10, args.n)}
     print(f"n={args.n}, d={args.d}, k={args.k}, full, {args.fraction:.0%} of values missing "
           f"({rows:.0%} of rows), {args.threads} thread(s), median of {args.repeats}; "
-          f"{cpu_name()}")
-    print("| pass | median seconds | median ratio to complete |")
-    print("|---|---|---|")
-    print(f"| complete data (cem_e_step_about) | {complete:.3f} | 1.00x |")
-    print(f"| complete data, missing path on (NaN scan only) | {scan:.3f} | "
-          f"{scan_ratio:.2f}x |")
-    print(f"| {args.fraction:.0%} missing (cem_e_step_missing) | {missing:.3f} | "
-          f"{missing_ratio:.2f}x |")
+          f"{cpu_name()}; load average {load_average()}")
+    print("| pass | median wall s | ratio | median CPU s | ratio |")
+    print("|---|---|---|---|---|")
+    names = ["complete data (cem_e_step_about)",
+             "complete data, missing path on (NaN scan only)",
+             f"{args.fraction:.0%} missing (cem_e_step_missing)"]
+    for j, name in enumerate(names):
+        print(f"| {name} | {wall[0][j]:.3f} | {wall[1][j]:.2f}x | {cpu[0][j]:.3f} | "
+              f"{cpu[1][j]:.2f}x |")
     print("peak memory numpy allocates during one missing-data pass (scratch, statistics): "
           + ", ".join(f"n={n}: {b / 1024:.0f} KiB" for n, b in memory.items()))
 

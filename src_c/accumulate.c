@@ -139,11 +139,14 @@ static void accumulate_wide_full(cem_pass *p, const cem_block *b, double *stats)
         for (ptrdiff_t r = 0; r < nb; r++) {
             m += w->row_weight[r] != 0.0;
         }
-        if (2 * m <= nb) {
+        if (2 * m <= nb && p->n_patch == 0) {
             n_rows = gather_weighted_rows(w, nb, ld);
             rows = w->gathered;
         }
         p->kern->block_diff(rows, cem_round_rows(n_rows), ld, w->shift_pad + c * ld, w->dif);
+        for (ptrdiff_t i = 0; i < p->n_patch; i++) { /* x~ - s -> x_hat - s (missing.c) */
+            w->dif[(ptrdiff_t)p->patch_at[i]] += p->patch_delta[i * k + c];
+        }
         p->kern->weighted_moments(w->dif, w->row_weight, n_rows, ld, w->wdif, w->sx_row, NULL);
         p->kern->syrk_lower(w->dif, w->wdif, n_rows, d, ld, sxx + c * d * d);
         for (ptrdiff_t j = 0; j < d; j++) {

@@ -261,6 +261,9 @@ static cem_pass start_pass(ptrdiff_t k, ptrdiff_t d, int covariance_type, const 
     p.shift = shift;
     cem_pass_layout(work, k, d, covariance_type, &p.w);
     pad_shift(shift, k, d, p.ld, p.w.shift_pad);
+    p.n_patch = 0;
+    p.patch_at = NULL;
+    p.patch_delta = NULL;
     return p;
 }
 
@@ -377,6 +380,7 @@ static int e_step_pass(const cem_model *model, const double *shift, const cem_da
             }
             const cem_block block = {data, i0, nb, w->log_resp, 1, B};
             cem_accumulate_block(&p, &block, stats);
+            p.n_patch = 0; /* the block's, if any */
         }
     }
     if (stats != NULL) {

@@ -221,6 +221,13 @@ typedef struct {
     int covariance_type;
     const double *shift;  /* [k][d] the point moments are taken about */
     cem_pass_work w;
+    /* A wide FULL block with missing values (missing.c) holds its rows
+     * filled (x~); the accumulation adds patch_delta[i][c] to element
+     * patch_at[i] of component c's differences to its shift, which makes
+     * them those of x_hat (the conditional mean) instead. 0 otherwise. */
+    ptrdiff_t n_patch;
+    const double *patch_at;    /* [n_patch] offsets r ld + j into a [B][ld] block, as doubles */
+    const double *patch_delta; /* [n_patch][k] x_hat_j - f_j under each component */
 } cem_pass;
 
 /* One block of rows with its responsibilities: row r (0 <= r < nb) is row

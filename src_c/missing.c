@@ -18,6 +18,10 @@
  * nonzero on m only) touches only the rows and columns of m:
  *   (x~ - s + D)(x~ - s + D)^T - (x~ - s)(x~ - s)^T
  *     = (x~ - s) D^T + D (x~ - s)^T + D D^T,  plus P_mm^-1 on m x m.
+ * For wide FULL blocks the first three terms cost more (O(m d) per row and
+ * component, a rank update of d x d sums) than adding D to the m entries
+ * of the accumulation's x~ - s: that block's accumulation is handed D
+ * (cem_pass.patch_at) and takes the moments of x_hat itself.
  * Diagonal and spherical covariances need no factorisation: the missing
  * coordinates drop out of the density, and the statistics use mu_j and
  * sigma_j^2 for them.
@@ -45,23 +49,32 @@ ptrdiff_t cem_missing_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covaria
 {
     ptrdiff_t used = 0;
 #define CEM_TAKE(field, len) (mw->field = work != NULL ? work + used : NULL, used += (len))
+    const ptrdiff_t lanes = covariance_type == CEM_FULL ? k * d : 0; /* [d][k] */
     CEM_TAKE(precision, precision_size(k, d, covariance_type));
     CEM_TAKE(fill, d);
     CEM_TAKE(root, precision_size(k, d, covariance_type) / (d > 0 ? d : 1));
+    CEM_TAKE(log_pivot, lanes);
+    CEM_TAKE(mean_t, lanes);
+    CEM_TAKE(gap_t, lanes);
+    CEM_TAKE(shift_t, lanes);
     CEM_TAKE(quad, k * CEM_BLOCK_ROWS);
     CEM_TAKE(row_kind, CEM_BLOCK_ROWS);
     CEM_TAKE(x, d);
     CEM_TAKE(observed, d);
     CEM_TAKE(absent, d);
-    CEM_TAKE(e, d);
+    CEM_TAKE(e, k * d);
     CEM_TAKE(filled, d);
     CEM_TAKE(keep, d);
     CEM_TAKE(cond, d * d);
-    CEM_TAKE(filled_dif, d);
+    CEM_TAKE(filled_dif, k * d);
     CEM_TAKE(row_chol, k * d * d);
     CEM_TAKE(row_y, k * d);
     CEM_TAKE(row_lp, k);
+    CEM_TAKE(lane, 4 * k);
     CEM_TAKE(cross, precision_size(k, d, covariance_type));
+    const int patched = covariance_type == CEM_FULL && d > CEM_NARROW_MAX_D;
+    CEM_TAKE(patch_at, patched ? CEM_BLOCK_ROWS * d : 0);
+    CEM_TAKE(patch_delta, patched ? CEM_BLOCK_ROWS * d * k : 0);
 #undef CEM_TAKE
     return used;
 }
@@ -111,33 +124,44 @@ void cem_missing_start(const cem_pass *p, cem_missing_work *mw)
         }
         return;
     }
-    const ptrdiff_t n_factors = p->covariance_type == CEM_FULL ? k : 1;
+    /* FULL: lanes, P_c[i][j] at (i d + j) k + c; TIED: one [d][d] */
+    const int full = p->covariance_type == CEM_FULL;
+    const ptrdiff_t n_factors = full ? k : 1, lk = full ? k : 1;
     memset(mw->cross, 0, (size_t)(n_factors * d * d) * sizeof(double));
     for (ptrdiff_t f = 0; f < n_factors; f++) {
         const double *u = p->w.factor + f * ld * ld; /* padded, zero below the diagonal */
-        double *prec = mw->precision + f * d * d;
+        double *prec = mw->precision + f;
         for (ptrdiff_t i = 0; i < d; i++) {
             for (ptrdiff_t j = 0; j <= i; j++) { /* P_ij = sum_{l >= i} U_il U_jl */
                 double s = 0.0;
                 for (ptrdiff_t l = i; l < d; l++) {
                     s += u[i * ld + l] * u[j * ld + l];
                 }
-                prec[i * d + j] = s;
-                prec[j * d + i] = s;
+                prec[(i * d + j) * lk] = s;
+                prec[(j * d + i) * lk] = s;
             }
-            mw->root[f * d + i] = 1.0 / sqrt(prec[i * d + i]); /* NaN or inf: no pivot */
+            const double root = 1.0 / sqrt(prec[(i * d + i) * lk]); /* NaN or inf: no pivot */
+            mw->root[i * lk + f] = root;
+            if (full) { /* as schur() would compute it for m = {i} */
+                mw->log_pivot[i * k + f] = -2.0 * log(root);
+            }
         }
     }
     for (ptrdiff_t c = 0; c < k; c++) { /* (f - mu_c)^T P_c (f - mu_c) */
-        const double *prec = mw->precision + (p->covariance_type == CEM_FULL ? c * d * d : 0);
+        const double *prec = mw->precision + (full ? c : 0);
         const double *mu = p->w.mean_pad + c * ld;
         double q = 0.0;
         for (ptrdiff_t i = 0; i < d; i++) {
             for (ptrdiff_t j = 0; j < d; j++) {
-                q += (mw->fill[i] - mu[i]) * prec[i * d + j] * (mw->fill[j] - mu[j]);
+                q += (mw->fill[i] - mu[i]) * prec[(i * d + j) * lk] * (mw->fill[j] - mu[j]);
             }
         }
         mw->direct |= !(q <= 1024.0);
+        for (ptrdiff_t j = 0; j < d && full; j++) {
+            mw->mean_t[j * k + c] = mu[j];
+            mw->gap_t[j * k + c] = mw->fill[j] - mu[j];
+            mw->shift_t[j * k + c] = p->shift[c * d + j];
+        }
     }
 }
 
@@ -213,9 +237,10 @@ static ptrdiff_t split_row(const cem_data *data, ptrdiff_t i, cem_missing_work *
     return no;
 }
 
-/* For a FULL or TIED component with precision `prec` and mean mu: the
- * Cholesky factor L of P_mm in l [m][m] (1 / L_tt on its diagonal, so that
- * the solves multiply), y = L^-1 b (b = P_mo e) in y [m].
+/* For a TIED component (FULL: full_log_densities, the same steps in lanes)
+ * with precision `prec` and mean mu: the Cholesky factor L of P_mm in
+ * l [m][m] (1 / L_tt on its diagonal, so that the solves multiply),
+ * y = L^-1 b (b = P_mo e) in y [m].
  * Returns what the filled row's quadratic form q exceeds the observed
  * one's by, 2 g^T b + g^T P_mm g + y^T y (g = f_m - mu_m), and log|P_mm| in
  * *log_det_mm; NAN if P_mm does not factor. */
@@ -306,29 +331,29 @@ static void conditional_covariance(const double *l, ptrdiff_t nm, cem_missing_wo
 }
 
 /* e^T P_oo e - y^T y computed directly, O(d^2): the quadratic form when
- * q - excess would cancel (components far from the fill value). e in
- * mw->e from schur() (0 on m), y [m]. */
-static double direct_quadratic(const double *prec, ptrdiff_t d, ptrdiff_t nm,
-                               const cem_missing_work *mw, const double *y)
+ * q - excess would cancel (components far from the fill value). P_ij at
+ * prec[(i d + j) lk], e_j at e[j lk] (0 on m), y_s at y[s lk]: lk = 1 for
+ * one matrix, k for one lane of FULL's. */
+static double direct_quadratic(const double *prec, const double *e, const double *y,
+                               ptrdiff_t d, ptrdiff_t nm, ptrdiff_t lk)
 {
-    const double *e = mw->e; /* 0 on m: the sums over o */
-    double q = 0.0;
+    double q = 0.0; /* e is 0 on m: the sums over o */
     for (ptrdiff_t i = 0; i < d; i++) {
-        const double *prow = prec + i * d;
+        const double *prow = prec + i * d * lk;
         double cross = 0.0;
         for (ptrdiff_t j = 0; j < i; j++) {
-            cross += prow[j] * e[j];
+            cross += prow[j * lk] * e[j * lk];
         }
-        q += e[i] * (prow[i] * e[i] + 2.0 * cross);
+        q += e[i * lk] * (prow[i * lk] * e[i * lk] + 2.0 * cross);
     }
     for (ptrdiff_t s = 0; s < nm; s++) {
-        q -= y[s] * y[s];
+        q -= y[s * lk] * y[s * lk];
     }
     return q;
 }
 
 /* Row r's observed-data log-densities into row_lp (and log_resp), keeping
- * each component's L and y (triangular types) in row_chol, row_y. */
+ * each component's L and y (TIED) in row_chol, row_y. */
 static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdiff_t no,
                              ptrdiff_t nm, cem_missing_work *mw)
 {
@@ -338,10 +363,9 @@ static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdi
         const double *mu = m->means + c * d;
         double q = 0.0, log_det = p->w.log_det[c]; /* log|U| = -log|S| / 2 */
         if (triangular(p->covariance_type)) {
-            const double *prec = mw->precision + (p->covariance_type == CEM_FULL ? c * d * d : 0);
+            const double *prec = mw->precision; /* TIED: FULL goes by full_log_densities */
             double log_det_mm = 0.0;
-            const double *root = mw->root + (p->covariance_type == CEM_FULL ? c * d : 0);
-            const double excess = schur(prec, root, mu, d, nm, mw, mw->row_chol + c * d * d,
+            const double excess = schur(prec, mw->root, mu, d, nm, mw, mw->row_chol + c * d * d,
                                         mw->row_y + c * d, &log_det_mm);
             if (excess != excess) {
                 return CEM_ENOTPD;
@@ -349,7 +373,7 @@ static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdi
             q = mw->quad[c * B + r] - excess;
             if (mw->quad[c * B + r] > 1024.0 * (1.0 + fabs(q))) {
                 /* more than 10 bits would cancel: the O(d^2) form instead */
-                q = direct_quadratic(prec, d, nm, mw, mw->row_y + c * d);
+                q = direct_quadratic(prec, mw->e, mw->row_y + c * d, d, nm, 1);
             }
             q = q > 0.0 ? q : 0.0; /* rounding of the difference: q_o >= 0 */
             log_det -= 0.5 * log_det_mm;
@@ -415,7 +439,7 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
                 delta[t] = (mu[jt] - delta[t]) - mw->fill[jt];
             }
             conditional_covariance(l, nm, mw);
-            double *second = type == CEM_FULL ? sxx + c * d * d : sxx;
+            double *second = sxx; /* TIED's one matrix: FULL goes by full_corrections */
             if (mw->direct) { /* the whole statistics of x_hat: ft becomes x_hat - s */
                 stats[2 + c] += a;
                 for (ptrdiff_t t = 0; t < nm; t++) {
@@ -436,7 +460,7 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
                 }
                 continue;
             }
-            double *cross = mw->cross + (type == CEM_FULL ? c * d * d : 0);
+            double *cross = mw->cross;
             mw->crossed = 1;
             for (ptrdiff_t t = 0; t < nm; t++) {
                 const ptrdiff_t jt = (ptrdiff_t)abs_[t];
@@ -475,23 +499,331 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
     }
 }
 
+/*
+ * FULL in lanes. schur(), conditional_covariance() and row_corrections()
+ * per component cost a row k passes of short loops (m is 1 to 3 for most
+ * rows) with their overhead each; here every step runs for all k
+ * components at once, the component innermost ([.][k] arrays: P_c[i][j]
+ * at (i d + j) k + c), so each loop over the components is contiguous and
+ * branch-free, and vectorises. Per component the operations and their
+ * order are those of the functions above (TIED's): the lanes only
+ * interleave the components, the results are the same bit for bit; except
+ * that a wide block's statistics take x_hat through the accumulation
+ * (cem_pass.patch_at) instead of the correction terms.
+ */
+
+/* Row r's log-densities into row_lp (and log_resp), its L in row_chol
+ * and y in row_y (lanes): schur() and row_log_densities() for all
+ * components at once. */
+static int full_log_densities(cem_pass *p, ptrdiff_t r, ptrdiff_t no, ptrdiff_t nm,
+                              cem_missing_work *mw)
+{
+    const ptrdiff_t k = p->k, d = p->d, B = CEM_BLOCK_ROWS;
+    const double *abs_ = mw->absent, *prec = mw->precision;
+    double *e = mw->e, *l = mw->row_chol, *y = mw->row_y;
+    double *excess = mw->lane, *det = mw->lane + k, *log_det_mm = mw->lane + 2 * k;
+    for (ptrdiff_t j = 0; j < d; j++) { /* branch-free: 0 on m */
+        const double keep = mw->keep[j], x = mw->filled[j];
+        const double *mu = mw->mean_t + j * k;
+        for (ptrdiff_t c = 0; c < k; c++) {
+            e[j * k + c] = keep * (x - mu[c]);
+        }
+    }
+    for (ptrdiff_t c = 0; c < k; c++) {
+        excess[c] = 0.0;
+        det[c] = 1.0; /* det L^-1 as a product: one log, not m */
+    }
+    for (ptrdiff_t s = 0; s < nm; s++) { /* L L^T = P_mm row by row; g^T P_mm g */
+        const ptrdiff_t js = (ptrdiff_t)abs_[s];
+        const double *gs = mw->gap_t + js * k;
+        for (ptrdiff_t t = 0; t <= s; t++) {
+            const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+            const double *pst = prec + (js * d + jt) * k, *gt = mw->gap_t + jt * k;
+            const double two = t < s ? 2.0 : 1.0;
+            double *lst = l + (s * nm + t) * k;
+            for (ptrdiff_t c = 0; c < k; c++) {
+                excess[c] += two * gs[c] * pst[c] * gt[c];
+                lst[c] = pst[c];
+            }
+            for (ptrdiff_t u = 0; u < t; u++) {
+                const double *lsu = l + (s * nm + u) * k, *ltu = l + (t * nm + u) * k;
+                for (ptrdiff_t c = 0; c < k; c++) {
+                    lst[c] -= lsu[c] * ltu[c];
+                }
+            }
+            if (t < s) {
+                const double *ltt = l + (t * nm + t) * k;
+                for (ptrdiff_t c = 0; c < k; c++) {
+                    lst[c] *= ltt[c];
+                }
+                continue;
+            }
+            int pivots = 1;
+            for (ptrdiff_t c = 0; c < k; c++) {
+                pivots &= lst[c] > 0.0;
+            }
+            if (!pivots) {
+                return CEM_ENOTPD;
+            }
+            const double *root = mw->root + js * k; /* the first pivot is P_jj's */
+            for (ptrdiff_t c = 0; c < k; c++) {
+                lst[c] = s == 0 ? root[c] : 1.0 / sqrt(lst[c]);
+                det[c] *= lst[c];
+            }
+        }
+    }
+    for (ptrdiff_t s = 0; s < nm; s++) { /* b = P_mo e; y = L^-1 b */
+        const ptrdiff_t js = (ptrdiff_t)abs_[s];
+        const double *gs = mw->gap_t + js * k;
+        double *ys = y + s * k;
+        for (ptrdiff_t c = 0; c < k; c++) {
+            ys[c] = 0.0;
+        }
+        for (ptrdiff_t j = 0; j < d; j++) { /* e is 0 on m: the sum over o */
+            const double *pj = prec + (js * d + j) * k, *ej = e + j * k;
+            for (ptrdiff_t c = 0; c < k; c++) {
+                ys[c] += pj[c] * ej[c];
+            }
+        }
+        for (ptrdiff_t c = 0; c < k; c++) {
+            excess[c] += 2.0 * gs[c] * ys[c];
+        }
+        for (ptrdiff_t u = 0; u < s; u++) {
+            const double *lsu = l + (s * nm + u) * k, *yu = y + u * k;
+            for (ptrdiff_t c = 0; c < k; c++) {
+                ys[c] -= lsu[c] * yu[c];
+            }
+        }
+        const double *lss = l + (s * nm + s) * k;
+        for (ptrdiff_t c = 0; c < k; c++) {
+            ys[c] *= lss[c];
+            excess[c] += ys[c] * ys[c];
+        }
+    }
+    if (nm == 1) { /* log P_jj, from the pass's start */
+        memcpy(log_det_mm, mw->log_pivot + (ptrdiff_t)abs_[0] * k, (size_t)k * sizeof(double));
+    } else {
+        for (ptrdiff_t c = 0; c < k; c++) {
+            if (det[c] > DBL_MIN && det[c] < DBL_MAX) {
+                log_det_mm[c] = -2.0 * log(det[c]);
+            } else { /* the product left the range of doubles: sum the logs */
+                double log_det = 0.0;
+                for (ptrdiff_t t = 0; t < nm; t++) {
+                    log_det -= log(l[(t * nm + t) * k + c]);
+                }
+                log_det_mm[c] = 2.0 * log_det;
+            }
+        }
+    }
+    const double norm = -0.5 * (double)no * CEM_LOG_2PI;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        double q = mw->quad[c * B + r] - excess[c];
+        if (mw->quad[c * B + r] > 1024.0 * (1.0 + fabs(q))) {
+            /* more than 10 bits would cancel: the O(d^2) form instead */
+            q = direct_quadratic(prec + c, e + c, y + c, d, nm, k);
+        }
+        q = q > 0.0 ? q : 0.0; /* rounding of the difference: q_o >= 0 */
+        const double log_det = p->w.log_det[c] - 0.5 * log_det_mm[c];
+        const double lp = p->w.log_w[c] + log_det + norm - 0.5 * q;
+        if (!(lp < INFINITY)) {
+            return CEM_ENONFINITE;
+        }
+        mw->row_lp[c] = lp;
+        p->w.log_resp[c * B + r] = lp;
+    }
+    return CEM_OK;
+}
+
+/* P_mm^-1 = L^-T L^-1 in place of L in row_chol, in lanes: L^-1 by rows
+ * (entry (i, j) reads row i of L only at columns >= j, so ascending j may
+ * overwrite it), then the product as conditional_covariance() does. */
+static void full_conditional_covariance(ptrdiff_t k, ptrdiff_t nm, cem_missing_work *mw)
+{
+    double *l = mw->row_chol, *v = mw->lane;
+    for (ptrdiff_t i = 0; i < nm; i++) {
+        const double *lii = l + (i * nm + i) * k;
+        for (ptrdiff_t j = 0; j < i; j++) {
+            for (ptrdiff_t c = 0; c < k; c++) {
+                v[c] = 0.0;
+            }
+            for (ptrdiff_t u = j; u < i; u++) {
+                const double *liu = l + (i * nm + u) * k, *inv_uj = l + (u * nm + j) * k;
+                for (ptrdiff_t c = 0; c < k; c++) {
+                    v[c] += liu[c] * inv_uj[c];
+                }
+            }
+            double *inv_ij = l + (i * nm + j) * k;
+            for (ptrdiff_t c = 0; c < k; c++) {
+                inv_ij[c] = -v[c] * lii[c];
+            }
+        }
+    }
+    for (ptrdiff_t s = 0; s < nm; s++) {
+        for (ptrdiff_t t = 0; t <= s; t++) {
+            for (ptrdiff_t c = 0; c < k; c++) {
+                v[c] = 0.0;
+            }
+            for (ptrdiff_t u = s; u < nm; u++) {
+                const double *us = l + (u * nm + s) * k, *ut = l + (u * nm + t) * k;
+                for (ptrdiff_t c = 0; c < k; c++) {
+                    v[c] += us[c] * ut[c];
+                }
+            }
+            memcpy(l + (s * nm + t) * k, v, (size_t)k * sizeof(double));
+        }
+    }
+}
+
+/* row_corrections() for FULL, in lanes (its direct mode per component);
+ * in a wide block (not direct), only P_mm^-1 and the patch of row r. */
+static void full_corrections(cem_pass *p, ptrdiff_t r, double w_r, ptrdiff_t nm,
+                             cem_missing_work *mw, double *stats)
+{
+    const ptrdiff_t k = p->k, d = p->d;
+    double *sx = stats + 2 + k, *sxx = sx + k * d; /* the counts: in the block's (not direct) */
+    const double *abs_ = mw->absent, *l = mw->row_chol;
+    double *a = mw->lane + 3 * k, *delta = mw->row_y, *ft = mw->filled_dif;
+    double top = -INFINITY, total = 0.0;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        top = mw->row_lp[c] > top ? mw->row_lp[c] : top;
+    }
+    for (ptrdiff_t c = 0; c < k; c++) {
+        mw->row_lp[c] = exp(mw->row_lp[c] - top);
+        total += mw->row_lp[c];
+    }
+    for (ptrdiff_t c = 0; c < k; c++) {
+        a[c] = w_r * (mw->row_lp[c] / total);
+    }
+    for (ptrdiff_t t = nm - 1; t >= 0; t--) { /* P_mm^-1 b = L^-T y, in place */
+        double *dt = delta + t * k;
+        for (ptrdiff_t u = t + 1; u < nm; u++) {
+            const double *lut = l + (u * nm + t) * k, *du = delta + u * k;
+            for (ptrdiff_t c = 0; c < k; c++) {
+                dt[c] -= lut[c] * du[c];
+            }
+        }
+        const double *ltt = l + (t * nm + t) * k;
+        for (ptrdiff_t c = 0; c < k; c++) {
+            dt[c] *= ltt[c];
+        }
+    }
+    for (ptrdiff_t t = 0; t < nm; t++) { /* D_t = x_hat_m - f_m */
+        const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+        const double *mu = mw->mean_t + jt * k, f = mw->fill[jt];
+        for (ptrdiff_t c = 0; c < k; c++) {
+            delta[t * k + c] = (mu[c] - delta[t * k + c]) - f;
+        }
+    }
+    full_conditional_covariance(k, nm, mw);
+    const double *cond = mw->row_chol;
+    if (!mw->direct && p->d > CEM_NARROW_MAX_D) {
+        /* the block accumulation takes the moments of x_hat (cem_pass.patch_at):
+         * only P_mm^-1 is left to add here */
+        for (ptrdiff_t t = 0; t < nm; t++) {
+            const double *dt = delta + t * k;
+            double *to = mw->patch_delta + mw->n_patch * k;
+            mw->patch_at[mw->n_patch++] = (double)(r * p->ld + (ptrdiff_t)abs_[t]);
+            for (ptrdiff_t c = 0; c < k; c++) { /* a = 0: nothing (D may overflow) */
+                to[c] = a[c] != 0.0 ? dt[c] : 0.0;
+            }
+        }
+        for (ptrdiff_t t = 0; t < nm; t++) {
+            const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+            for (ptrdiff_t u = 0; u <= t; u++) {
+                const ptrdiff_t ju = (ptrdiff_t)abs_[u];
+                const double *ctu = cond + (t * nm + u) * k;
+                for (ptrdiff_t c = 0; c < k; c++) {
+                    if (a[c] != 0.0) {
+                        sxx[c * d * d + jt * d + ju] += a[c] * ctu[c];
+                    }
+                }
+            }
+        }
+        return;
+    }
+    for (ptrdiff_t j = 0; j < d; j++) { /* x~ - s */
+        const double x = mw->filled[j], *s = mw->shift_t + j * k;
+        for (ptrdiff_t c = 0; c < k; c++) {
+            ft[j * k + c] = x - s[c];
+        }
+    }
+    if (mw->direct) { /* the whole statistics of x_hat, per component */
+        for (ptrdiff_t c = 0; c < k; c++) {
+            if (a[c] == 0.0) {
+                continue;
+            }
+            double *h = mw->x; /* x_hat - s: the row itself is not needed any more */
+            for (ptrdiff_t j = 0; j < d; j++) {
+                h[j] = ft[j * k + c];
+            }
+            for (ptrdiff_t t = 0; t < nm; t++) {
+                h[(ptrdiff_t)abs_[t]] += delta[t * k + c];
+            }
+            stats[2 + c] += a[c];
+            double *second = sxx + c * d * d;
+            for (ptrdiff_t j = 0; j < d; j++) {
+                const double aj = a[c] * h[j];
+                sx[c * d + j] += aj;
+                for (ptrdiff_t l2 = 0; l2 <= j; l2++) {
+                    second[j * d + l2] += aj * h[l2];
+                }
+            }
+            for (ptrdiff_t t = 0; t < nm; t++) {
+                const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+                for (ptrdiff_t u = 0; u <= t; u++) {
+                    second[jt * d + (ptrdiff_t)abs_[u]] += a[c] * cond[(t * nm + u) * k + c];
+                }
+            }
+        }
+        return;
+    }
+    double *ad = mw->lane + 2 * k;
+    mw->crossed = 1;
+    for (ptrdiff_t t = 0; t < nm; t++) {
+        const ptrdiff_t jt = (ptrdiff_t)abs_[t];
+        const double *dt = delta + t * k;
+        for (ptrdiff_t c = 0; c < k; c++) { /* a = 0: nothing (P_mm^-1 may overflow) */
+            ad[c] = a[c] != 0.0 ? a[c] * dt[c] : 0.0;
+            sx[c * d + jt] += ad[c];
+        }
+        for (ptrdiff_t j = 0; j < d; j++) { /* row jt of D (x~ - s)^T, whole */
+            double *cross = mw->cross + (jt * d + j) * k;
+            const double *fj = ft + j * k;
+            for (ptrdiff_t c = 0; c < k; c++) {
+                cross[c] += ad[c] * fj[c];
+            }
+        }
+        for (ptrdiff_t u = 0; u <= t; u++) { /* D D^T + P_mm^-1, lower */
+            const ptrdiff_t ju = (ptrdiff_t)abs_[u];
+            const double *du = delta + u * k, *ctu = cond + (t * nm + u) * k;
+            for (ptrdiff_t c = 0; c < k; c++) {
+                if (a[c] != 0.0) {
+                    sxx[c * d * d + jt * d + ju] += a[c] * (dt[c] * du[c] + ctu[c]);
+                }
+            }
+        }
+    }
+}
+
 /* Adds R + R^T, R = mw->cross, into the lower triangles of the second
  * moments and clears R: the (x~ - s) D^T + D (x~ - s)^T of row_corrections,
  * kept as whole rows of R so that its loops run contiguously. */
 static void fold_cross(const cem_pass *p, cem_missing_work *mw, double *stats)
 {
     const ptrdiff_t k = p->k, d = p->d;
-    const ptrdiff_t n_factors = p->covariance_type == CEM_FULL ? k : 1;
+    const int full = p->covariance_type == CEM_FULL;
+    const ptrdiff_t n_factors = full ? k : 1, lk = full ? k : 1; /* FULL's in lanes */
     double *sxx = stats + 2 + k + k * d;
     for (ptrdiff_t f = 0; f < n_factors; f++) {
-        double *second = sxx + f * d * d, *cross = mw->cross + f * d * d;
+        double *second = sxx + f * d * d;
+        const double *cross = mw->cross + f;
         for (ptrdiff_t i = 0; i < d; i++) {
             for (ptrdiff_t j = 0; j <= i; j++) {
-                second[i * d + j] += cross[i * d + j] + cross[j * d + i];
+                second[i * d + j] += cross[(i * d + j) * lk] + cross[(j * d + i) * lk];
             }
         }
-        memset(cross, 0, (size_t)(d * d) * sizeof(double));
     }
+    memset(mw->cross, 0, (size_t)(n_factors * d * d) * sizeof(double));
     mw->crossed = 0;
 }
 
@@ -499,6 +831,7 @@ int cem_missing_rows(cem_pass *p, const cem_model *m, const cem_data *data, ptrd
                      ptrdiff_t nb, cem_missing_work *mw, double *stats)
 {
     const ptrdiff_t k = p->k, B = CEM_BLOCK_ROWS;
+    mw->n_patch = 0;
     for (ptrdiff_t r = 0; r < nb; r++) {
         if (mw->row_kind[r] == CEM_ROW_COMPLETE) {
             continue;
@@ -514,17 +847,24 @@ int cem_missing_rows(cem_pass *p, const cem_model *m, const cem_data *data, ptrd
             }
             continue;
         }
-        const int status = row_log_densities(p, m, r, no, nm, mw);
+        const int full = p->covariance_type == CEM_FULL;
+        const int status = full ? full_log_densities(p, r, no, nm, mw)
+                                : row_log_densities(p, m, r, no, nm, mw);
         if (status != CEM_OK) {
             return status;
         }
-        if (stats != NULL) {
+        if (stats != NULL && full) {
+            full_corrections(p, r, cem_row_weight(data, i0 + r), nm, mw, stats);
+        } else if (stats != NULL) {
             row_corrections(p, m, cem_row_weight(data, i0 + r), nm, mw, stats);
         }
     }
     if (mw->crossed) {
         fold_cross(p, mw, stats);
     }
+    p->n_patch = mw->n_patch;
+    p->patch_at = mw->patch_at;
+    p->patch_delta = mw->patch_delta;
     return CEM_OK;
 }
 

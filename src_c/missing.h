@@ -10,7 +10,11 @@
  * observed values (from the kernels' quadratic forms), and the statistics
  * the block accumulation adds for the filled row are corrected to those of
  * the conditional mean plus the conditional covariance: per row and
- * component O(m d + m^3) for m missing values, instead of O(d^2).
+ * component O(m d + m^3) for m missing values, instead of O(d^2). Wide
+ * FULL blocks instead hand the accumulation each missing value's
+ * x_hat_j - f_j per component (cem_pass.patch_at), so that it takes the
+ * moments of x_hat itself, and only the conditional covariance is added
+ * here: O(m^3) per row and component.
  * Rows with nothing observed get responsibility 0 before the accumulation.
  */
 #ifndef CEM_MISSING_H
@@ -23,25 +27,36 @@
 #define CEM_ROW_PARTIAL 1.0 /* some values missing, some observed */
 #define CEM_ROW_EMPTY 2.0   /* every value missing: log p = 0, no weight */
 
-/* Scratch of the missing-data path, laid out after the pass's own. */
+/* Scratch of the missing-data path, laid out after the pass's own.
+ * FULL works in lanes, one per component: "[j][k]" arrays hold feature j
+ * of every component contiguously (see "FULL in lanes" in missing.c). */
 typedef struct {
-    double *precision; /* P = U U^T: FULL [k][d][d], TIED [d][d], else none */
+    double *precision; /* P = U U^T: FULL [d][d][k] (lanes), TIED [d][d], else none */
     double *fill;      /* [d] f, the value a NaN takes in the loaded block */
-    double *root;      /* 1 / sqrt(P_jj), a factor's first pivot: FULL [k][d], TIED [d] */
+    double *root;      /* 1 / sqrt(P_jj), a factor's first pivot: FULL [d][k], TIED [d] */
+    double *log_pivot; /* FULL [d][k] log P_jj = log|P_mm| for m = {j} */
+    double *mean_t;    /* FULL [d][k] mu_c */
+    double *gap_t;     /* FULL [d][k] f - mu_c */
+    double *shift_t;   /* FULL [d][k] s_c */
     double *quad;      /* [k][B] the kernels' squared distances of the block's rows */
     double *row_kind;  /* [B] CEM_ROW_* of each row of the block */
     double *x;         /* [d] the row, NaN where missing */
     double *observed;  /* [d] indices of the observed features, as doubles */
     double *absent;    /* [d] indices of the missing features, as doubles */
-    double *e;         /* [d] x - mu on o, 0 on m (all d: contiguous loops) */
+    double *e;         /* [d] x - mu on o, 0 on m (all d: contiguous loops); FULL [d][k] */
     double *filled;    /* [d] the row with each NaN replaced by fill, x~ */
     double *keep;      /* [d] 1 where the row is observed, 0 where missing */
     double *cond;      /* [d][d] P_mm^-1, the conditional covariance (m x m, lower used) */
-    double *filled_dif; /* [d] the filled row minus the shift, x~ - s */
-    double *row_chol;  /* [k][d][d] per component, L of the row's P_mm (m x m used) */
-    double *row_y;     /* [k][d] per component, L^-1 P_mo e, then x_hat_m - f_m */
+    double *filled_dif; /* [d] the filled row minus the shift, x~ - s; FULL [d][k] */
+    double *row_chol;  /* [k][d][d] per component, L of the row's P_mm (m x m used);
+                        * FULL [m][m][k], then P_mm^-1 */
+    double *row_y;     /* [k][d] per component, L^-1 P_mo e, then x_hat_m - f_m; FULL [m][k] */
     double *row_lp;    /* [k] the row's log-densities, then unnormalised responsibilities */
+    double *lane;      /* FULL [4][k]: per-component scalars of a row */
     double *cross;     /* as precision: sums of a D (x~ - s)^T, folded per block */
+    double *patch_at;  /* wide FULL [B d]: cem_pass.patch_at of the block */
+    double *patch_delta; /* wide FULL [B d][k]: cem_pass.patch_delta of the block */
+    ptrdiff_t n_patch; /* entries in patch_at so far */
     /* 1 when the fill value is so far from some component (squared
      * Mahalanobis distance > 2^10) that correcting the filled row's moments
      * would cancel more than 10 bits: rows with NaN then leave the block
@@ -70,8 +85,10 @@ ptrdiff_t cem_missing_mark(cem_pass *p, ptrdiff_t nb, cem_missing_work *mw);
  * statistics (moments about p->shift of x_hat, plus the conditional
  * covariance, under each row's responsibilities from those log-densities)
  * exceed those of the filled rows by, which the block accumulation then
- * adds. CEM_ENONFINITE for an infinite observed value or a marginal that
- * is not finite, CEM_ENOTPD if some P_mm does not factor. */
+ * adds; for a wide FULL block, the conditional covariance, with
+ * p->patch_at set for the accumulation (the caller resets p->n_patch
+ * after it). CEM_ENONFINITE for an infinite observed value or a marginal
+ * that is not finite, CEM_ENOTPD if some P_mm does not factor. */
 int cem_missing_rows(cem_pass *p, const cem_model *m, const cem_data *data, ptrdiff_t i0,
                      ptrdiff_t nb, cem_missing_work *mw, double *stats);
 

@@ -58,6 +58,82 @@ def test_c_pass_matches_twin(seed, d, k, n, cov, dtype, fraction, weighted, n_em
     np.testing.assert_allclose(log_density, want_ld, rtol=1e-10, atol=1e-10)
 
 
+def _holes_per_row(rng, X, count):
+    """X (float64 copy) with exactly min(count, d) values of each row set to
+    NaN, at random places; count "mixed": 0 .. d per row, uniformly."""
+    X = np.array(X, dtype=np.float64)
+    n, d = X.shape
+    for i in range(n):
+        m = rng.integers(0, d + 1) if count == "mixed" else min(count, d)
+        X[i, rng.choice(d, size=m, replace=False)] = np.nan
+    return X
+
+
+def _assert_matches_twin(cov, weights, means, prec_chol, X, sw, shift):
+    n, k = X.shape[0], len(weights)
+    resp, log_density = np.zeros((n, k)), np.zeros(n)
+    stats = _core.e_step(cov, weights, means, prec_chol, X, sw, resp=resp,
+                         log_density=log_density, shift=shift, missing=True)
+    want, want_resp, want_ld = _reference.e_step_missing(cov, weights, means, prec_chol,
+                                                         X.astype(np.float64), sw, shift=shift)
+    scale = 1.0 + np.abs(want)
+    np.testing.assert_allclose(stats / scale, want / scale, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(resp, want_resp, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(log_density, want_ld, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("cov", COVS)
+@pytest.mark.parametrize("d", [1, 2, 3, 4, 5, 8, 16, 24])
+@pytest.mark.parametrize("count", [1, 2, "many", "mixed"])
+def test_c_pass_matches_twin_per_missing_count(cov, d, count, rng):
+    """Rows with exactly 1 (FULL: log P_jj from the pass's start), exactly 2
+    or d - 1 missing values, and any number, in blocks that also hold
+    complete and empty rows; narrow (d <= 4) and wide (d > 4, FULL's x_hat
+    through the accumulation), weighted, about a shift, k = 5."""
+    k, n = 5, 150
+    weights, means, _, prec_chol = random_model(rng, k, d, cov)
+    X = means[rng.integers(0, k, size=n)] + rng.normal(size=(n, d))
+    holes = _holes_per_row(rng, X, d - 1 if count == "many" else count)
+    holes[rng.random(n) < 0.1] = np.nan  # empty rows
+    holes[5:9] = X[5:9]  # complete rows among them
+    sw = rng.uniform(0, 2, size=n)
+    sw[rng.random(n) < 0.1] = 0.0
+    shift = means + 0.1 * rng.normal(size=means.shape)
+    _assert_matches_twin(cov, weights, means, prec_chol, holes, sw, shift)
+    _assert_matches_twin(cov, weights, means, prec_chol, holes.astype(np.float32), None, None)
+
+
+@pytest.mark.parametrize("cov", COVS)
+@pytest.mark.parametrize("d", [3, 6, 16])
+def test_c_pass_matches_twin_with_hard_responsibilities(cov, d, rng):
+    """Components 40 standard deviations apart (the fill value, their mean,
+    within 32 of each: no direct path), so that most responsibilities are
+    exactly 0 or 1 -- the wide FULL accumulation otherwise gathers the few
+    rows a component has weight on -- and a component of weight 0."""
+    from cem import _reference
+    k, n = 3, 200
+    weights = np.array([0.5, 0.5, 0.0])
+    means = np.zeros((k, d))
+    means[0, 0], means[1, 0], means[2, 0] = -28.0, 28.0, 0.0
+    # covariances near I (precisions in [0.6, 1.25]): the fill value (0) is
+    # at squared distance <= 28^2 * 1.25 < 1024 of each component, a row
+    # at >= 56^2 * 0.6 / 2 = 940 nats from the other one (exp: exactly 0)
+    a = rng.normal(size=(k, d, d))
+    covs = {"full": np.eye(d) + 0.2 * a @ a.transpose(0, 2, 1) / d,
+            "tied": np.eye(d) + 0.2 * a[0] @ a[0].T / d,
+            "diag": rng.uniform(0.8, 1.2, size=(k, d)),
+            "spherical": rng.uniform(0.8, 1.2, size=k),
+            "tied_diag": rng.uniform(0.8, 1.2, size=d),
+            "tied_spherical": rng.uniform(0.8, 1.2, size=1)}
+    prec_chol = _reference.precision_cholesky(cov, covs[cov])
+    labels = rng.integers(0, 2, size=n)
+    X = means[labels] + 0.5 * rng.normal(size=(n, d))
+    holes = _holes_per_row(rng, X, "mixed")
+    sw = rng.uniform(0, 2, size=n)
+    sw[::7] = 0.0
+    _assert_matches_twin(cov, weights, means, prec_chol, holes, sw, None)
+
+
 @pytest.mark.parametrize("cov", COVS)
 @pytest.mark.parametrize("d", [1, 3, 4, 5, 8, 16])
 @pytest.mark.parametrize("dtype", ["f8", "f4"])

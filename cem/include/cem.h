@@ -767,10 +767,14 @@ ptrdiff_t cem_e_step_missing_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_
  * results bit for bit: without NaN in the data the two functions agree
  * exactly. Rows with NaN (m values missing) go through the block kernels
  * with each NaN filled, then a per-row correction: an m x m Cholesky
- * factorisation of the precision's P_mm per row and component, O(m d + m^3);
- * when the fill value is far from a component (where the correction would
- * cancel digits) such rows are accumulated directly instead, O(d^2).
- * Work size grows by O(k d^2) for this, never with n.
+ * factorisation of the precision's P_mm per row and component, O(m d + m^3)
+ * (FULL: for all components at once, and for d > 4 the block's
+ * accumulation then takes the conditional means themselves, so that only
+ * the conditional covariance is added per row); when the fill value is far
+ * from a component (where the correction would cancel digits) such rows
+ * are accumulated directly instead, O(d^2). Work size grows by
+ * O(k d^2 + k d) for this (the k d: a block's conditional means), never
+ * with n.
  *
  *   arguments      as cem_e_step_about
  *   work_len       >= cem_e_step_missing_work_size()

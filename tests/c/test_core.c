@@ -1014,6 +1014,114 @@ static void test_missing_values(void)
     free(s2);
 }
 
+/* cem_e_step_missing with k = 3 components (FULL: the per-row algebra in
+ * lanes, one per component; wide blocks take x_hat through the
+ * accumulation) against three passes of one component each: component c
+ * alone gives log N_c(x_o); the mixture's log-density and responsibilities
+ * follow, and a one-component pass weighted by the responsibilities gives
+ * component c's statistics (TIED: their sum is the pooled second moment).
+ * Rows with exactly 1, 2 and d - 1 missing values, complete and empty
+ * rows, two blocks; narrow (d = 3) and wide (d = 6); exact-size scratch. */
+static void test_missing_mixture_from_single_components(void)
+{
+    enum { N = 90, K = 3, DMAX = 6 };
+    const int types[2] = {CEM_FULL, CEM_TIED};
+    const ptrdiff_t dims[2] = {3, DMAX};
+    for (int ti = 0; ti < 2; ti++) {
+        for (int di = 0; di < 2; di++) {
+            const int type = types[ti];
+            const ptrdiff_t d = dims[di], n_factors = type == CEM_FULL ? K : 1;
+            double x[N * DMAX], u[K * DMAX * DMAX] = {0}, mu[K * DMAX];
+            const double w[K] = {0.2, 0.3, 0.5}, one[1] = {1.0};
+            for (ptrdiff_t f = 0; f < n_factors; f++) {
+                for (ptrdiff_t i = 0; i < d; i++) {
+                    u[f * d * d + i * d + i] = 0.7 + 0.2 * (double)f + 0.1 * (double)i;
+                    for (ptrdiff_t j = i + 1; j < d; j++) {
+                        u[f * d * d + i * d + j] = 0.3 * sin((double)(f * 7 + i * 3 + j));
+                    }
+                }
+            }
+            for (ptrdiff_t c = 0; c < K; c++) {
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    mu[c * d + j] = 1.5 * cos((double)(c * 5 + j)) + (double)c;
+                }
+            }
+            for (ptrdiff_t i = 0; i < N; i++) { /* 1, 1, 2, 0, d - 1, d missing, by turns */
+                const ptrdiff_t n_missing = i % 6 == 5 ? d : i % 6 == 4 ? d - 1 : i % 6 == 3 ? 0
+                                            : i % 6 == 2 ? 2 : 1;
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    x[i * d + j] = 2.0 * sin(1.3 * (double)(i * d + j)) + (double)(i % K);
+                }
+                for (ptrdiff_t t = 0; t < n_missing; t++) {
+                    x[i * d + (i + t) % d] = NAN;
+                }
+            }
+            const cem_model mix = {K, d, type, w, mu, u};
+            const cem_data data = {x, CEM_FLOAT64, N, d, d * (ptrdiff_t)sizeof(double),
+                                   (ptrdiff_t)sizeof(double), NULL};
+            const ptrdiff_t wl = cem_e_step_missing_work_size(K, d, type);
+            const ptrdiff_t wl1 = cem_e_step_missing_work_size(1, d, type);
+            const ptrdiff_t sl = cem_stats_size(K, d, type), sl1 = cem_stats_size(1, d, type);
+            double *work = malloc((size_t)wl * sizeof(double));
+            double *work1 = malloc((size_t)wl1 * sizeof(double));
+            double *stats = calloc((size_t)sl, sizeof(double));
+            double *want = calloc((size_t)sl, sizeof(double));
+            double *s1 = malloc((size_t)sl1 * sizeof(double));
+            double resp[N * K], ld[N], ld_c[K][N], r1[N], want_resp[N * K], want_ld[N];
+            double sw[N];
+            CHECK(cem_e_step_missing(&mix, NULL, &data, stats, resp, K, ld, work, wl) == CEM_OK);
+            for (ptrdiff_t c = 0; c < K; c++) {
+                const cem_model alone = {1, d, type, one, mu + c * d,
+                                         u + (type == CEM_FULL ? c * d * d : 0)};
+                CHECK(cem_e_step_missing(&alone, NULL, &data, NULL, r1, 1, ld_c[c], work1, wl1)
+                      == CEM_OK);
+            }
+            for (ptrdiff_t i = 0; i < N; i++) {
+                double top = -INFINITY, total = 0.0;
+                for (ptrdiff_t c = 0; c < K; c++) {
+                    top = fmax(top, log(w[c]) + ld_c[c][i]);
+                }
+                for (ptrdiff_t c = 0; c < K; c++) {
+                    total += exp(log(w[c]) + ld_c[c][i] - top);
+                }
+                const int empty = i % 6 == 5;
+                want_ld[i] = empty ? 0.0 : top + log(total);
+                for (ptrdiff_t c = 0; c < K; c++) {
+                    want_resp[i * K + c] = empty ? w[c] : exp(log(w[c]) + ld_c[c][i] - want_ld[i]);
+                }
+            }
+            CHECK(all_close(ld, want_ld, N, 1e-13));
+            CHECK(all_close(resp, want_resp, N * K, 1e-13));
+            for (ptrdiff_t c = 0; c < K; c++) { /* component c's statistics, weighted alone */
+                const cem_model alone = {1, d, type, one, mu + c * d,
+                                         u + (type == CEM_FULL ? c * d * d : 0)};
+                cem_data weighted = data;
+                for (ptrdiff_t i = 0; i < N; i++) {
+                    sw[i] = resp[i * K + c];
+                }
+                weighted.sample_weight = sw;
+                memset(s1, 0, (size_t)sl1 * sizeof(double));
+                CHECK(cem_e_step_missing(&alone, NULL, &weighted, s1, r1, 1, NULL, work1, wl1)
+                      == CEM_OK);
+                want[2 + c] = s1[2];
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    want[2 + K + c * d + j] = s1[3 + j];
+                }
+                double *second = want + 2 + K + K * d + (type == CEM_FULL ? c * d * d : 0);
+                for (ptrdiff_t j = 0; j < d * d; j++) {
+                    second[j] += s1[3 + d + j];
+                }
+            }
+            CHECK(all_close(stats + 2, want + 2, sl - 2, 1e-12));
+            free(work);
+            free(work1);
+            free(stats);
+            free(want);
+            free(s1);
+        }
+    }
+}
+
 int main(void)
 {
     test_version_and_messages();
@@ -1034,6 +1142,7 @@ int main(void)
     test_fit_from_far_means_is_exact();
     test_shared_variances_pool_the_diag_statistics();
     test_missing_values();
+    test_missing_mixture_from_single_components();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
