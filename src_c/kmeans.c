@@ -18,6 +18,27 @@ ptrdiff_t cem_kmeans_work_size(ptrdiff_t k, ptrdiff_t d)
     return CEM_BLOCK_ROWS * d + CEM_BLOCK_ROWS * k;
 }
 
+/* Rows of float64 with contiguous columns, a whole number of doubles
+ * apart: loaded by the load_rows_t kernel, and summed from the data itself. */
+static int rows_direct(const cem_data *data)
+{
+    return data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)
+           && data->row_stride % (ptrdiff_t)sizeof(double) == 0;
+}
+
+/* Rows [i0, i0 + nb) into xt[d][CEM_BLOCK_ROWS] (cem_load_block_t). */
+static void load_block_t(const cem_kernels *kern, const cem_data *data, ptrdiff_t i0,
+                         ptrdiff_t nb, double *xt)
+{
+    if (rows_direct(data)) {
+        const ptrdiff_t ld = data->row_stride / (ptrdiff_t)sizeof(double);
+        kern->load_rows_t((const double *)data->x + i0 * ld, ld, nb, data->d, CEM_BLOCK_ROWS,
+                          xt);
+    } else {
+        cem_load_block_t(data, i0, nb, CEM_BLOCK_ROWS, xt);
+    }
+}
+
 static int check_weights(const cem_data *data)
 {
     if (data->sample_weight == NULL) {
@@ -50,28 +71,40 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
     }
     const cem_kernels *kern = cem_select_kernels();
     double *xt = work;
-    double *d2t = xt + B * d;
+    /* each row's distance to its nearest center, and with k >= 2 that
+     * center's index (as a double): the room of k distances holds them */
+    double *d2near = xt + B * d, *near = k >= 2 ? d2near + B : NULL;
+    const int direct = rows_direct(data);
     double total = 0.0;
     int64_t changed = 0;
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
         const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
-        cem_load_block_t(data, i0, nb, B, xt);
-        kern->sq_distances_t(xt, cem_round_rows(nb), d, B, centers, k, d2t);
+        load_block_t(kern, data, i0, nb, xt);
+        if (k == 1) {
+            kern->sq_distances_t(xt, cem_round_rows(nb), d, B, centers, 1, d2near);
+        } else {
+            kern->nearest_center_t(xt, cem_round_rows(nb), d, B, centers, k, near, d2near);
+        }
         for (ptrdiff_t r = 0; r < nb; r++) {
-            ptrdiff_t best = 0;
-            for (ptrdiff_t c = 1; c < k; c++) { /* ties go to the lowest index */
-                best = d2t[c * B + r] < d2t[best * B + r] ? c : best;
-            }
-            const double dist = d2t[best * B + r];
+            const ptrdiff_t best = k >= 2 ? (ptrdiff_t)near[r] : 0;
+            const double dist = d2near[r];
             if (!isfinite(dist)) {
                 return CEM_ENONFINITE;
             }
             const double w = cem_row_weight(data, i0 + r);
             counts[best] += w;
             total += w * dist;
-            double *sum = sums + best * d;
-            for (ptrdiff_t j = 0; j < d; j++) {
-                sum[j] += w * xt[j * B + r];
+            double *restrict sum = sums + best * d;
+            if (direct) { /* the same values, read contiguously */
+                const double *x = (const double *)((const char *)data->x
+                                                   + (i0 + r) * data->row_stride);
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    sum[j] += w * x[j];
+                }
+            } else {
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    sum[j] += w * xt[j * B + r];
+                }
             }
             if (labels != NULL) {
                 if (n_changed != NULL && labels[i0 + r] != (int32_t)best) {
@@ -111,26 +144,42 @@ int cem_kmeanspp_pass(ptrdiff_t n_cand, const double *candidates, const cem_data
     const ptrdiff_t B = CEM_BLOCK_ROWS;
     double *xt = work;
     double *d2t = xt + B * data->d;
-    for (ptrdiff_t t = 0; t < n_cand; t++) {
-        pots[t] = 0.0;
+    double pot[CEM_KMEANSPP_MAX_TRIALS] = {0};
+    if (n_cand > CEM_KMEANSPP_MAX_TRIALS) { /* more than cem_kmeanspp takes: in place */
+        for (ptrdiff_t t = 0; t < n_cand; t++) {
+            pots[t] = 0.0;
+        }
     }
+    double *restrict part = n_cand > CEM_KMEANSPP_MAX_TRIALS ? pots : pot;
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
         const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
-        cem_load_block_t(data, i0, nb, B, xt);
+        double *restrict near = closest + i0;
+        load_block_t(kern, data, i0, nb, xt);
         kern->sq_distances_t(xt, cem_round_rows(nb), data->d, B, candidates, n_cand, d2t);
-        for (ptrdiff_t r = 0; r < nb; r++) {
-            const ptrdiff_t i = i0 + r;
-            const double w = cem_row_weight(data, i);
-            for (ptrdiff_t t = 0; t < n_cand; t++) {
-                const double dist = d2t[t * B + r] < closest[i] ? d2t[t * B + r] : closest[i];
-                pots[t] += w * dist;
-                if (update) {
-                    closest[i] = dist;
+        /* each candidate's potential summed over the rows in order */
+        for (ptrdiff_t t = 0; t < n_cand; t++) {
+            const double *restrict d2 = d2t + t * B;
+            double s = part[t];
+            if (data->sample_weight != NULL) {
+                const double *restrict w = data->sample_weight + i0;
+                for (ptrdiff_t r = 0; r < nb; r++) {
+                    s += w[r] * (d2[r] < near[r] ? d2[r] : near[r]);
                 }
+            } else {
+                for (ptrdiff_t r = 0; r < nb; r++) {
+                    s += 1.0 * (d2[r] < near[r] ? d2[r] : near[r]);
+                }
+            }
+            part[t] = s;
+        }
+        if (update) {
+            for (ptrdiff_t r = 0; r < nb; r++) {
+                near[r] = d2t[r] < near[r] ? d2t[r] : near[r];
             }
         }
     }
     for (ptrdiff_t t = 0; t < n_cand; t++) {
+        pots[t] = part[t];
         if (!isfinite(pots[t])) {
             return CEM_ENONFINITE;
         }
