@@ -486,8 +486,10 @@ cdef int kmeanspp_partition(ptrdiff_t n_cand, const double *cand, const cem_data
 cdef class _SeedingPasses:
     """The passes of cem_kmeanspp over its row partitions
     (cem_kmeanspp_partitions), run in parallel; rows are chosen by the C
-    core's rules (cem_kmeanspp_first, _pick, _best) from the per-partition
-    potentials, so the seeds are cem_kmeanspp's bit for bit."""
+    core's rules (cem_kmeanspp_first, _pick_partition, _pick, _best) from
+    the per-partition potentials, so the seeds are cem_kmeanspp's bit for
+    bit. pots[p, col] is partition p's potential of column col of the last
+    pass."""
     cdef cem_data data
     cdef object X, sample_weight
     cdef double[::1] closest
@@ -518,12 +520,10 @@ cdef class _SeedingPasses:
 
     def run(self, candidates, bint update):
         """One pass of every candidate (n_cand, d) over all partitions; with
-        update (one candidate), closest is lowered to it. Returns the best
-        candidate and its potential (cem_kmeanspp_best)."""
+        update, closest is first lowered to candidate 0 (cem_kmeanspp_pass)."""
         cdef const double[:, ::1] cand = candidates
         cdef ptrdiff_t n_cand = cand.shape[0]
-        cdef ptrdiff_t p, best
-        cdef double pot
+        cdef ptrdiff_t p
         if not 1 <= n_cand <= self.max_cand or cand.shape[1] != self.data.d:
             raise ValueError("candidates must have shape (n_cand, n_features)")
         with nogil, parallel(num_threads=self.n_threads):
@@ -533,15 +533,41 @@ cdef class _SeedingPasses:
                     update, &self.pots[p, 0], &self.work[threadid(), 0], self.work_len)
         for p in range(self.n_parts):
             check(self.status[p])
-        check(cem_kmeanspp_best(n_cand, self.n_parts, &self.pots[0, 0], self.pots.shape[1],
+
+    def best(self, ptrdiff_t first, ptrdiff_t n_cand):
+        """The best of the candidates in columns first .. first + n_cand of
+        the last pass and its potential, as (column - first, potential)
+        (cem_kmeanspp_best)."""
+        cdef ptrdiff_t best
+        cdef double pot
+        if first < 0 or n_cand < 1 or first + n_cand > self.max_cand:
+            raise ValueError("columns out of range")
+        check(cem_kmeanspp_best(n_cand, self.n_parts, &self.pots[0, first], self.pots.shape[1],
                                 &best, &pot))
         return best, pot
 
-    def pick(self, double target):
-        """Row where the running potential of the last update pass reaches
-        target (cem_kmeanspp_pick)."""
+    def pick(self, ptrdiff_t col, double target, pending=None):
+        """Row where the running potential of column col of the last pass
+        reaches target (cem_kmeanspp_pick); pending (1, d): a chosen center
+        that column's closest is lowered to but closest is not yet, applied
+        first to the partition the pick reads (cem_kmeanspp_pick_partition)."""
         cdef int64_t index
-        check(cem_kmeanspp_pick(&self.data, &self.closest[0], self.n_parts, &self.pots[0, 0],
+        cdef ptrdiff_t p
+        cdef double pot
+        cdef const double[:, ::1] center
+        if not 0 <= col < self.max_cand:
+            raise ValueError("column out of range")
+        if pending is not None:
+            center = pending
+            if center.shape[0] != 1 or center.shape[1] != self.data.d:
+                raise ValueError("pending must have shape (1, n_features)")
+            p = cem_kmeanspp_pick_partition(self.n_parts, &self.pots[0, col],
+                                            self.pots.shape[1], target)
+            check(<int>p if p < 0 else CEM_OK)
+            check(kmeanspp_partition(1, &center[0, 0], &self.data, p, self.n_parts,
+                                     &self.closest[0], 1, &pot, &self.work[0, 0],
+                                     self.work_len))
+        check(cem_kmeanspp_pick(&self.data, &self.closest[0], self.n_parts, &self.pots[0, col],
                                 self.pots.shape[1], target, &index))
         return index
 
@@ -549,9 +575,10 @@ cdef class _SeedingPasses:
 def kmeanspp(X, Py_ssize_t k, Py_ssize_t n_trials, uniforms, sample_weight=None,
              n_threads=1):
     """k-means++ seeding: cem_kmeanspp, with its passes run over row
-    partitions in parallel (same seeds for the same uniforms). uniforms:
-    1 + (k - 1) * n_trials numbers in [0, 1). Returns (centers (k, d),
-    indices (k,))."""
+    partitions in parallel (same seeds for the same uniforms; like it, a
+    chosen center is applied to the rows by the next center's trial pass).
+    uniforms: 1 + (k - 1) * n_trials numbers in [0, 1). Returns (centers
+    (k, d), indices (k,))."""
     if not 1 <= n_trials <= CEM_KMEANSPP_MAX_TRIALS:
         raise ValueError(f"n_trials must be in [1, {CEM_KMEANSPP_MAX_TRIALS}]")
     u = np.ascontiguousarray(uniforms, dtype=np.float64)
@@ -559,20 +586,28 @@ def kmeanspp(X, Py_ssize_t k, Py_ssize_t n_trials, uniforms, sample_weight=None,
         raise ValueError("uniforms must hold 1 + (k - 1) * n_trials numbers")
     if not ((u >= 0.0) & (u < 1.0)).all():
         raise ValueError("uniforms must lie in [0, 1)")
-    passes = _SeedingPasses(X, sample_weight, n_trials, n_threads)
+    passes = _SeedingPasses(X, sample_weight, n_trials + 1, n_threads)
     if not 1 <= k <= X.shape[0]:
         raise ValueError("k-means++ needs 1 <= k <= n_samples")
     indices = np.empty(k, dtype=np.int64)
     centers = np.empty((k, X.shape[1]))
     indices[0] = passes.first(u[0])
     centers[0] = X[indices[0]]
-    _, potential = passes.run(centers[:1], True)
+    passes.run(centers[:1], True)
+    _, potential = passes.best(0, 1)
+    col, pending = 0, None  # pots column of the chosen center; it, until applied
+    cand = np.empty((n_trials + 1, X.shape[1]))  # [0] the pending center, then the trials
     for c in range(1, k):
-        rows = [passes.pick(u[1 + (c - 1) * n_trials + t] * potential) for t in range(n_trials)]
-        best, _ = passes.run(np.ascontiguousarray(X[rows], dtype=np.float64), False)
+        rows = [passes.pick(col, u[1 + (c - 1) * n_trials + t] * potential, pending)
+                for t in range(n_trials)]
+        cand[1:] = X[rows]
+        first = 0 if pending is None else 1
+        passes.run(cand[1 - first:], pending is not None)
+        best, potential = passes.best(first, n_trials)
         indices[c] = rows[best]
         centers[c] = X[rows[best]]
-        _, potential = passes.run(centers[c:c + 1], True)
+        cand[0] = centers[c]
+        col, pending = first + best, cand[:1].copy()
     return centers, indices
 
 

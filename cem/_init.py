@@ -149,6 +149,9 @@ def initial_stats_by_type(X, sample_weight, k, covariance_types, init_params, rn
     if init_params == "kmeans":
         shift = kmeans(X, sample_weight, k, rng, n_threads)
         labels = np.empty(min(n, CHUNK_ROWS), dtype=np.int32)
+        # one one-hot buffer for all chunks, cleared where the last chunk
+        # set it: no fresh (zeroed) pages per chunk
+        one_hot, rows, set_rows = np.zeros((len(labels), k)), np.arange(len(labels)), 0
     else:  # random: uniform responsibilities, rows normalised
         mean, _ = weighted_mean(X, sample_weight, n_threads)
         shift = np.tile(mean, (k, 1))
@@ -156,10 +159,12 @@ def initial_stats_by_type(X, sample_weight, k, covariance_types, init_params, rn
     for start in range(0, n, CHUNK_ROWS):
         Xb, wb = _rows(X, sample_weight, start, start + CHUNK_ROWS)
         if init_params == "kmeans":  # each row to its nearest final center
-            lab = labels[:Xb.shape[0]]
+            one_hot[rows[:set_rows], labels[:set_rows]] = 0.0
+            set_rows = Xb.shape[0]
+            lab = labels[:set_rows]
             _core.kmeans_step(shift, Xb, wb, lab, n_threads)
-            resp = np.zeros((Xb.shape[0], k))
-            resp[np.arange(Xb.shape[0]), lab] = 1.0
+            resp = one_hot[:set_rows]
+            resp[rows[:set_rows], lab] = 1.0
         else:  # drawn chunk by chunk: the same stream as one (n, k) draw
             resp = rng.uniform(size=(Xb.shape[0], k))
             resp /= resp.sum(axis=1)[:, None]

@@ -278,6 +278,22 @@ static void test_predict_and_kmeans(void)
     CHECK(cem_kmeanspp_pick(&data, closest, 2, part_pots, 1, 3.0, &row) == CEM_OK && row == 2);
     CHECK(cem_kmeanspp_pick(&data, closest, 2, part_pots, 1, 99.0, &row) == CEM_OK && row == 5);
     CHECK(cem_kmeanspp_pick(&data, closest, 7, part_pots, 1, 1.0, &row) == CEM_EINVAL);
+    /* the partition each of those picks reads */
+    CHECK(cem_kmeanspp_pick_partition(2, part_pots, 1, 3.5) == 1);
+    CHECK(cem_kmeanspp_pick_partition(2, part_pots, 1, 3.0) == 0);
+    CHECK(cem_kmeanspp_pick_partition(2, part_pots, 1, 99.0) == 1);
+    CHECK(cem_kmeanspp_pick_partition(0, part_pots, 1, 1.0) == CEM_EINVAL);
+    CHECK(cem_kmeanspp_pick_partition(2, part_pots, 1, NAN) == CEM_EINVAL);
+    /* update with more candidates: closest is lowered to candidate 0 first,
+     * and every candidate is evaluated against the lowered closest */
+    double near[6] = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
+    const double cands[3] = {-4.0, 5.0, 0.0};
+    double cand_pots[3];
+    CHECK(cem_kmeanspp_pass(3, cands, &data, near, 1, cand_pots, work, 4096) == CEM_OK);
+    CHECK(near[0] == 1.0 && near[1] == 0.0 && near[5] == 100.0);
+    CLOSE(cand_pots[0], 1.0 + 0.0 + 4.1 * 4.1 + 64.0 + 81.0 + 100.0, 1e-15);
+    CLOSE(cand_pots[1], 1.0 + 0.0 + 4.1 * 4.1 + 1.0 + 0.0 + 1.0, 1e-15);
+    CLOSE(cand_pots[2], 1.0 + 0.0 + 0.01 + 16.0 + 25.0 + 36.0, 1e-15);
     const double trial_pots[2][2] = {{1.0, 2.0}, {2.0, 1.0}};
     ptrdiff_t best = -1;
     double pot = 0.0;
