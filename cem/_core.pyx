@@ -475,6 +475,103 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, n_threads=1):
             n_changed if labels is not None else -1)
 
 
+# Rows labelled and accumulated at a time by kmeans_label_stats: a one-hot
+# block of them per thread stays small; as many as the fewest rows of a
+# partition, so that up to CEM_PARTITION_MIN_ROWS rows are one call each.
+cdef Py_ssize_t LABEL_CHUNK_ROWS = CEM_PARTITION_MIN_ROWS
+
+
+cdef int label_stats_partition(ptrdiff_t k, const double *centers, const cem_data *data,
+                               ptrdiff_t p, ptrdiff_t n_parts, const int *types,
+                               ptrdiff_t n_types, double *stats, ptrdiff_t stats_stride,
+                               int32_t *labels, double *one_hot, double *sums, double *counts,
+                               double *kwork, ptrdiff_t klen, double *awork,
+                               ptrdiff_t alen) noexcept nogil:
+    """Partition p's rows, LABEL_CHUNK_ROWS at a time: each to its nearest
+    center (cem_kmeans_step), then the one-hot statistics of every type
+    (cem_accumulate) added to stats[t * stats_stride]."""
+    cdef ptrdiff_t start, i0, r, t
+    cdef cem_data part = partition(data, p, n_parts, &start)
+    cdef cem_data rows
+    cdef double inertia
+    cdef int status
+    i0 = 0
+    while i0 < part.n:
+        rows = part
+        rows.x = <const char *>part.x + i0 * part.row_stride
+        rows.n = min(LABEL_CHUNK_ROWS, part.n - i0)
+        if part.sample_weight != NULL:
+            rows.sample_weight = part.sample_weight + i0
+        inertia = 0.0
+        status = cem_kmeans_step(k, centers, &rows, sums, counts, &inertia, labels, NULL,
+                                 kwork, klen)
+        if status != CEM_OK:
+            return status
+        memset(one_hot, 0, rows.n * k * sizeof(double))
+        for r in range(rows.n):
+            one_hot[r * k + labels[r]] = 1.0
+        for t in range(n_types):
+            status = cem_accumulate(k, types[t], centers, &rows, one_hot, k,
+                                    stats + t * stats_stride, awork, alen)
+            if status != CEM_OK:
+                return status
+        i0 += LABEL_CHUNK_ROWS
+    return CEM_OK
+
+
+def kmeans_label_stats(covariance_types, centers, X, sample_weight=None, n_threads=1):
+    """{covariance_type: statistics (cem.h layout)} of the hard partition of
+    X by the nearest of centers (k, d) (ties to the lowest index), moments
+    about the centers: the k-means initialisation's statistics. Row
+    partitions (n_partitions) run in parallel, summed in order, so the
+    result does not depend on n_threads; up to CEM_PARTITION_MIN_ROWS rows
+    it is one cem_accumulate of the whole one-hot partition."""
+    cdef const double[:, ::1] c = centers
+    cdef ptrdiff_t k = c.shape[0]
+    cdef ptrdiff_t d = c.shape[1]
+    if k < 1 or d < 1:
+        raise ValueError("centers must have shape (n_clusters, n_features), both >= 1")
+    cdef cem_data data = as_data(X, sample_weight, d)
+    cdef ptrdiff_t n_types = len(covariance_types)
+    cdef int[::1] types = np.array([COVARIANCE_TYPES[t] for t in covariance_types],
+                                   dtype=np.intc)
+    cdef ptrdiff_t stats_len = max(cem_stats_size(k, d, types[t]) for t in range(n_types))
+    cdef ptrdiff_t stats_stride = padded_row(stats_len)
+    cdef ptrdiff_t n_parts = n_partitions(data.n, n_types * stats_len)
+    cdef int threads = threads_for_work(n_threads, n_parts,
+                                        data.n * (n_types * stats_len + k * d + ROW_OVERHEAD))
+    cdef ptrdiff_t klen = cem_kmeans_work_size(k, d)
+    check(<int>klen if klen < 0 else CEM_OK)
+    cdef ptrdiff_t alen = max(cem_e_step_work_size(k, d, types[t]) for t in range(n_types))
+    check(<int>alen if alen < 0 else CEM_OK)
+    cdef ptrdiff_t chunk = min(LABEL_CHUNK_ROWS, max(data.n, 1))
+    cdef double[:, ::1] stats = np.zeros((n_parts, n_types * stats_stride))
+    cdef int32_t[:, ::1] labels = np.empty((threads, chunk + 2 * LINE_DOUBLES), dtype=np.int32)
+    cdef double[:, ::1] one_hot = np.empty((threads, padded_row(chunk * k)))
+    cdef double[:, ::1] sums = np.zeros((threads, padded_row(k * d + k)))
+    cdef double[:, ::1] kwork = np.empty((threads, padded_row(klen)))
+    cdef double[:, ::1] awork = np.empty((threads, padded_row(alen)))
+    cdef int[::1] status = np.zeros(n_parts, dtype=np.intc)
+    cdef ptrdiff_t p, tid
+    with nogil, parallel(num_threads=threads):
+        for p in prange(n_parts, schedule="dynamic"):
+            tid = threadid()
+            status[p] = label_stats_partition(
+                k, &c[0, 0], &data, p, n_parts, &types[0], n_types, &stats[p, 0],
+                stats_stride, &labels[tid, 0], &one_hot[tid, 0], &sums[tid, 0],
+                &sums[tid, k * d], &kwork[tid, 0], klen, &awork[tid, 0], alen)
+    for p in range(n_parts):
+        check(status[p])
+    out = {}
+    for t, name in enumerate(covariance_types):
+        size = cem_stats_size(k, d, types[t])
+        total = np.array(stats[0, t * stats_stride:t * stats_stride + size])
+        for p in range(1, n_parts):  # fixed order: thread-count independent
+            total += stats[p, t * stats_stride:t * stats_stride + size]
+        out[name] = total
+    return out
+
+
 cdef int kmeanspp_partition(ptrdiff_t n_cand, const double *cand, const cem_data *data,
                             ptrdiff_t p, ptrdiff_t n_parts, double *closest, int update,
                             double *pots, double *work, ptrdiff_t work_len) noexcept nogil:
