@@ -172,7 +172,7 @@ int cem_kmeanspp_pass(ptrdiff_t n_cand, const double *candidates, const cem_data
                 }
             } else {
                 for (ptrdiff_t r = 0; r < nb; r++) {
-                    s += 1.0 * (d2[r] < near[r] ? d2[r] : near[r]);
+                    s += d2[r] < near[r] ? d2[r] : near[r];
                 }
             }
             part[t] = s;
