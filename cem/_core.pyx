@@ -475,6 +475,103 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, n_threads=1):
             n_changed if labels is not None else -1)
 
 
+# Rows labelled and accumulated at a time by kmeans_label_stats: a one-hot
+# block of them per thread stays small; as many as the fewest rows of a
+# partition, so that up to CEM_PARTITION_MIN_ROWS rows are one call each.
+cdef Py_ssize_t LABEL_CHUNK_ROWS = CEM_PARTITION_MIN_ROWS
+
+
+cdef int label_stats_partition(ptrdiff_t k, const double *centers, const cem_data *data,
+                               ptrdiff_t p, ptrdiff_t n_parts, const int *types,
+                               ptrdiff_t n_types, double *stats, ptrdiff_t stats_stride,
+                               int32_t *labels, double *one_hot, double *sums, double *counts,
+                               double *kwork, ptrdiff_t klen, double *awork,
+                               ptrdiff_t alen) noexcept nogil:
+    """Partition p's rows, LABEL_CHUNK_ROWS at a time: each to its nearest
+    center (cem_kmeans_step), then the one-hot statistics of every type
+    (cem_accumulate) added to stats[t * stats_stride]."""
+    cdef ptrdiff_t start, i0, r, t
+    cdef cem_data part = partition(data, p, n_parts, &start)
+    cdef cem_data rows
+    cdef double inertia
+    cdef int status
+    i0 = 0
+    while i0 < part.n:
+        rows = part
+        rows.x = <const char *>part.x + i0 * part.row_stride
+        rows.n = min(LABEL_CHUNK_ROWS, part.n - i0)
+        if part.sample_weight != NULL:
+            rows.sample_weight = part.sample_weight + i0
+        inertia = 0.0
+        status = cem_kmeans_step(k, centers, &rows, sums, counts, &inertia, labels, NULL,
+                                 kwork, klen)
+        if status != CEM_OK:
+            return status
+        memset(one_hot, 0, rows.n * k * sizeof(double))
+        for r in range(rows.n):
+            one_hot[r * k + labels[r]] = 1.0
+        for t in range(n_types):
+            status = cem_accumulate(k, types[t], centers, &rows, one_hot, k,
+                                    stats + t * stats_stride, awork, alen)
+            if status != CEM_OK:
+                return status
+        i0 += LABEL_CHUNK_ROWS
+    return CEM_OK
+
+
+def kmeans_label_stats(covariance_types, centers, X, sample_weight=None, n_threads=1):
+    """{covariance_type: statistics (cem.h layout)} of the hard partition of
+    X by the nearest of centers (k, d) (ties to the lowest index), moments
+    about the centers: the k-means initialisation's statistics. Row
+    partitions (n_partitions) run in parallel, summed in order, so the
+    result does not depend on n_threads; up to CEM_PARTITION_MIN_ROWS rows
+    it is one cem_accumulate of the whole one-hot partition."""
+    cdef const double[:, ::1] c = centers
+    cdef ptrdiff_t k = c.shape[0]
+    cdef ptrdiff_t d = c.shape[1]
+    if k < 1 or d < 1:
+        raise ValueError("centers must have shape (n_clusters, n_features), both >= 1")
+    cdef cem_data data = as_data(X, sample_weight, d)
+    cdef ptrdiff_t n_types = len(covariance_types)
+    cdef int[::1] types = np.array([COVARIANCE_TYPES[t] for t in covariance_types],
+                                   dtype=np.intc)
+    cdef ptrdiff_t stats_len = max(cem_stats_size(k, d, types[t]) for t in range(n_types))
+    cdef ptrdiff_t stats_stride = padded_row(stats_len)
+    cdef ptrdiff_t n_parts = n_partitions(data.n, n_types * stats_len)
+    cdef int threads = threads_for_work(n_threads, n_parts,
+                                        data.n * (n_types * stats_len + k * d + ROW_OVERHEAD))
+    cdef ptrdiff_t klen = cem_kmeans_work_size(k, d)
+    check(<int>klen if klen < 0 else CEM_OK)
+    cdef ptrdiff_t alen = max(cem_e_step_work_size(k, d, types[t]) for t in range(n_types))
+    check(<int>alen if alen < 0 else CEM_OK)
+    cdef ptrdiff_t chunk = min(LABEL_CHUNK_ROWS, max(data.n, 1))
+    cdef double[:, ::1] stats = np.zeros((n_parts, n_types * stats_stride))
+    cdef int32_t[:, ::1] labels = np.empty((threads, chunk + 2 * LINE_DOUBLES), dtype=np.int32)
+    cdef double[:, ::1] one_hot = np.empty((threads, padded_row(chunk * k)))
+    cdef double[:, ::1] sums = np.zeros((threads, padded_row(k * d + k)))
+    cdef double[:, ::1] kwork = np.empty((threads, padded_row(klen)))
+    cdef double[:, ::1] awork = np.empty((threads, padded_row(alen)))
+    cdef int[::1] status = np.zeros(n_parts, dtype=np.intc)
+    cdef ptrdiff_t p, tid
+    with nogil, parallel(num_threads=threads):
+        for p in prange(n_parts, schedule="dynamic"):
+            tid = threadid()
+            status[p] = label_stats_partition(
+                k, &c[0, 0], &data, p, n_parts, &types[0], n_types, &stats[p, 0],
+                stats_stride, &labels[tid, 0], &one_hot[tid, 0], &sums[tid, 0],
+                &sums[tid, k * d], &kwork[tid, 0], klen, &awork[tid, 0], alen)
+    for p in range(n_parts):
+        check(status[p])
+    out = {}
+    for t, name in enumerate(covariance_types):
+        size = cem_stats_size(k, d, types[t])
+        total = np.array(stats[0, t * stats_stride:t * stats_stride + size])
+        for p in range(1, n_parts):  # fixed order: thread-count independent
+            total += stats[p, t * stats_stride:t * stats_stride + size]
+        out[name] = total
+    return out
+
+
 cdef int kmeanspp_partition(ptrdiff_t n_cand, const double *cand, const cem_data *data,
                             ptrdiff_t p, ptrdiff_t n_parts, double *closest, int update,
                             double *pots, double *work, ptrdiff_t work_len) noexcept nogil:
@@ -486,8 +583,10 @@ cdef int kmeanspp_partition(ptrdiff_t n_cand, const double *cand, const cem_data
 cdef class _SeedingPasses:
     """The passes of cem_kmeanspp over its row partitions
     (cem_kmeanspp_partitions), run in parallel; rows are chosen by the C
-    core's rules (cem_kmeanspp_first, _pick, _best) from the per-partition
-    potentials, so the seeds are cem_kmeanspp's bit for bit."""
+    core's rules (cem_kmeanspp_first, _pick_partition, _pick, _best) from
+    the per-partition potentials, so the seeds are cem_kmeanspp's bit for
+    bit. pots[p, col] is partition p's potential of column col of the last
+    pass."""
     cdef cem_data data
     cdef object X, sample_weight
     cdef double[::1] closest
@@ -518,12 +617,10 @@ cdef class _SeedingPasses:
 
     def run(self, candidates, bint update):
         """One pass of every candidate (n_cand, d) over all partitions; with
-        update (one candidate), closest is lowered to it. Returns the best
-        candidate and its potential (cem_kmeanspp_best)."""
+        update, closest is first lowered to candidate 0 (cem_kmeanspp_pass)."""
         cdef const double[:, ::1] cand = candidates
         cdef ptrdiff_t n_cand = cand.shape[0]
-        cdef ptrdiff_t p, best
-        cdef double pot
+        cdef ptrdiff_t p
         if not 1 <= n_cand <= self.max_cand or cand.shape[1] != self.data.d:
             raise ValueError("candidates must have shape (n_cand, n_features)")
         with nogil, parallel(num_threads=self.n_threads):
@@ -533,15 +630,41 @@ cdef class _SeedingPasses:
                     update, &self.pots[p, 0], &self.work[threadid(), 0], self.work_len)
         for p in range(self.n_parts):
             check(self.status[p])
-        check(cem_kmeanspp_best(n_cand, self.n_parts, &self.pots[0, 0], self.pots.shape[1],
+
+    def best(self, ptrdiff_t first, ptrdiff_t n_cand):
+        """The best of the candidates in columns first .. first + n_cand of
+        the last pass and its potential, as (column - first, potential)
+        (cem_kmeanspp_best)."""
+        cdef ptrdiff_t best
+        cdef double pot
+        if first < 0 or n_cand < 1 or first + n_cand > self.max_cand:
+            raise ValueError("columns out of range")
+        check(cem_kmeanspp_best(n_cand, self.n_parts, &self.pots[0, first], self.pots.shape[1],
                                 &best, &pot))
         return best, pot
 
-    def pick(self, double target):
-        """Row where the running potential of the last update pass reaches
-        target (cem_kmeanspp_pick)."""
+    def pick(self, ptrdiff_t col, double target, pending=None):
+        """Row where the running potential of column col of the last pass
+        reaches target (cem_kmeanspp_pick); pending (1, d): a chosen center
+        that column's closest is lowered to but closest is not yet, applied
+        first to the partition the pick reads (cem_kmeanspp_pick_partition)."""
         cdef int64_t index
-        check(cem_kmeanspp_pick(&self.data, &self.closest[0], self.n_parts, &self.pots[0, 0],
+        cdef ptrdiff_t p
+        cdef double pot
+        cdef const double[:, ::1] center
+        if not 0 <= col < self.max_cand:
+            raise ValueError("column out of range")
+        if pending is not None:
+            center = pending
+            if center.shape[0] != 1 or center.shape[1] != self.data.d:
+                raise ValueError("pending must have shape (1, n_features)")
+            p = cem_kmeanspp_pick_partition(self.n_parts, &self.pots[0, col],
+                                            self.pots.shape[1], target)
+            check(<int>p if p < 0 else CEM_OK)
+            check(kmeanspp_partition(1, &center[0, 0], &self.data, p, self.n_parts,
+                                     &self.closest[0], 1, &pot, &self.work[0, 0],
+                                     self.work_len))
+        check(cem_kmeanspp_pick(&self.data, &self.closest[0], self.n_parts, &self.pots[0, col],
                                 self.pots.shape[1], target, &index))
         return index
 
@@ -549,9 +672,10 @@ cdef class _SeedingPasses:
 def kmeanspp(X, Py_ssize_t k, Py_ssize_t n_trials, uniforms, sample_weight=None,
              n_threads=1):
     """k-means++ seeding: cem_kmeanspp, with its passes run over row
-    partitions in parallel (same seeds for the same uniforms). uniforms:
-    1 + (k - 1) * n_trials numbers in [0, 1). Returns (centers (k, d),
-    indices (k,))."""
+    partitions in parallel (same seeds for the same uniforms; like it, a
+    chosen center is applied to the rows by the next center's trial pass).
+    uniforms: 1 + (k - 1) * n_trials numbers in [0, 1). Returns (centers
+    (k, d), indices (k,))."""
     if not 1 <= n_trials <= CEM_KMEANSPP_MAX_TRIALS:
         raise ValueError(f"n_trials must be in [1, {CEM_KMEANSPP_MAX_TRIALS}]")
     u = np.ascontiguousarray(uniforms, dtype=np.float64)
@@ -559,20 +683,28 @@ def kmeanspp(X, Py_ssize_t k, Py_ssize_t n_trials, uniforms, sample_weight=None,
         raise ValueError("uniforms must hold 1 + (k - 1) * n_trials numbers")
     if not ((u >= 0.0) & (u < 1.0)).all():
         raise ValueError("uniforms must lie in [0, 1)")
-    passes = _SeedingPasses(X, sample_weight, n_trials, n_threads)
+    passes = _SeedingPasses(X, sample_weight, n_trials + 1, n_threads)
     if not 1 <= k <= X.shape[0]:
         raise ValueError("k-means++ needs 1 <= k <= n_samples")
     indices = np.empty(k, dtype=np.int64)
     centers = np.empty((k, X.shape[1]))
     indices[0] = passes.first(u[0])
     centers[0] = X[indices[0]]
-    _, potential = passes.run(centers[:1], True)
+    passes.run(centers[:1], True)
+    _, potential = passes.best(0, 1)
+    col, pending = 0, None  # pots column of the chosen center; it, until applied
+    cand = np.empty((n_trials + 1, X.shape[1]))  # [0] the pending center, then the trials
     for c in range(1, k):
-        rows = [passes.pick(u[1 + (c - 1) * n_trials + t] * potential) for t in range(n_trials)]
-        best, _ = passes.run(np.ascontiguousarray(X[rows], dtype=np.float64), False)
+        rows = [passes.pick(col, u[1 + (c - 1) * n_trials + t] * potential, pending)
+                for t in range(n_trials)]
+        cand[1:] = X[rows]
+        first = 0 if pending is None else 1
+        passes.run(cand[1 - first:], pending is not None)
+        best, potential = passes.best(first, n_trials)
         indices[c] = rows[best]
         centers[c] = X[rows[best]]
-        _, potential = passes.run(centers[c:c + 1], True)
+        cand[0] = centers[c]
+        col, pending = first + best, cand[:1].copy()
     return centers, indices
 
 

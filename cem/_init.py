@@ -146,23 +146,19 @@ def initial_stats_by_type(X, sample_weight, k, covariance_types, init_params, rn
             _, rows = kmeanspp(X, sample_weight, k, rng, n_threads)
         return {t: _stats_of_rows(X, sample_weight, rows, t, n_threads)
                 for t in covariance_types}
-    if init_params == "kmeans":
+    if init_params == "kmeans":  # each row to its nearest final center
         shift = kmeans(X, sample_weight, k, rng, n_threads)
-        labels = np.empty(min(n, CHUNK_ROWS), dtype=np.int32)
-    else:  # random: uniform responsibilities, rows normalised
-        mean, _ = weighted_mean(X, sample_weight, n_threads)
-        shift = np.tile(mean, (k, 1))
+        stats = _core.kmeans_label_stats(covariance_types, shift, X, sample_weight, n_threads)
+        return {t: (stats[t], shift.copy()) for t in covariance_types}
+    # random: uniform responsibilities, rows normalised, drawn chunk by
+    # chunk (the same stream as one (n, k) draw)
+    mean, _ = weighted_mean(X, sample_weight, n_threads)
+    shift = np.tile(mean, (k, 1))
     stats = dict.fromkeys(covariance_types)
     for start in range(0, n, CHUNK_ROWS):
         Xb, wb = _rows(X, sample_weight, start, start + CHUNK_ROWS)
-        if init_params == "kmeans":  # each row to its nearest final center
-            lab = labels[:Xb.shape[0]]
-            _core.kmeans_step(shift, Xb, wb, lab, n_threads)
-            resp = np.zeros((Xb.shape[0], k))
-            resp[np.arange(Xb.shape[0]), lab] = 1.0
-        else:  # drawn chunk by chunk: the same stream as one (n, k) draw
-            resp = rng.uniform(size=(Xb.shape[0], k))
-            resp /= resp.sum(axis=1)[:, None]
+        resp = rng.uniform(size=(Xb.shape[0], k))
+        resp /= resp.sum(axis=1)[:, None]
         for t in covariance_types:
             stats[t] = _core.accumulate(t, shift, Xb, resp, wb, stats[t])
     return {t: (stats[t], shift.copy()) for t in covariance_types}

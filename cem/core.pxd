@@ -97,6 +97,8 @@ cdef extern from "cem.h" nogil:
     int cem_kmeanspp_pick(const cem_data *data, const double *closest, ptrdiff_t n_parts,
                           const double *part_pots, ptrdiff_t pots_stride, double target,
                           int64_t *index)
+    ptrdiff_t cem_kmeanspp_pick_partition(ptrdiff_t n_parts, const double *part_pots,
+                                          ptrdiff_t pots_stride, double target)
     int cem_kmeanspp_best(ptrdiff_t n_cand, ptrdiff_t n_parts, const double *part_pots,
                           ptrdiff_t pots_stride, ptrdiff_t *best, double *pot)
 

@@ -64,8 +64,13 @@ typedef struct {
     void (*narrow_moments)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
                            const double *shift, const double *a, int pairs, double *sx,
                            double *sxx, double *dift);
-    void (*sq_distances_t)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
-                           const double *centers, ptrdiff_t k, double *d2t);
+    /* k-means (src_c/kmeans_kernels.inc) */
+    void (*nearest_center_t)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
+                             const double *centers, ptrdiff_t k, double *near, double *d2near);
+    void (*load_rows_t)(const double *x, ptrdiff_t ld, ptrdiff_t nb, ptrdiff_t d,
+                        ptrdiff_t stride, double *out);
+    void (*center_distances_t)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
+                               const double *centers, ptrdiff_t k, double *d2t);
 } cem_kernels;
 
 const cem_kernels *cem_select_kernels(void);

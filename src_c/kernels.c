@@ -1,6 +1,6 @@
 /*
- * kernels.c -- compiles the block kernels (kernels.inc) once for the
- * baseline instruction set and, on x86-64 with GCC or Clang, once more for
+ * kernels.c -- compiles the block kernels (kernels.inc, and k-means's
+ * kmeans_kernels.inc) once for the baseline instruction set and, on x86-64 with GCC or Clang, once more for
  * AVX2 + FMA, and picks at run time the best one the CPU supports. Also the
  * block loader they all start from.
  */
@@ -25,6 +25,7 @@ typedef double cem_v4u __attribute__((vector_size(32), aligned(8))); /* unaligne
 
 #define CEM_TARGET
 #define CEM_KERNEL(name) name##_baseline
+#include "kmeans_kernels.inc"
 #include "kernels.inc"
 #undef CEM_KERNEL
 #undef CEM_TARGET
@@ -33,6 +34,7 @@ typedef double cem_v4u __attribute__((vector_size(32), aligned(8))); /* unaligne
 #define CEM_HAVE_AVX2_VARIANT 1
 #define CEM_TARGET __attribute__((target("avx2,fma")))
 #define CEM_KERNEL(name) name##_avx2
+#include "kmeans_kernels.inc"
 #include "kernels.inc"
 #undef CEM_KERNEL
 #undef CEM_TARGET

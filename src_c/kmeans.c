@@ -1,8 +1,8 @@
 /*
  * kmeans.c -- k-means++ seeding and Lloyd passes, for initialising EM.
  * Rows are read in blocks stored rows-in-lanes (the fused pass's narrow
- * layout) and their distances computed by the sq_distances_t kernel, which
- * vectorises across rows.
+ * layout) and their distances computed by the kernels of kmeans_kernels.inc,
+ * which vectorise across rows.
  */
 #include <math.h>
 #include <string.h>
@@ -16,6 +16,27 @@ ptrdiff_t cem_kmeans_work_size(ptrdiff_t k, ptrdiff_t d)
     }
     /* a block and its distances to every center */
     return CEM_BLOCK_ROWS * d + CEM_BLOCK_ROWS * k;
+}
+
+/* Rows of float64 with contiguous columns, a whole number of doubles
+ * apart: loaded by the load_rows_t kernel, and summed from the data itself. */
+static int rows_direct(const cem_data *data)
+{
+    return data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)
+           && data->row_stride % (ptrdiff_t)sizeof(double) == 0;
+}
+
+/* Rows [i0, i0 + nb) into xt[d][CEM_BLOCK_ROWS] (cem_load_block_t). */
+static void load_block_t(const cem_kernels *kern, const cem_data *data, ptrdiff_t i0,
+                         ptrdiff_t nb, double *xt)
+{
+    if (rows_direct(data)) {
+        const ptrdiff_t ld = data->row_stride / (ptrdiff_t)sizeof(double);
+        kern->load_rows_t((const double *)data->x + i0 * ld, ld, nb, data->d, CEM_BLOCK_ROWS,
+                          xt);
+    } else {
+        cem_load_block_t(data, i0, nb, CEM_BLOCK_ROWS, xt);
+    }
 }
 
 static int check_weights(const cem_data *data)
@@ -50,28 +71,40 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
     }
     const cem_kernels *kern = cem_select_kernels();
     double *xt = work;
-    double *d2t = xt + B * d;
+    /* each row's distance to its nearest center, and with k >= 2 that
+     * center's index (as a double): the room of k distances holds them */
+    double *d2near = xt + B * d, *near = k >= 2 ? d2near + B : NULL;
+    const int direct = rows_direct(data);
     double total = 0.0;
     int64_t changed = 0;
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
         const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
-        cem_load_block_t(data, i0, nb, B, xt);
-        kern->sq_distances_t(xt, cem_round_rows(nb), d, B, centers, k, d2t);
+        load_block_t(kern, data, i0, nb, xt);
+        if (k == 1) {
+            kern->center_distances_t(xt, cem_round_rows(nb), d, B, centers, 1, d2near);
+        } else {
+            kern->nearest_center_t(xt, cem_round_rows(nb), d, B, centers, k, near, d2near);
+        }
         for (ptrdiff_t r = 0; r < nb; r++) {
-            ptrdiff_t best = 0;
-            for (ptrdiff_t c = 1; c < k; c++) { /* ties go to the lowest index */
-                best = d2t[c * B + r] < d2t[best * B + r] ? c : best;
-            }
-            const double dist = d2t[best * B + r];
+            const ptrdiff_t best = k >= 2 ? (ptrdiff_t)near[r] : 0;
+            const double dist = d2near[r];
             if (!isfinite(dist)) {
                 return CEM_ENONFINITE;
             }
             const double w = cem_row_weight(data, i0 + r);
             counts[best] += w;
             total += w * dist;
-            double *sum = sums + best * d;
-            for (ptrdiff_t j = 0; j < d; j++) {
-                sum[j] += w * xt[j * B + r];
+            double *restrict sum = sums + best * d;
+            if (direct) { /* the same values, read contiguously */
+                const double *x = (const double *)((const char *)data->x
+                                                   + (i0 + r) * data->row_stride);
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    sum[j] += w * x[j];
+                }
+            } else {
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    sum[j] += w * xt[j * B + r];
+                }
             }
             if (labels != NULL) {
                 if (n_changed != NULL && labels[i0 + r] != (int32_t)best) {
@@ -100,7 +133,7 @@ int cem_kmeanspp_pass(ptrdiff_t n_cand, const double *candidates, const cem_data
                       ptrdiff_t work_len)
 {
     if (n_cand < 1 || candidates == NULL || data == NULL || pots == NULL || work == NULL
-        || (data->n > 0 && closest == NULL) || (update && n_cand != 1)
+        || (data->n > 0 && closest == NULL)
         || cem_check_data(data, data->d) != CEM_OK || check_weights(data) != CEM_OK) {
         return CEM_EINVAL;
     }
@@ -111,26 +144,42 @@ int cem_kmeanspp_pass(ptrdiff_t n_cand, const double *candidates, const cem_data
     const ptrdiff_t B = CEM_BLOCK_ROWS;
     double *xt = work;
     double *d2t = xt + B * data->d;
-    for (ptrdiff_t t = 0; t < n_cand; t++) {
-        pots[t] = 0.0;
+    double pot[CEM_KMEANSPP_MAX_TRIALS + 1] = {0};
+    if (n_cand > CEM_KMEANSPP_MAX_TRIALS + 1) { /* more than cem_kmeanspp takes: in place */
+        for (ptrdiff_t t = 0; t < n_cand; t++) {
+            pots[t] = 0.0;
+        }
     }
+    double *restrict part = n_cand > CEM_KMEANSPP_MAX_TRIALS + 1 ? pots : pot;
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
         const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
-        cem_load_block_t(data, i0, nb, B, xt);
-        kern->sq_distances_t(xt, cem_round_rows(nb), data->d, B, candidates, n_cand, d2t);
-        for (ptrdiff_t r = 0; r < nb; r++) {
-            const ptrdiff_t i = i0 + r;
-            const double w = cem_row_weight(data, i);
-            for (ptrdiff_t t = 0; t < n_cand; t++) {
-                const double dist = d2t[t * B + r] < closest[i] ? d2t[t * B + r] : closest[i];
-                pots[t] += w * dist;
-                if (update) {
-                    closest[i] = dist;
+        double *restrict near = closest + i0;
+        load_block_t(kern, data, i0, nb, xt);
+        kern->center_distances_t(xt, cem_round_rows(nb), data->d, B, candidates, n_cand, d2t);
+        if (update) {
+            for (ptrdiff_t r = 0; r < nb; r++) {
+                near[r] = d2t[r] < near[r] ? d2t[r] : near[r];
+            }
+        }
+        /* each candidate's potential summed over the rows in order */
+        for (ptrdiff_t t = 0; t < n_cand; t++) {
+            const double *restrict d2 = d2t + t * B;
+            double s = part[t];
+            if (data->sample_weight != NULL) {
+                const double *restrict w = data->sample_weight + i0;
+                for (ptrdiff_t r = 0; r < nb; r++) {
+                    s += w[r] * (d2[r] < near[r] ? d2[r] : near[r]);
+                }
+            } else {
+                for (ptrdiff_t r = 0; r < nb; r++) {
+                    s += d2[r] < near[r] ? d2[r] : near[r];
                 }
             }
+            part[t] = s;
         }
     }
     for (ptrdiff_t t = 0; t < n_cand; t++) {
+        pots[t] = part[t];
         if (!isfinite(pots[t])) {
             return CEM_ENONFINITE;
         }
@@ -222,6 +271,31 @@ int cem_kmeanspp_first(const cem_data *data, double u, int64_t *index)
     return CEM_OK;
 }
 
+/* The partition where the running sum of part_pots reaches target (the
+ * last if it never does), and in *before the sum of the partitions before it. */
+static ptrdiff_t pick_partition(ptrdiff_t n_parts, const double *part_pots,
+                                ptrdiff_t pots_stride, double target, double *before)
+{
+    ptrdiff_t p = 0;
+    double cum = 0.0;
+    while (p < n_parts - 1 && cum + part_pots[p * pots_stride] < target) {
+        cum += part_pots[p * pots_stride];
+        p++;
+    }
+    *before = cum;
+    return p;
+}
+
+ptrdiff_t cem_kmeanspp_pick_partition(ptrdiff_t n_parts, const double *part_pots,
+                                      ptrdiff_t pots_stride, double target)
+{
+    if (n_parts < 1 || part_pots == NULL || pots_stride < 1 || isnan(target)) {
+        return CEM_EINVAL;
+    }
+    double before;
+    return pick_partition(n_parts, part_pots, pots_stride, target, &before);
+}
+
 int cem_kmeanspp_pick(const cem_data *data, const double *closest, ptrdiff_t n_parts,
                       const double *part_pots, ptrdiff_t pots_stride, double target,
                       int64_t *index)
@@ -232,12 +306,8 @@ int cem_kmeanspp_pick(const cem_data *data, const double *closest, ptrdiff_t n_p
         return CEM_EINVAL;
     }
     /* whole partitions first (their totals, in order), then row by row */
-    ptrdiff_t p = 0;
-    double cum = 0.0;
-    while (p < n_parts - 1 && cum + part_pots[p * pots_stride] < target) {
-        cum += part_pots[p * pots_stride];
-        p++;
-    }
+    double cum;
+    const ptrdiff_t p = pick_partition(n_parts, part_pots, pots_stride, target, &cum);
     const ptrdiff_t start = cem_partition_start(data->n, n_parts, p);
     const ptrdiff_t stop = cem_partition_start(data->n, n_parts, p + 1);
     for (ptrdiff_t i = start; i < stop; i++) {
@@ -286,32 +356,25 @@ ptrdiff_t cem_kmeanspp_work_size(ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_trials)
         return CEM_EINVAL;
     }
     /* per row its distance to the nearest center; per partition and
-     * candidate a potential; a pass's scratch; the candidates */
-    return n + cem_kmeanspp_partitions(n) * n_trials + cem_kmeans_work_size(n_trials, d)
-           + n_trials * d;
+     * column (the pending center, then the trials) a potential; a pass's
+     * scratch; the pending center and the trials */
+    return n + cem_kmeanspp_partitions(n) * (n_trials + 1)
+           + cem_kmeans_work_size(n_trials + 1, d) + (n_trials + 1) * d;
 }
 
-/* One pass over every partition in turn, potentials into part_pots
- * [n_parts][stride]: what a parallel caller does, serially. */
-static int partitioned_pass(ptrdiff_t n_cand, const double *cand, const cem_data *data,
-                            ptrdiff_t n_parts, double *closest, int update, double *part_pots,
-                            ptrdiff_t stride, double *work, ptrdiff_t work_len)
+/* cem_kmeanspp_pass over partition p of n_parts, its potentials into pots. */
+static int partition_pass(ptrdiff_t n_cand, const double *cand, const cem_data *data,
+                          ptrdiff_t p, ptrdiff_t n_parts, double *closest, int update,
+                          double *pots, double *work, ptrdiff_t work_len)
 {
-    for (ptrdiff_t p = 0; p < n_parts; p++) {
-        const ptrdiff_t start = cem_partition_start(data->n, n_parts, p);
-        cem_data sub = *data;
-        sub.x = (const char *)data->x + start * data->row_stride;
-        sub.n = cem_partition_start(data->n, n_parts, p + 1) - start;
-        if (data->sample_weight != NULL) {
-            sub.sample_weight = data->sample_weight + start;
-        }
-        const int status = cem_kmeanspp_pass(n_cand, cand, &sub, closest + start, update,
-                                             part_pots + p * stride, work, work_len);
-        if (status != CEM_OK) {
-            return status;
-        }
+    const ptrdiff_t start = cem_partition_start(data->n, n_parts, p);
+    cem_data sub = *data;
+    sub.x = (const char *)data->x + start * data->row_stride;
+    sub.n = cem_partition_start(data->n, n_parts, p + 1) - start;
+    if (data->sample_weight != NULL) {
+        sub.sample_weight = data->sample_weight + start;
     }
-    return CEM_OK;
+    return cem_kmeanspp_pass(n_cand, cand, &sub, closest + start, update, pots, work, work_len);
 }
 
 int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
@@ -332,13 +395,14 @@ int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
     if (work_len < cem_kmeanspp_work_size(n, d, n_trials)) {
         return CEM_EWORK;
     }
+    const ptrdiff_t stride = n_trials + 1;
     double *closest = work; /* D(x_i)^2 to the nearest chosen center */
     double *part_pots = closest + n;
-    double *pass_work = part_pots + n_parts * n_trials;
-    const ptrdiff_t pass_len = cem_kmeans_work_size(n_trials, d);
-    double *cand = pass_work + pass_len;
-    ptrdiff_t best;
-    double pot;
+    double *pass_work = part_pots + n_parts * stride;
+    const ptrdiff_t pass_len = cem_kmeans_work_size(n_trials + 1, d);
+    double *cand = pass_work + pass_len; /* [0] the pending center, [1 ..] the trials */
+    ptrdiff_t best, col = 0; /* col: part_pots' column of the lowered closest */
+    double pot, scratch_pot;
 
     int status = cem_kmeanspp_first(data, uniforms[0], &indices[0]);
     if (status != CEM_OK) {
@@ -348,36 +412,53 @@ int cem_kmeanspp(ptrdiff_t k, ptrdiff_t n_trials, const cem_data *data,
     for (ptrdiff_t i = 0; i < n; i++) {
         closest[i] = INFINITY;
     }
-    status = partitioned_pass(1, centers, data, n_parts, closest, 1, part_pots, n_trials,
-                              pass_work, pass_len);
-    if (status == CEM_OK) {
-        status = cem_kmeanspp_best(1, n_parts, part_pots, n_trials, &best, &pot);
+    for (ptrdiff_t p = 0; p < n_parts && status == CEM_OK; p++) {
+        status = partition_pass(1, centers, data, p, n_parts, closest, 1, part_pots + p * stride,
+                                pass_work, pass_len);
     }
+    if (status == CEM_OK) {
+        status = cem_kmeanspp_best(1, n_parts, part_pots, stride, &best, &pot);
+    }
+    /* A chosen center is not applied to closest in a pass of its own: the
+     * trials' pass already gave its potential per partition (column col),
+     * so it stays pending, is applied to the partition of each pick before
+     * the pick reads closest there, and to every row by the next trials'
+     * pass (as its candidate 0). Lowering closest to a center twice changes
+     * nothing, and every sum is the one a separate pass would make. */
+    int pending = 0;
     for (ptrdiff_t c = 1; c < k && status == CEM_OK; c++) {
         int64_t trial_rows[CEM_KMEANSPP_MAX_TRIALS];
         for (ptrdiff_t t = 0; t < n_trials && status == CEM_OK; t++) {
-            const double u = uniforms[1 + (c - 1) * n_trials + t];
-            status = cem_kmeanspp_pick(data, closest, n_parts, part_pots, n_trials, u * pot,
-                                       &trial_rows[t]);
+            const double target = uniforms[1 + (c - 1) * n_trials + t] * pot;
+            if (pending) {
+                const ptrdiff_t p = cem_kmeanspp_pick_partition(n_parts, part_pots + col,
+                                                                stride, target);
+                status = partition_pass(1, cand, data, p, n_parts, closest, 1, &scratch_pot,
+                                        pass_work, pass_len);
+            }
             if (status == CEM_OK) {
-                copy_row(data, trial_rows[t], cand + t * d);
+                status = cem_kmeanspp_pick(data, closest, n_parts, part_pots + col, stride,
+                                           target, &trial_rows[t]);
+            }
+            if (status == CEM_OK) {
+                copy_row(data, trial_rows[t], cand + (1 + t) * d);
             }
         }
-        if (status == CEM_OK) {
-            status = partitioned_pass(n_trials, cand, data, n_parts, closest, 0, part_pots,
-                                      n_trials, pass_work, pass_len);
+        for (ptrdiff_t p = 0; p < n_parts && status == CEM_OK; p++) {
+            status = partition_pass(n_trials + pending, cand + (1 - pending) * d, data, p,
+                                    n_parts, closest, pending, part_pots + p * stride,
+                                    pass_work, pass_len);
         }
         if (status == CEM_OK) {
-            status = cem_kmeanspp_best(n_trials, n_parts, part_pots, n_trials, &best, NULL);
+            status = cem_kmeanspp_best(n_trials, n_parts, part_pots + pending, stride, &best,
+                                       &pot);
         }
         if (status == CEM_OK) {
             indices[c] = trial_rows[best];
             copy_row(data, trial_rows[best], centers + c * d);
-            status = partitioned_pass(1, centers + c * d, data, n_parts, closest, 1, part_pots,
-                                      n_trials, pass_work, pass_len);
-        }
-        if (status == CEM_OK) {
-            status = cem_kmeanspp_best(1, n_parts, part_pots, n_trials, &best, &pot);
+            memcpy(cand, centers + c * d, (size_t)d * sizeof(double));
+            col = pending + best;
+            pending = 1;
         }
     }
     return status;

@@ -239,3 +239,29 @@ def test_one_nk_floor():
     stats = np.array([1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])  # k = 2, d = 1, second empty
     weights = _core.m_step("diag", stats, np.zeros((2, 1)), 0.1)[0]
     assert weights[1] == _core.NK_FLOOR / (1.0 + 2 * _core.NK_FLOOR)
+
+
+@pytest.mark.parametrize("n", [1, 100, 4096, 4097, 30000])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kmeans_label_stats_are_the_one_hot_statistics(rng, n, weighted):
+    """kmeans_label_stats (labels and one-hot statistics per row partition,
+    in parallel) against the NumPy reference of the hard partition: equal
+    to rounding, bit for bit for any n_threads, and up to one partition
+    (4096 rows) bit for bit the single accumulate over all rows."""
+    d, k = 5, 4
+    X = rng.normal(size=(n, d)) + 3.0 * rng.integers(0, 3, size=(n, 1))
+    centers = X[rng.choice(n, k)] if n >= k else rng.normal(size=(k, d))
+    sw = rng.uniform(0, 2, n) if weighted else None
+    types = ("full", "diag", "tied_spherical")
+    stats = _core.kmeans_label_stats(types, centers, X, sw, n_threads=2)
+    _, _, _, labels = _reference.kmeans_step(centers, X, sw)
+    one_hot = np.zeros((n, k))
+    one_hot[np.arange(n), labels] = 1.0
+    for t in types:
+        want = _reference.accumulate(t, centers, X, one_hot, sw)
+        np.testing.assert_allclose(stats[t], want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
+        for threads in (1, 3):
+            np.testing.assert_array_equal(
+                _core.kmeans_label_stats((t,), centers, X, sw, n_threads=threads)[t], stats[t])
+        if n <= 4096:
+            np.testing.assert_array_equal(stats[t], _core.accumulate(t, centers, X, one_hot, sw))

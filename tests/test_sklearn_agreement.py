@@ -1,4 +1,5 @@
 """cem.GMM against sklearn.mixture.GaussianMixture on identical work."""
+import os
 import warnings
 
 import numpy as np
@@ -123,3 +124,72 @@ def test_clone_and_params_round_trip():
     copy = clone(est)
     assert copy.get_params() == est.get_params()
     assert repr(copy) == "GMM(n_components=3, covariance_type='diag', random_state=4, n_threads=1)"
+
+
+def _kmeans_problem(seed, n, d, k, weighted, dtype):
+    """Rows from a random mixture of k clusters (varied spreads), optional
+    positive weights."""
+    rng = np.random.default_rng(seed)
+    centers = 3.0 * rng.normal(size=(k, d))
+    X = centers[rng.integers(0, k, n)] + rng.uniform(0.3, 2.0, size=(n, 1)) * rng.normal(size=(n, d))
+    w = rng.uniform(0.2, 3.0, size=n) if weighted else None
+    return X.astype(dtype), w
+
+
+def _check_kmeans_init_as_sklearn(seed, n, d, k, weighted, dtype):
+    from sklearn.cluster import KMeans, kmeans_plusplus
+
+    from cem import _core
+    from cem._init import kmeans, kmeanspp
+    X, w = _kmeans_problem(seed, n, d, k, weighted, dtype)
+    # k-means++ seeding: the same rows as scikit-learn's from the same seed
+    _, ours = kmeanspp(X, w, k, np.random.RandomState(seed), 2)
+    _, theirs = kmeans_plusplus(X, k, sample_weight=w, random_state=seed)
+    np.testing.assert_array_equal(ours, theirs)
+    # Lloyd from there (what GaussianMixture(init_params='kmeans') runs):
+    # the same labels, centers equal to rounding
+    centers = kmeans(X, w, k, np.random.RandomState(seed), 2)
+    labels = np.empty(n, dtype=np.int32)
+    _core.kmeans_step(centers, X, w, labels, 2)
+    tol = 1e-4
+    if w is not None:
+        # cem stops at 1e-4 times the mean weighted variance (so integer
+        # weights fit as repeated rows), KMeans at tol times the unweighted
+        # one (GaussianMixture takes no weights): give KMeans the tol that
+        # makes the two thresholds equal
+        Xd = X.astype(np.float64)
+        spread = np.average((Xd - np.average(Xd, axis=0, weights=w)) ** 2, axis=0, weights=w)
+        unweighted = X.var(axis=0).mean()
+        tol *= spread.mean() / unweighted if unweighted > 0 else 1.0  # else both 0
+    km = KMeans(n_clusters=k, n_init=1, random_state=seed, tol=tol).fit(X, sample_weight=w)
+    np.testing.assert_array_equal(labels, km.labels_)
+    scale = np.abs(X).max()
+    np.testing.assert_allclose(centers, km.cluster_centers_, rtol=0,
+                               atol=(1e-12 if dtype == np.float64 else 1e-5) * scale)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n, d, k", [(1, 1, 1), (7, 1, 2), (300, 1, 3), (500, 2, 16),
+                                     (1000, 8, 8), (700, 16, 16), (257, 24, 5), (64, 3, 16)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kmeans_init_as_sklearn(seed, n, d, k, weighted):
+    """cem's k-means initialisation (seeding and Lloyd, the kernels of
+    src_c/kmeans_kernels.inc) gives scikit-learn's KMeans(n_init=1) seeds
+    and labels from the same seed, over shapes around the kernels' tiles."""
+    _check_kmeans_init_as_sklearn(seed, n, d, k, weighted, np.float64)
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=int(os.environ.get("CEM_HYPOTHESIS_EXAMPLES", 60)), deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 600), d=st.integers(1, 24),
+       k=st.integers(1, 16), weighted=st.booleans(),
+       dtype=st.sampled_from([np.float64, np.float32]))
+def test_kmeans_init_as_sklearn_property(seed, n, d, k, weighted, dtype):
+    """As test_kmeans_init_as_sklearn over random shapes, float32 too. At
+    least 20 rows per cluster: with about as many rows as clusters, two
+    candidate seeds that are each other's nearest rows leave exactly equal
+    potentials, a tie that each library's rounding breaks its own way."""
+    _check_kmeans_init_as_sklearn(seed, max(n, 20 * k), d, k, weighted, dtype)

@@ -335,15 +335,21 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
 /*
  * cem_kmeanspp_pass -- one pass of k-means++ seeding over rows, the step
  * cem_kmeanspp() repeats (exposed so callers can run partitions of rows in
- * parallel and choose candidates themselves).
+ * parallel and choose candidates themselves). With update, candidate 0 is
+ * the center chosen last: closest is lowered to it first, then every
+ * candidate is evaluated, so one pass both applies a chosen center and
+ * tries the next center's candidates (candidate 0's potential is then the
+ * lowered closest's).
  *
- *   n_cand         candidates, >= 1 (1 when update)
+ *   n_cand         candidates, >= 1
  *   candidates     IN     [n_cand][d]
  *   data           IN     n x d rows (sample weights optional)
  *   closest        INOUT  [n] squared distance of each row to its nearest
  *                         chosen center (+infinity before the first)
- *   update                0: only evaluate; 1: lower closest to candidate 0
- *   pots           OUT    [n_cand] sum_i w_i min(closest_i, D(x_i, cand_t)^2)
+ *   update                0: only evaluate; 1: first lower closest to
+ *                         candidate 0 (closest_i = min(closest_i, D(x_i, cand_0)^2))
+ *   pots           OUT    [n_cand] sum_i w_i min(closest_i, D(x_i, cand_t)^2),
+ *                         over rows in order (after the update)
  *   work           IN     scratch, work_len >= cem_kmeans_work_size(n_cand, d)
  *
  * Returns CEM_OK, CEM_EINVAL, CEM_EWORK, CEM_ENONFINITE.
@@ -356,7 +362,7 @@ int cem_kmeanspp_pass(ptrdiff_t n_cand, const double *candidates, const cem_data
 #define CEM_KMEANSPP_MAX_TRIALS 64
 
 /* Doubles of scratch cem_kmeanspp() needs for n rows of d features, or
- * CEM_EINVAL: O(n), one double per row. */
+ * CEM_EINVAL: O(n), one double per row (plus O((n_trials + 1) * (d + 64))). */
 ptrdiff_t cem_kmeanspp_work_size(ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_trials);
 
 /*
@@ -370,7 +376,10 @@ ptrdiff_t cem_kmeanspp_work_size(ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_trials);
  * proportional to w_i * D(x_i)^2), and keeps cem_kmeanspp_best() of them:
  * the one that lowers the weighted potential most. Passes run over the
  * partitions of cem_kmeanspp_partitions(n) (see above), so the seeds are
- * those of cem's Python layer for the same uniforms.
+ * those of cem's Python layer for the same uniforms. k passes over the
+ * data in all: a chosen center is applied to the rows by the next
+ * center's trial pass (cem_kmeanspp_pass() with update), and before that
+ * only to the partition each pick reads (cem_kmeanspp_pick_partition()).
  *
  *   k              centers to pick, 1 <= k <= n
  *   n_trials       candidates per center, 1 <= n_trials <= CEM_KMEANSPP_MAX_TRIALS
@@ -440,8 +449,11 @@ int cem_kmeanspp_first(const cem_data *data, double u, int64_t *index);
  *   closest        IN     [n] squared distance of each row to its nearest center
  *   n_parts               1 <= n_parts <= n, the cut of the last update pass
  *   part_pots      IN     part_pots[p * pots_stride]: partition p's potential
- *                         sum_i w_i closest_i, as cem_kmeanspp_pass() with
- *                         update returned it
+ *                         sum_i w_i closest_i, as cem_kmeanspp_pass()
+ *                         returned it for the center closest is lowered to
+ *                         (closest must be lowered in the partition
+ *                         cem_kmeanspp_pick_partition() names; the others
+ *                         are not read)
  *   pots_stride           >= 1
  *   target                u * (sum of the partition potentials, in order),
  *                         not NaN
@@ -452,6 +464,22 @@ int cem_kmeanspp_first(const cem_data *data, double u, int64_t *index);
 int cem_kmeanspp_pick(const cem_data *data, const double *closest, ptrdiff_t n_parts,
                       const double *part_pots, ptrdiff_t pots_stride, double target,
                       int64_t *index);
+
+/*
+ * cem_kmeanspp_pick_partition -- the partition in which cem_kmeanspp_pick()
+ * with the same arguments finds its row (the only one whose closest it
+ * reads): the first whose running total of part_pots reaches target, or
+ * the last.
+ *
+ *   n_parts               >= 1
+ *   part_pots      IN     part_pots[p * pots_stride], p < n_parts
+ *   pots_stride           >= 1
+ *   target                not NaN
+ *
+ * Returns the partition (0 <= p < n_parts) or CEM_EINVAL.
+ */
+ptrdiff_t cem_kmeanspp_pick_partition(ptrdiff_t n_parts, const double *part_pots,
+                                      ptrdiff_t pots_stride, double target);
 
 /*
  * cem_kmeanspp_best -- the candidate with the least potential (the first of

@@ -278,6 +278,22 @@ static void test_predict_and_kmeans(void)
     CHECK(cem_kmeanspp_pick(&data, closest, 2, part_pots, 1, 3.0, &row) == CEM_OK && row == 2);
     CHECK(cem_kmeanspp_pick(&data, closest, 2, part_pots, 1, 99.0, &row) == CEM_OK && row == 5);
     CHECK(cem_kmeanspp_pick(&data, closest, 7, part_pots, 1, 1.0, &row) == CEM_EINVAL);
+    /* the partition each of those picks reads */
+    CHECK(cem_kmeanspp_pick_partition(2, part_pots, 1, 3.5) == 1);
+    CHECK(cem_kmeanspp_pick_partition(2, part_pots, 1, 3.0) == 0);
+    CHECK(cem_kmeanspp_pick_partition(2, part_pots, 1, 99.0) == 1);
+    CHECK(cem_kmeanspp_pick_partition(0, part_pots, 1, 1.0) == CEM_EINVAL);
+    CHECK(cem_kmeanspp_pick_partition(2, part_pots, 1, NAN) == CEM_EINVAL);
+    /* update with more candidates: closest is lowered to candidate 0 first,
+     * and every candidate is evaluated against the lowered closest */
+    double near[6] = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
+    const double cands[3] = {-4.0, 5.0, 0.0};
+    double cand_pots[3];
+    CHECK(cem_kmeanspp_pass(3, cands, &data, near, 1, cand_pots, work, 4096) == CEM_OK);
+    CHECK(near[0] == 1.0 && near[1] == 0.0 && near[5] == 100.0);
+    CLOSE(cand_pots[0], 1.0 + 0.0 + 4.1 * 4.1 + 64.0 + 81.0 + 100.0, 1e-15);
+    CLOSE(cand_pots[1], 1.0 + 0.0 + 4.1 * 4.1 + 1.0 + 0.0 + 1.0, 1e-15);
+    CLOSE(cand_pots[2], 1.0 + 0.0 + 0.01 + 16.0 + 25.0 + 36.0, 1e-15);
     const double trial_pots[2][2] = {{1.0, 2.0}, {2.0, 1.0}};
     ptrdiff_t best = -1;
     double pot = 0.0;
@@ -1122,6 +1138,129 @@ static void test_missing_mixture_from_single_components(void)
     }
 }
 
+/* A deterministic uniform in [-4, 4) (a 64-bit LCG, high bits). */
+static double lcg_uniform(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(*state >> 11) * (8.0 / 9007199254740992.0) - 4.0;
+}
+
+/* cem_kmeans_step and cem_kmeanspp_pass against plain loops, for every
+ * shape the k-means kernels tile differently (d around the 4-column
+ * transpose tiles, k around the 4-center register groups, n around the
+ * 64-row blocks and 4-row tiles) and every way rows are read (contiguous
+ * float64, float64 rows with a gap, float32, a column-strided view), with
+ * and without weights; the scratch is exactly the queried size, so the
+ * sanitizers catch any write beyond it. */
+static void test_kmeans_kernels_every_shape(void)
+{
+    enum { MAX_N = 131, MAX_D = 9, MAX_K = 9, GAP = 3 };
+    static double x64[MAX_N * (MAX_D + GAP)], xcol[MAX_N * MAX_D * 2];
+    static float x32[MAX_N * MAX_D];
+    double w[MAX_N], centers[MAX_K * MAX_D], ref_d2[MAX_K];
+    const ptrdiff_t ns[] = {1, 3, 5, 63, 64, 65, 131};
+    uint64_t state = 7;
+    int bad_labels = 0, bad_sums = 0, bad_pots = 0, bad_status = 0;
+    for (ptrdiff_t d = 1; d <= MAX_D; d++) {
+        for (ptrdiff_t k = 1; k <= MAX_K; k++) {
+            for (size_t in = 0; in < sizeof ns / sizeof ns[0]; in++) {
+                const ptrdiff_t n = ns[in];
+                for (ptrdiff_t i = 0; i < n * (MAX_D + GAP); i++) {
+                    x64[i] = lcg_uniform(&state);
+                }
+                for (ptrdiff_t i = 0; i < n; i++) {
+                    w[i] = 0.5 + 0.25 * (double)(i % 5);
+                    for (ptrdiff_t j = 0; j < d; j++) {
+                        /* float32 values, so every layout holds the same numbers */
+                        const float v = (float)x64[i * (d + GAP) + j];
+                        x64[i * (d + GAP) + j] = v;
+                        x32[i * d + j] = v;
+                        xcol[(i * d + j) * 2] = v;
+                    }
+                }
+                for (ptrdiff_t c = 0; c < k * d; c++) {
+                    centers[c] = lcg_uniform(&state);
+                }
+                const ptrdiff_t len = cem_kmeans_work_size(k, d);
+                double *work = malloc((size_t)len * sizeof(double));
+                cem_data layouts[4] = {
+                    {x64, CEM_FLOAT64, n, d, (d + GAP) * (ptrdiff_t)sizeof(double),
+                     (ptrdiff_t)sizeof(double), NULL},
+                    {x64, CEM_FLOAT64, n, d, d * (ptrdiff_t)sizeof(double),
+                     (ptrdiff_t)sizeof(double), NULL},
+                    {x32, CEM_FLOAT32, n, d, d * (ptrdiff_t)sizeof(float),
+                     (ptrdiff_t)sizeof(float), NULL},
+                    {xcol, CEM_FLOAT64, n, d, 2 * d * (ptrdiff_t)sizeof(double),
+                     2 * (ptrdiff_t)sizeof(double), NULL},
+                };
+                for (int lay = 0; lay < 4; lay++) {
+                    cem_data data = layouts[lay];
+                    if (lay == 1) { /* contiguous: the rows of layout 0, packed */
+                        for (ptrdiff_t i = 0; i < n; i++) {
+                            for (ptrdiff_t j = 0; j < d; j++) {
+                                x64[i * d + j] = (double)x32[i * d + j];
+                            }
+                        }
+                    }
+                    for (int weighted = 0; weighted < 2; weighted++) {
+                        data.sample_weight = weighted ? w : NULL;
+                        double sums[MAX_K * MAX_D] = {0}, counts[MAX_K] = {0}, inertia = 0.0;
+                        double r_sums[MAX_K * MAX_D] = {0}, r_counts[MAX_K] = {0}, r_in = 0.0;
+                        int32_t labels[MAX_N];
+                        int64_t changed = 0;
+                        for (ptrdiff_t i = 0; i < n; i++) {
+                            labels[i] = -1;
+                        }
+                        bad_status += cem_kmeans_step(k, centers, &data, sums, counts, &inertia,
+                                                      labels, &changed, work, len) != CEM_OK;
+                        double closest[MAX_N], pots[MAX_K], r_pots[MAX_K] = {0};
+                        for (ptrdiff_t i = 0; i < n; i++) {
+                            closest[i] = 4.0 * (double)(i % 7);
+                        }
+                        bad_status += changed != n;
+                        bad_status += cem_kmeanspp_pass(k, centers, &data, closest, 0, pots,
+                                                        work, len) != CEM_OK;
+                        for (ptrdiff_t i = 0; i < n; i++) {
+                            const double wi = weighted ? w[i] : 1.0;
+                            ptrdiff_t best = 0;
+                            for (ptrdiff_t c = 0; c < k; c++) {
+                                ref_d2[c] = 0.0;
+                                for (ptrdiff_t j = 0; j < d; j++) {
+                                    const double t = (double)x32[i * d + j] - centers[c * d + j];
+                                    ref_d2[c] += t * t;
+                                }
+                                best = ref_d2[c] < ref_d2[best] ? c : best;
+                                r_pots[c] += wi * (ref_d2[c] < closest[i] ? ref_d2[c]
+                                                                          : closest[i]);
+                            }
+                            bad_labels += labels[i] != (int32_t)best;
+                            r_counts[best] += wi;
+                            r_in += wi * ref_d2[best];
+                            for (ptrdiff_t j = 0; j < d; j++) {
+                                r_sums[best * d + j] += wi * (double)x32[i * d + j];
+                            }
+                        }
+                        for (ptrdiff_t c = 0; c < k; c++) {
+                            bad_sums += counts[c] != r_counts[c];
+                            for (ptrdiff_t j = 0; j < d; j++) {
+                                bad_sums += fabs(sums[c * d + j] - r_sums[c * d + j])
+                                            > 1e-12 * (1.0 + fabs(r_sums[c * d + j]));
+                            }
+                            bad_pots += fabs(pots[c] - r_pots[c]) > 1e-12 * r_pots[c];
+                        }
+                        bad_sums += fabs(inertia - r_in) > 1e-12 * r_in;
+                    }
+                }
+                free(work);
+            }
+        }
+    }
+    CHECK(bad_status == 0);
+    CHECK(bad_labels == 0);
+    CHECK(bad_sums == 0);
+    CHECK(bad_pots == 0);
+}
+
 int main(void)
 {
     test_version_and_messages();
@@ -1135,6 +1274,7 @@ int main(void)
     test_precision_cholesky();
     test_stats_arithmetic();
     test_predict_and_kmeans();
+    test_kmeans_kernels_every_shape();
     test_argument_checking();
     test_fit_batch();
     test_column_view_reads_only_its_columns();

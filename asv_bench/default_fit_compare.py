@@ -1,0 +1,138 @@
+"""The default call end to end, cem against scikit-learn, in one process.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python asv_bench/default_fit_compare.py
+
+(unset those two in this command only: they slow a current numpy, and the
+comparison should give scikit-learn its fastest configuration). compare.py
+fixes the work per EM iteration; this script measures what most users run
+instead: `GMM(k, covariance_type=cov, random_state=0).fit(X)` against
+`GaussianMixture(k, covariance_type=cov, random_state=0).fit(X)`, every
+other argument at its default (k-means initialisation, tol=1e-3, all
+cores), construction and fit timed together. On well-separated data EM
+converges in a few iterations, so the k-means initialisation dominates;
+it is timed on its own too: cem's (cem._init.kmeans, seeding and Lloyd
+passes) against `KMeans(n_clusters=k, n_init=1, random_state=0).fit(X)`,
+which is exactly what GaussianMixture runs.
+
+The libraries alternate within each repeat so drift hits both alike; the
+medians over the repeats of wall time and of CPU time (process_time, all
+threads: a shared machine disturbs it less) and their ratios are printed.
+Both use the same k-means++ seeding (the same RandomState draws), so they
+reach the same k-means labels and the same fit: the script prints the
+labels that differ, the largest relative difference of the k-means
+centers and of the fitted means, and both n_iter_.
+"""
+import argparse
+import os
+import platform
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks"))
+from default_fits import DEFAULT_FITS, make_mixture  # noqa: E402
+from machine import cpu_name  # noqa: E402
+
+
+def timed(fn):
+    """(result, wall seconds, CPU seconds) of fn()."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start, cpu = time.perf_counter(), time.process_time()
+        out = fn()
+        return out, time.perf_counter() - start, time.process_time() - cpu
+
+
+def contestants(X, k, cov):
+    """name -> callable: the two default fits and the two k-means runs."""
+    from sklearn.cluster import KMeans
+    from sklearn.mixture import GaussianMixture
+
+    from cem import GMM
+    from cem._validation import effective_n_threads
+    from cem._init import kmeans
+
+    threads = effective_n_threads(None)
+    return {
+        "cem fit": lambda: GMM(k, covariance_type=cov, random_state=0).fit(X),
+        "sklearn fit": lambda: GaussianMixture(k, covariance_type=cov, random_state=0).fit(X),
+        "cem k-means": lambda: kmeans(X, None, k, np.random.RandomState(0), threads),
+        "sklearn k-means": lambda: KMeans(n_clusters=k, n_init=1, random_state=0).fit(X),
+    }
+
+
+def compare(X, k, cov, repeats):
+    runs = contestants(X, k, cov)
+    wall = {name: [] for name in runs}
+    cpu = {name: [] for name in runs}
+    last = {name: fn() for name, fn in runs.items()}  # warm up imports and thread pools
+    for _ in range(repeats):
+        for name, fn in runs.items():  # alternate
+            last[name], w, c = timed(fn)
+            wall[name].append(w)
+            cpu[name].append(c)
+    return ({n: float(np.median(t)) for n, t in wall.items()},
+            {n: float(np.median(t)) for n, t in cpu.items()}, last)
+
+
+def agreement(X, last):
+    """(labels that differ, k-means centers' and fitted means' largest
+    relative difference) of the two libraries' results."""
+    from cem import _core
+    centers = last["cem k-means"]
+    theirs = last["sklearn k-means"]
+    labels = np.empty(len(X), dtype=np.int32)
+    _core.kmeans_step(centers, X, None, labels, 2)
+    differ = int((labels != theirs.labels_).sum())
+    scale = np.abs(theirs.cluster_centers_).max()
+    center_gap = np.abs(centers - theirs.cluster_centers_).max() / scale
+    ours_fit, their_fit = last["cem fit"], last["sklearn fit"]
+    mean_gap = (np.abs(ours_fit.means_ - their_fit.means_).max()
+                / np.abs(their_fit.means_).max())
+    return differ, center_gap, mean_gap, ours_fit.n_iter_, their_fit.n_iter_
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5, help="runs per contestant (>= 3)")
+    parser.add_argument("--only", help="run the workloads whose name contains this")
+    args = parser.parse_args()
+    import sklearn
+    from threadpoolctl import threadpool_info
+
+    import cem
+    blas = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, "
+            f"{i['num_threads']} threads)" for i in threadpool_info()
+            if i["user_api"] == "blas"]
+    print(f"machine: {cpu_name()}, {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"cem {cem.__version__}, scikit-learn {sklearn.__version__}, numpy {np.__version__}, "
+          f"python {platform.python_version()}, BLAS: {'; '.join(blas)}")
+    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}; "
+          f"medians of {args.repeats} alternating repeats\n")
+    print("| workload | cem fit s | sklearn fit s | speed-up | CPU speed-up | "
+          "cem k-means s | sklearn k-means s | speed-up | CPU speed-up | "
+          "labels differ | centers rel. diff | means rel. diff | n_iter cem/sklearn |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, (n, d, k, cov) in DEFAULT_FITS.items():
+        if args.only and args.only not in name:
+            continue
+        X = make_mixture(n, d, k, cov)
+        wall, cpu, last = compare(X, k, cov, args.repeats)
+        differ, center_gap, mean_gap, it_ours, it_theirs = agreement(X, last)
+        print(f"| {name} | {wall['cem fit']:.4f} | {wall['sklearn fit']:.4f} | "
+              f"{wall['sklearn fit'] / wall['cem fit']:.1f}x | "
+              f"{cpu['sklearn fit'] / cpu['cem fit']:.1f}x | "
+              f"{wall['cem k-means']:.4f} | {wall['sklearn k-means']:.4f} | "
+              f"{wall['sklearn k-means'] / wall['cem k-means']:.1f}x | "
+              f"{cpu['sklearn k-means'] / cpu['cem k-means']:.1f}x | "
+              f"{differ} | {center_gap:.1e} | {mean_gap:.1e} | {it_ours}/{it_theirs} |",
+              flush=True)
+    print(f"\nload average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
