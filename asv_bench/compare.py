@@ -13,7 +13,11 @@ with X in memory, measured in a fresh process per library and workload.
 The lower bound is the workload's arithmetic (workloads.flops_per_iteration)
 at the DGEMM rate numpy reaches in the same run, both cores (the best of
 ten products, before the workloads; the rate is printed again after them).
-Prints a markdown table.
+The exponential bound is the workload's n*k exponentials (one per row and
+component: the log-sum-exp's) at the rate numpy's vector np.exp reaches in
+the same run (best of ten over 10^6 values in [-30, 0]; np.exp runs on one
+core, so the rate is counted once per thread cem may use). Prints a
+markdown table.
 """
 import argparse
 import os
@@ -65,6 +69,15 @@ def dgemm_rate(n_threads):
         a @ a
         best = min(_timed(lambda: a @ a) for _ in range(10))
     return 2 * 2000 ** 3 / best
+
+
+def exp_rate(n_threads):
+    """Exponentials per second: numpy's np.exp on one core, times n_threads."""
+    a = -np.random.default_rng(0).uniform(0.0, 30.0, 1_000_000)
+    out = np.empty_like(a)
+    np.exp(a, out=out)
+    best = min(_timed(lambda: np.exp(a, out=out)) for _ in range(10))
+    return a.size / best * n_threads
 
 
 def _timed(fn):
@@ -127,6 +140,7 @@ def main():
             f"{i['num_threads']} threads)" for i in threadpool_info()
             if i["user_api"] == "blas"]
     rate = dgemm_rate(args.n_threads)  # measured again at the end; the best rate is the bound
+    exps = exp_rate(args.n_threads)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{platform.processor() or platform.platform()}")
     print(f"cem {cem.__version__} (n_threads={args.n_threads}), scikit-learn "
@@ -134,10 +148,13 @@ def main():
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
           f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}")
     print(f"DGEMM (numpy matmul 2000x2000, {args.n_threads} threads): {rate / 1e9:.1f} GFLOP/s; "
-          f"dtype {args.dtype}; per-iteration medians of {args.repeats} repeats\n")
+          f"dtype {args.dtype}; per-iteration medians of {args.repeats} repeats")
+    print(f"np.exp: {exps / args.n_threads / 1e9:.3f} G exponentials/s on one core "
+          f"(x{args.n_threads} threads for the exponential bound)\n")
     print("| workload | cem s/iter | sklearn s/iter | speed-up | cem GFLOP/s | "
-          "cem / lower bound | cem peak extra MB | sklearn peak extra MB | X MB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "cem / lower bound | cem / exp bound | cem peak extra MB | sklearn peak extra MB "
+          "| X MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, (n, d, k, cov) in WORKLOADS.items():
         if args.only and args.only not in name:
             continue
@@ -146,12 +163,14 @@ def main():
         t = per_iteration(X, k, cov, args.repeats, args.n_threads, init)
         flops = flops_per_iteration(n, d, k, cov)
         bound = flops / rate
+        exp_bound = n * k / exps
         mem = ("-", "-") if args.no_memory else tuple(
             f"{peak_extra_mb(lib, name, args.n_threads, args.dtype):.0f}"
             for lib in ("cem", "sklearn"))
         print(f"| {name} | {t['cem']:.4f} | {t['sklearn']:.4f} | "
               f"{t['sklearn'] / t['cem']:.1f}x | {flops / t['cem'] / 1e9:.1f} | "
-              f"{t['cem'] / bound:.1f}x | {mem[0]} | {mem[1]} | {X.nbytes / 2**20:.0f} |",
+              f"{t['cem'] / bound:.1f}x | {t['cem'] / exp_bound:.1f}x | {mem[0]} | {mem[1]} | "
+              f"{X.nbytes / 2**20:.0f} |",
               flush=True)
     print(f"\nDGEMM after the workloads: {dgemm_rate(args.n_threads) / 1e9:.1f} GFLOP/s")
 

@@ -28,6 +28,11 @@ from libc.string cimport memcpy, memset
 
 from cem.core cimport *
 
+cdef extern from "internal.h" nogil:
+    ctypedef struct cem_kernels:
+        const char *name
+    const cem_kernels *cem_select_kernels()
+
 COVARIANCE_TYPES = {
     "full": CEM_FULL,
     "tied": CEM_TIED,
@@ -116,6 +121,14 @@ def e_step_partitions(Py_ssize_t n, Py_ssize_t stats_len):
     cdef Py_ssize_t row_units = max(stats_len, 0) + ROW_OVERHEAD
     cdef Py_ssize_t max_rows = max(CEM_PARTITION_MIN_ROWS, MAX_PARTITION_WORK // row_units)
     return max(n_partitions(n, stats_len), (n + max_rows - 1) // max_rows)
+
+
+def kernel_variant():
+    """The instruction-set variant of the block kernels the passes use:
+    'baseline', 'avx2' or 'avx512', the best the CPU runs unless the
+    environment variable CEM_KERNELS names another one it runs (read at every
+    pass; the tests run each variant this way)."""
+    return cem_select_kernels().name.decode()
 
 
 def threads_for_work(n_threads, Py_ssize_t n_parts, Py_ssize_t work):

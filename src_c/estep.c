@@ -55,6 +55,7 @@ ptrdiff_t cem_pass_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covariance
     CEM_TAKE(ones, ld);
     CEM_TAKE(tied_anchor, B);
     CEM_TAKE(tied_pair_weight, k * k);
+    CEM_TAKE(narrow_base, k);
 #undef CEM_TAKE
     w->rows = w->block;
     return used;
@@ -324,14 +325,58 @@ static int e_step_pass(const cem_model *model, const double *shift, const cem_da
         cem_missing_layout(work + pass_len, k, d, model->covariance_type, &mw);
         cem_missing_start(&p, &mw);
     }
+    /* The fit's pass (statistics only, d and k small): one fused kernel per
+     * block, the same bits as the unfused kernels below. */
+    const int fused = kern->narrow_block != NULL && d <= CEM_NARROW_MAX_D
+                      && k <= CEM_FUSED_MAX_K && stats != NULL && resp == NULL
+                      && log_density == NULL;
+    cem_narrow_model narrow;
+    if (fused) {
+        const double norm = -0.5 * (double)d * CEM_LOG_2PI;
+        for (ptrdiff_t c = 0; c < k; c++) {
+            w->narrow_base[c] = w->log_w[c] + w->log_det[c] + norm;
+        }
+        const int shared = cem_shared_type(model->covariance_type);
+        narrow.k = k;
+        narrow.d = d;
+        narrow.covariance_type = model->covariance_type;
+        narrow.means = model->means;
+        narrow.shift = p.shift;
+        if (cem_matrix_type(model->covariance_type)) {
+            narrow.factor = model->prec_chol;
+            narrow.factor_step = shared ? 0 : d * d;
+        } else {
+            narrow.factor = w->factor;
+            narrow.factor_step = shared ? 0 : p.ld;
+        }
+        narrow.base = w->narrow_base;
+    }
     double weight_sum = 0.0, ll_sum = 0.0;
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
         const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B, nb8 = cem_round_rows(nb);
         if (block_weight(data, i0, nb, &weight_sum) != CEM_OK) {
             return CEM_EINVAL;
         }
-        load(data, i0, nb, p.ld, w);
+        /* one contiguous float64 column, whole lanes: the rows are already
+         * the narrow layout, read in place */
+        const int in_place = fused && !missing && d == 1 && data->dtype == CEM_FLOAT64
+                             && data->row_stride == (ptrdiff_t)sizeof(double) && nb == nb8;
+        if (in_place) {
+            w->rows = (const double *)data->x + i0;
+        } else {
+            load(data, i0, nb, p.ld, w);
+        }
         const ptrdiff_t n_marked = missing ? cem_missing_mark(&p, nb, &mw) : 0;
+        if (fused && n_marked == 0) {
+            status = kern->narrow_block(&narrow, w->rows, B, nb,
+                                        data->sample_weight != NULL ? data->sample_weight + i0
+                                                                    : NULL,
+                                        stats, &ll_sum);
+            if (status != CEM_OK) {
+                return status;
+            }
+            continue;
+        }
         log_densities(kern, model, nb, p.ld, w, n_marked > 0 ? mw.quad : NULL);
         if (n_marked > 0) {
             status = cem_missing_rows(&p, model, data, i0, nb, &mw, stats);

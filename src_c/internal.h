@@ -31,6 +31,24 @@ static inline ptrdiff_t cem_padded(ptrdiff_t d)
     return (d + CEM_TILE_COLS - 1) / CEM_TILE_COLS * CEM_TILE_COLS;
 }
 
+/* Most components the fused narrow pass (kernels.inc: narrow_block) takes;
+ * more go through the unfused narrow kernels. */
+#define CEM_FUSED_MAX_K 8
+
+/* What the fused narrow pass needs of the model: log-densities
+ * base_c - ||(x - mu_c) U_c||^2 / 2 (FULL, TIED: U_c upper triangular
+ * [d][d], row-major) or base_c - sum_j ((x_j - mu_cj) p_cj)^2 / 2 (the
+ * variance types), and the moments about shift. */
+typedef struct {
+    ptrdiff_t k, d;
+    int covariance_type;
+    const double *means;   /* [k][d] */
+    const double *shift;   /* [k][d] the point the moments are taken about */
+    const double *factor;  /* component c's U_c or p_c at factor + c * factor_step */
+    ptrdiff_t factor_step; /* 0 when all components share one factor */
+    const double *base;    /* [k] log w_c + log det U_c - d/2 log(2 pi) */
+} cem_narrow_model;
+
 /* The vectorisable inner loops (src_c/kernels.inc documents each), one
  * table per instruction set; cem_select_kernels() picks the best one the
  * running CPU supports. */
@@ -71,6 +89,9 @@ typedef struct {
                         ptrdiff_t stride, double *out);
     void (*center_distances_t)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
                                const double *centers, ptrdiff_t k, double *d2t);
+    int (*narrow_block)(const cem_narrow_model *m, const double *xt, ptrdiff_t stride,
+                        ptrdiff_t nb, const double *sw, double *stats, double *ll_sum);
+    const char *name; /* the instruction set: "baseline", "avx2", "avx512" */
 } cem_kernels;
 
 const cem_kernels *cem_select_kernels(void);
@@ -212,6 +233,7 @@ typedef struct {
      * into one per block, each row about its anchor component (accumulate.c). */
     double *tied_anchor; /* [B] each row's anchor component g(r), as a double */
     double *tied_pair_weight; /* [k][k] this pass's N_gc = sum_{r: g(r)=g} a_rc */
+    double *narrow_base;      /* [k] the fused narrow pass's log w_c + log det - d/2 log 2 pi */
 } cem_pass_work;
 
 /* The one description of the pass's scratch: lays it out from `work` into

@@ -1261,6 +1261,109 @@ static void test_kmeans_kernels_every_shape(void)
     CHECK(bad_pots == 0);
 }
 
+/* ---- the fused narrow pass (d <= 4, k <= 8, statistics only) ---- */
+
+/* A pass that also fills resp runs the unfused narrow kernels: with and
+ * without resp, the statistics must be the same bits, for every type, d,
+ * k (9: beyond the fused pass), block tail, weights and shift; run once per
+ * kernel variant (CEM_KERNELS, see tests/test_embedding.py). */
+static void test_fused_narrow_pass_is_the_unfused_pass(void)
+{
+    enum { FN = 150, FK = 9, FD = 4 };
+    static const ptrdiff_t ns[] = {1, 7, 8, 9, 64, 65, 150};
+    static const ptrdiff_t ks[] = {1, 2, 3, 8, 9};
+    double x[FN * FD], sw[FN], means[FK * FD], shift[FK * FD], weights[FK];
+    double prec[FK * FD * FD], resp[FN * FK];
+    for (int i = 0; i < FN * FD; i++) {
+        x[i] = 3.0 * sin(0.37 * i + 1.0) + (i % 5);
+    }
+    for (int i = 0; i < FN; i++) {
+        sw[i] = i % 4 == 0 ? 0.0 : 0.5 + 0.01 * i;
+    }
+    int mismatches = 0, errors = 0;
+    for (int t = 0; t < N_TYPES; t++) {
+        for (ptrdiff_t d = 1; d <= FD; d++) {
+            for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+                const ptrdiff_t k = ks[ki];
+                for (ptrdiff_t c = 0; c < k; c++) {
+                    weights[c] = c == 1 ? 0.0 : 1.0 + c; /* component 1 absent */
+                    for (ptrdiff_t j = 0; j < d; j++) {
+                        means[c * d + j] = 1.5 * c - 2.0 + 0.3 * j;
+                        shift[c * d + j] = means[c * d + j] + 0.25;
+                    }
+                }
+                const ptrdiff_t n_prec = cem_param_size(k, d, t);
+                memset(prec, 0, sizeof prec);
+                if (t == CEM_FULL || t == CEM_TIED) {
+                    for (ptrdiff_t c = 0; c < (t == CEM_FULL ? k : 1); c++) {
+                        for (ptrdiff_t j = 0; j < d; j++) {
+                            prec[c * d * d + j * d + j] = 0.6 + 0.1 * c + 0.05 * j;
+                            for (ptrdiff_t l = j + 1; l < d; l++) {
+                                prec[c * d * d + j * d + l] = 0.1 * (l - j);
+                            }
+                        }
+                    }
+                } else {
+                    for (ptrdiff_t i = 0; i < n_prec; i++) {
+                        prec[i] = 0.5 + 0.07 * i;
+                    }
+                }
+                const cem_model model = {k, d, t, weights, means, prec};
+                const ptrdiff_t wl = cem_e_step_work_size(k, d, t);
+                const ptrdiff_t sl = cem_stats_size(k, d, t);
+                double *work = malloc((size_t)wl * sizeof(double));
+                double *fused = malloc((size_t)sl * sizeof(double));
+                double *unfused = malloc((size_t)sl * sizeof(double));
+                for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+                    for (int variant = 0; variant < 4; variant++) {
+                        const int weighted = variant & 1, about = variant & 2;
+                        cem_data data = {x, CEM_FLOAT64, ns[ni], d, d * (ptrdiff_t)sizeof(double),
+                                         (ptrdiff_t)sizeof(double), weighted ? sw : NULL};
+                        if (d == 1 && ni % 2 == 1) { /* a column of a wider matrix */
+                            data.row_stride = 2 * (ptrdiff_t)sizeof(double);
+                        }
+                        const double *s = about ? shift : NULL;
+                        memset(fused, 0, (size_t)sl * sizeof(double));
+                        memset(unfused, 0, (size_t)sl * sizeof(double));
+                        errors += cem_e_step_about(&model, s, &data, fused, NULL, k, NULL, work,
+                                                   wl) != CEM_OK;
+                        errors += cem_e_step_about(&model, s, &data, unfused, resp, k, NULL, work,
+                                                   wl) != CEM_OK;
+                        mismatches += memcmp(fused, unfused, (size_t)sl * sizeof(double)) != 0;
+                    }
+                }
+                free(work);
+                free(fused);
+                free(unfused);
+            }
+        }
+    }
+    CHECK(errors == 0);
+    CHECK(mismatches == 0);
+
+    /* a non-finite row anywhere in a block: CEM_ENONFINITE, as unfused */
+    const double w2[2] = {0.5, 0.5}, m2[2] = {-1.0, 1.0}, p2[2] = {1.0, 2.0};
+    const cem_model two = {2, 1, CEM_DIAG, w2, m2, p2};
+    const ptrdiff_t wl2 = cem_e_step_work_size(2, 1, CEM_DIAG);
+    double *work2 = malloc((size_t)wl2 * sizeof(double));
+    double col[100], st[2 + 2 + 2 + 2], r2[200];
+    static const double bad[] = {NAN, INFINITY, -INFINITY, 1e300};
+    static const int rows[] = {0, 7, 63, 64, 99};
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+            for (int i = 0; i < 100; i++) {
+                col[i] = sin(i);
+            }
+            col[rows[r]] = bad[b];
+            const cem_data data = column(col, 100);
+            memset(st, 0, sizeof st);
+            CHECK(cem_e_step(&two, &data, st, NULL, 2, NULL, work2, wl2) == CEM_ENONFINITE);
+            CHECK(cem_e_step(&two, &data, st, r2, 2, NULL, work2, wl2) == CEM_ENONFINITE);
+        }
+    }
+    free(work2);
+}
+
 int main(void)
 {
     test_version_and_messages();
@@ -1283,6 +1386,7 @@ int main(void)
     test_shared_variances_pool_the_diag_statistics();
     test_missing_values();
     test_missing_mixture_from_single_components();
+    test_fused_narrow_pass_is_the_unfused_pass();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
