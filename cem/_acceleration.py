@@ -9,8 +9,12 @@ extrapolates along them:
     r = theta1 - theta0,  v = theta2 - 2 theta1 + theta0,
     alpha = ||r|| / ||v||  (S3),  theta' = theta0 + 2 alpha r + alpha**2 v,
 
-(alpha = 1 gives theta2 itself), then one more EM step from theta' (the
-"stabilisation" step). Safeguards:
+(alpha = 1 gives theta2 itself), then one more EM step from theta', whose
+pass also yields theta''s log-likelihood for the safeguard below. The next
+cycle starts at theta' itself, not at M(theta') as in the SQUAREM package
+(there a "stabilisation" step): its first EM step, M(theta'), is already
+known from that pass, so a cycle after the first costs two passes instead
+of three. Safeguards:
 
 - theta is a vector of unconstrained coordinates (``parameters_to_vector``):
   centred log-weights, means, and the Cholesky factor of each covariance
@@ -19,25 +23,30 @@ extrapolates along them:
   simplex and positive-definite covariances;
 - alpha is clipped to [1, step_max]; step_max starts at 1, grows by
   STEP_FACTOR each time alpha reaches it and the step is taken, and shrinks
-  by STEP_FACTOR (not below 1) when an extrapolated point is rejected; it
-  never exceeds STEP_MAX (the SQUAREM package's rule, with a hard cap);
-- theta' is rejected, and the cycle falls back to the plain EM step
-  theta2, when it is not a model the M-step could have produced (some
-  coordinate not finite, a weight not positive, a covariance with an
+  by STEP_SHRINK (not below 1) when an extrapolated point is rejected; it
+  never exceeds STEP_MAX (the SQUAREM package's rule, with a hard cap and
+  a gentler shrink);
+- theta' is rejected, and the cycle falls back to plain EM, one more EM
+  step from theta2 (the cycle is then three EM steps, and the next starts
+  at theta2 with its first step taken), when it is not a model the M-step
+  could have produced (some coordinate not finite, a weight not positive, a covariance with an
   eigenvalue below reg_covar), when it or the responsibilities under it
   shrink a component's weight below 1/WEIGHT_SHRINK of theta2's, when the
   pass or the M-step at theta' fails, or when its mean log-likelihood
   (which that pass yields anyway) is below theta1's.
 
-One accelerated *iteration* is one such cycle and costs 3 passes over the
-data (the two EM steps and the pass at theta'; the stabilisation step's
-M-step reuses that pass). Its lower bound is the mean log-likelihood of the
-point whose M-step gave the iteration's parameters (theta' if accepted,
-else theta1), so, as in plain EM, ``lower_bound_`` is the bound before the
-last M-step, the lower bounds of successive iterations never decrease
-(exactly so where EM is an exact ascent method, reg_covar=0; with reg_covar
-> 0 the M-step is not quite one, see tests/test_acceleration.py), and tol
-applies to their change.
+One accelerated *iteration* is one such cycle. The first costs 3 passes
+over the data (its two EM steps and the pass at theta', or at theta2 when
+there is no extrapolation), every later one 2 (its first EM step is the
+previous cycle's last pass); a theta' rejected after its pass adds one. Its
+lower bound is the mean log-likelihood of the point whose M-step gave the
+iteration's parameters (theta' if accepted, else theta2), so, as in plain
+EM, ``lower_bound_`` is the bound before the last M-step, the lower bounds
+of successive iterations never decrease (exactly so where EM is an exact
+ascent method, reg_covar=0; with reg_covar > 0 the M-step is not quite one,
+see tests/test_acceleration.py), and tol applies to their change: the
+change over at least two EM steps (a rejected cycle's) or two EM steps and
+an extrapolation, as before the pass was saved.
 """
 import numpy as np
 
@@ -45,9 +54,14 @@ from cem import _core
 from cem._params import Parameters
 from cem._shapes import param_shape
 
-# step_max grows (an accepted step at the cap) and shrinks (a rejected step)
-# by this factor: the SQUAREM package's mstep default.
+# step_max grows by this factor when an accepted step reached it: the SQUAREM
+# package's mstep default.
 STEP_FACTOR = 4.0
+# ... and shrinks by this one when a step is rejected. Halving, not the
+# package's quartering: the accepted steps after a rejection are usually
+# still long, and on the benchmark set (asv_bench/acceleration_compare.py,
+# and two other draws of it) halving took fewer passes at both tols.
+STEP_SHRINK = 2.0
 # Hard cap on the step length: beyond it a step is an extrapolation far
 # outside the region where the two EM steps say anything.
 STEP_MAX = 4.0 ** 6
@@ -196,6 +210,10 @@ class Squarem:
     def __init__(self, em, e_step):
         self.em, self.e_step = em, e_step
         self.step_max = 1.0
+        # (P, M(P), the bound at P) of the last cycle's last pass, at the
+        # point P whose M-step that cycle returned: the next cycle starts
+        # at P, its first EM step already taken
+        self.last = None
 
     def _em_step(self, source, params):
         """One plain EM step: (the bound at params, M(params))."""
@@ -207,15 +225,14 @@ class Squarem:
                                     params.covariances)
 
     def _try_extrapolated(self, source, point):
-        """(the bound at point, M(point)), point being (weights, means,
-        covariances, prec_chol), or None if the pass or the M-step at it
-        fails (the model is then rejected, not the fit)."""
-        params = Parameters(*point)
+        """(the bound at point, M(point)), point a Parameters, or None if
+        the pass or the M-step at it fails (the model is then rejected, not
+        the fit)."""
         try:
-            stats, shift = self.e_step(source, params)
+            stats, shift = self.e_step(source, point)
         except ValueError:
             return None
-        lower_bound = self.em.lower_bound(stats, params)
+        lower_bound = self.em.lower_bound(stats, point)
         if not np.isfinite(lower_bound):
             return None
         try:
@@ -223,38 +240,64 @@ class Squarem:
         except ValueError:
             return None
 
+    def _first_steps(self, source, params):
+        """The two EM steps of a cycle from params: (x0, theta1, bound1,
+        theta2, passes), theta1 = M(x0), theta2 = M(theta1), bound1 the
+        bound at theta1. x0 is the point of the previous cycle's last pass
+        when params is its M-step (that pass was this cycle's first EM
+        step: one pass), else params itself (two passes)."""
+        last, self.last = self.last, None
+        if last is not None and last[1] is params:
+            x0, theta1, passes = last[0], params, 1
+        else:
+            x0, passes = params, 2
+            _, theta1 = self._em_step(source, params)
+        bound1, theta2 = self._em_step(source, theta1)
+        return x0, theta1, bound1, theta2, passes
+
+    def _em_step_from(self, source, point, passes, accepted):
+        """The end of a cycle at point: its EM step (one pass), kept as the
+        next cycle's first; (M(point), the bound at point, passes + 1,
+        accepted)."""
+        bound, following = self._em_step(source, point)
+        self.last = (point, following, bound)
+        return following, bound, passes + 1, accepted
+
     def cycle(self, source, params):
         """One accelerated iteration from params: (next params, its lower
-        bound, passes used, whether the extrapolation was accepted)."""
+        bound, passes used, whether the extrapolation was accepted). Without
+        an accepted extrapolation it is three plain EM steps (two when the
+        first was the previous cycle's), so its change of the bound always
+        spans at least two EM steps."""
         em = self.em
-        _, theta1 = self._em_step(source, params)
-        bound1, theta2 = self._em_step(source, theta1)
+        x0, theta1, bound1, theta2, passes = self._first_steps(source, params)
         try:
-            x0, x1, x2 = self._vector(params), self._vector(theta1), self._vector(theta2)
+            v0, v1, v2 = self._vector(x0), self._vector(theta1), self._vector(theta2)
         except NotAModel:  # e.g. a zero weight in weights_init: no extrapolation this time
-            return theta2, bound1, 2, False
+            return self._em_step_from(source, theta2, passes, False)
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite: rejected below
-            r = x1 - x0
-            v = x2 - 2 * x1 + x0
+            r = v1 - v0
+            v = v2 - 2 * v1 + v0
             alpha = step_length(r, v, self.step_max)
-            extrapolated = x0 + 2 * alpha * r + alpha ** 2 * v
+            extrapolated = v0 + 2 * alpha * r + alpha ** 2 * v
         at_cap = alpha == self.step_max
         k, d = params.means.shape
         if alpha == 1.0:
             # theta' would be theta2: take it exactly, and its EM step
-            bound, theta3 = self._em_step(source, theta2)
             if at_cap:
                 self.step_max = min(STEP_MAX, self.step_max * STEP_FACTOR)
-            return theta3, bound, 3, False
+            return self._em_step_from(source, theta2, passes, False)
         found = None
         try:
             # with a prior the M-step adds no reg_covar: no floor to check
             floor = 0.0 if em.prior is not None else em.reg_covar
-            point = extrapolated_model(em.covariance_type, extrapolated, k, d, floor)
-            check_no_component_vanishes(point[0], theta2.weights)
+            point = Parameters(*extrapolated_model(em.covariance_type, extrapolated, k, d,
+                                                   floor))
+            check_no_component_vanishes(point.weights, theta2.weights)
         except NotAModel:
             point = None
         if point is not None:
+            passes += 1
             found = self._try_extrapolated(source, point)
         if found is not None:
             try:  # the responsibilities under theta' keep every component too
@@ -262,12 +305,13 @@ class Squarem:
             except NotAModel:
                 found = None
         if found is None or found[0] < bound1:
-            self.step_max = max(1.0, self.step_max / STEP_FACTOR)
-            return theta2, bound1, 2 if point is None else 3, False
+            self.step_max = max(1.0, self.step_max / STEP_SHRINK)
+            return self._em_step_from(source, theta2, passes, False)
         if at_cap:
             self.step_max = min(STEP_MAX, self.step_max * STEP_FACTOR)
         bound, theta3 = found
-        return theta3, bound, 3, True
+        self.last = (point, theta3, bound)
+        return theta3, bound, passes, True
 
     def iterate(self, source, params, lower_bound):
         """Accelerated iterations from params until the lower bound changes

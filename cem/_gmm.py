@@ -109,7 +109,8 @@ class GMM(Estimator):
         None: plain EM (one pass over the data per iteration). 'squarem':
         SQUAREM-accelerated EM (cem._acceleration), fewer passes when
         components overlap; each iteration then extrapolates from two EM
-        steps and costs up to 3 passes (``n_passes_``), lower_bounds_ still
+        steps and costs 2 passes (``n_passes_``; the first 3, and one more
+        for an extrapolation rejected after its pass), lower_bounds_ still
         never decrease and tol applies to their change.
     on_degenerate : {'raise', 'reseed'}, default='raise'
         What fit does when a component's covariance is not positive definite:

@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 import cem
 from cem import GMM, _acceleration
 from cem._acceleration import (
-    STEP_MAX, WEIGHT_SHRINK, NotAModel, Squarem, check_in_m_step_image,
+    STEP_MAX, STEP_SHRINK, WEIGHT_SHRINK, NotAModel, Squarem, check_in_m_step_image,
     check_no_component_vanishes, extrapolated_model,
     parameters_to_vector, step_length, vector_to_parameters,
 )
@@ -222,7 +222,9 @@ def test_property_accelerated_bound_never_decreases(cov, k, d, rows_per_componen
             return
     assert len(gmm.lower_bounds_) == gmm.n_iter_ == 40
     assert_non_decreasing(gmm.lower_bounds_)
-    assert 2 * gmm.n_iter_ <= gmm.n_passes_ <= 3 * gmm.n_iter_
+    # 3 passes for the first cycle, 2 for each later one, one more for a
+    # point rejected after its pass
+    assert 2 * gmm.n_iter_ + 1 <= gmm.n_passes_ <= 3 * gmm.n_iter_ + 1
     assert np.isfinite(gmm.means_).all() and np.isfinite(gmm.covariances_).all()
     assert abs(gmm.weights_.sum() - 1) < 1e-6
 
@@ -240,14 +242,15 @@ def test_a_zero_initial_weight_is_no_error_under_warnings_as_errors(cov):
     assert_non_decreasing(gmm.lower_bounds_)
 
 
-def _one_cycle(monkeypatch, cov, replacement):
-    """(GMM after one accelerated iteration with extrapolated_model replaced,
-    GMM after two plain EM iterations) from the same start."""
+def _one_cycle(monkeypatch, cov, replacement, cycles=1):
+    """(GMM after `cycles` accelerated iterations with extrapolated_model
+    replaced, GMM after 2 * cycles + 1 plain EM iterations) from the same
+    start."""
     X = overlapping(3, n=500, d=2, k=3)
     start = start_of(X, 3, cov)
     monkeypatch.setattr(_acceleration, "extrapolated_model", replacement)
-    accelerated = fit(X, 3, cov, "squarem", tol=0.0, max_iter=1, **start)
-    plain = fit(X, 3, cov, None, tol=0.0, max_iter=2, **start)
+    accelerated = fit(X, 3, cov, "squarem", tol=0.0, max_iter=cycles, **start)
+    plain = fit(X, 3, cov, None, tol=0.0, max_iter=2 * cycles + 1, **start)
     return accelerated, plain
 
 
@@ -261,16 +264,21 @@ def _with_step_max(value):
 
 
 @pytest.mark.parametrize("cov", COVS)
-def test_an_invalid_extrapolation_falls_back_to_the_em_step(monkeypatch, cov):
+@pytest.mark.parametrize("cycles", [1, 4])
+def test_an_invalid_extrapolation_falls_back_to_em_steps(monkeypatch, cov, cycles):
+    """Without extrapolations the cycles are plain EM bit for bit: the first
+    three EM steps, each later one two (its first is the previous cycle's
+    last), each bound the change of at least two EM steps."""
     monkeypatch.setattr(Squarem, "__init__", _with_step_max(16.0))
 
     def invalid(*args):
         raise NotAModel("not a model")
-    accelerated, plain = _one_cycle(monkeypatch, cov, invalid)
+    accelerated, plain = _one_cycle(monkeypatch, cov, invalid, cycles)
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
         np.testing.assert_array_equal(getattr(accelerated, name), getattr(plain, name))
-    assert accelerated.lower_bounds_ == plain.lower_bounds_[1:]
-    assert accelerated.n_passes_ == 2  # no pass spent on a point that is not a model
+    assert accelerated.lower_bounds_ == plain.lower_bounds_[2::2]
+    # no pass spent on a point that is not a model, none repeated
+    assert accelerated.n_passes_ == plain.n_passes_ == 2 * cycles + 1
 
 
 @pytest.mark.parametrize("cov", COVS)
@@ -291,12 +299,77 @@ def test_a_worse_extrapolation_falls_back_to_the_em_step(monkeypatch, cov):
         caps.append(self.step_max)
         return out
     monkeypatch.setattr(Squarem, "cycle", cycle)
-    accelerated, plain = _one_cycle(monkeypatch, cov, far_off)
+    accelerated, plain = _one_cycle(monkeypatch, cov, far_off, cycles=2)
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
         np.testing.assert_array_equal(getattr(accelerated, name), getattr(plain, name))
-    assert accelerated.lower_bounds_ == plain.lower_bounds_[1:]
-    assert accelerated.n_passes_ == 3
-    assert caps == [4.0]
+    assert accelerated.lower_bounds_ == plain.lower_bounds_[2::2]
+    assert accelerated.n_passes_ == plain.n_passes_ + 2  # one per rejected point
+    assert caps == [16.0 / STEP_SHRINK, 16.0 / STEP_SHRINK ** 2]
+
+
+@pytest.mark.parametrize("cov", COVS)
+def test_n_passes_counts_every_pass_and_later_cycles_save_one(monkeypatch, cov):
+    """n_passes_ is the number of E-step passes made; a cycle after the
+    first takes its first EM step from the previous cycle's last pass, so
+    an accepted cycle then costs 2 passes (3 before the pass was saved)."""
+    from cem import _em
+    calls, cycles = [], []
+    real_e_step = _em.e_step_statistics
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real_e_step(*args, **kwargs)
+    original_cycle = Squarem.cycle
+
+    def cycle(self, source, params):
+        out = original_cycle(self, source, params)
+        cycles.append((out[2], out[3]))
+        return out
+    monkeypatch.setattr(_em, "e_step_statistics", counted)
+    monkeypatch.setattr(Squarem, "cycle", cycle)
+    X = overlapping(4, n=900, d=2, k=3, separation=0.8)
+    gmm = fit(X, 3, cov, "squarem", tol=1e-10, max_iter=300, **start_of(X, 3, cov, 4))
+    assert gmm.n_passes_ == len(calls) == sum(passes for passes, _ in cycles)
+    later_accepted = [passes for passes, accepted in cycles[1:] if accepted]
+    assert later_accepted and set(later_accepted) == {2}
+    assert cycles[0][0] in (3, 4)
+    assert all(passes in (2, 3) for passes, _ in cycles[1:])
+
+
+@pytest.mark.parametrize("cov", COVS)
+def test_the_saved_pass_is_the_em_step_from_the_cycle_start(monkeypatch, cov):
+    """Where a cycle takes its first EM step from the previous cycle's last
+    pass, that step and the bound are bit for bit those of a fresh pass at
+    the cycle's start (the point whose M-step the previous cycle returned),
+    and that bound is the previous cycle's lower bound."""
+    original = Squarem._first_steps
+    checked = []
+
+    def first_steps(self, source, params):
+        last = self.last
+        out = original(self, source, params)
+        x0, theta1 = out[0], out[1]
+        if last is not None and last[1] is params:
+            assert x0 is last[0]
+            bound, fresh = self._em_step(source, x0)
+            assert bound == last[2] == self.reported[-1]
+            for got, want in zip(theta1, fresh):
+                np.testing.assert_array_equal(got, want)
+            checked.append(x0)
+        else:
+            assert x0 is params
+        return out
+    original_cycle = Squarem.cycle
+
+    def cycle(self, source, params):
+        out = original_cycle(self, source, params)
+        self.reported = getattr(self, "reported", []) + [out[1]]
+        return out
+    monkeypatch.setattr(Squarem, "_first_steps", first_steps)
+    monkeypatch.setattr(Squarem, "cycle", cycle)
+    X = overlapping(6, n=700, d=2, k=3, separation=0.8)
+    fit(X, 3, cov, "squarem", tol=0.0, max_iter=12, **start_of(X, 3, cov, 6))
+    assert len(checked) == 11  # every cycle after the first
 
 
 def test_step_cap_grows_only_to_its_maximum(monkeypatch):
