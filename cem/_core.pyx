@@ -93,6 +93,26 @@ def version():
     return (v // 10000, (v // 100) % 100, v % 100)
 
 
+cdef extern from "internal.h" nogil:
+    const char *cem_kernels_name()
+    int cem_kernels_supported(const char *name)
+
+
+KERNEL_VARIANTS = ("baseline", "avx2", "avx512")
+
+
+def kernels_name():
+    """Name of the block-kernel variant passes use now ("baseline", "avx2"
+    or "avx512"): the best the CPU runs, or the one the environment variable
+    CEM_KERNELS names when the CPU runs it (read at every pass)."""
+    return cem_kernels_name().decode()
+
+
+def kernel_variants():
+    """The kernel variants of KERNEL_VARIANTS this build has and the CPU runs."""
+    return [v for v in KERNEL_VARIANTS if cem_kernels_supported(v.encode())]
+
+
 def stats_size(covariance_type, Py_ssize_t k, Py_ssize_t d):
     """Length of a flat statistics array (layout in cem.h)."""
     cdef ptrdiff_t size = cem_stats_size(k, d, COVARIANCE_TYPES[covariance_type])

@@ -152,15 +152,6 @@ static void accumulate_wide_full(cem_pass *p, const cem_block *b, double *stats)
     }
 }
 
-/* nt[j] -= a (m_c[j] - m_g[j]) over the ld padded columns (padding stays 0). */
-static void neg_t_axpy(ptrdiff_t ld, double a, const double *restrict m_c,
-                       const double *restrict m_g, double *restrict nt)
-{
-    for (ptrdiff_t j = 0; j < ld; j++) {
-        nt[j] -= a * (m_c[j] - m_g[j]);
-    }
-}
-
 /* Wide TIED: sum_c sum_r a_rc (x_r - m_c)(x_r - m_c)^T with one pooled rank
  * update per block instead of one per component. Each row is expanded
  * about its own anchor g = g(r), the component of largest responsibility:
@@ -191,7 +182,6 @@ static void accumulate_wide_tied(cem_pass *p, const cem_block *b, double *stats)
         p->kern->block_diff(w->rows + r * ld, 1, ld, w->shift_pad + g * ld, u + r * ld);
     }
     memset(u + nb * ld, 0, (size_t)((nb8 - nb) * ld) * sizeof(double));
-    int any_t = 0;
     for (ptrdiff_t c = 0; c < k; c++) {
         const double *a = w->row_weight;
         const double a_sum = component_weights(b, c, w->row_weight);
@@ -205,19 +195,12 @@ static void accumulate_wide_tied(cem_pass *p, const cem_block *b, double *stats)
         for (ptrdiff_t j = 0; j < d; j++) {
             sx[c * d + j] += w->sx_row[j];
         }
-        const double *m_c = w->shift_pad + c * ld;
-        for (ptrdiff_t r = 0; r < nb; r++) {
-            const double a_r = a[r];
-            row_total[r] += a_r;
-            const ptrdiff_t g = (ptrdiff_t)w->tied_anchor[r];
-            if (a_r == 0.0 || g == c) {
-                continue;
-            }
-            neg_t_axpy(ld, a_r, m_c, w->shift_pad + g * ld, neg_t + r * ld);
-            w->tied_pair_weight[g * k + c] += a_r;
-            any_t = 1;
-        }
     }
+    /* W_r, t_r (as -t_r) and the pair weights, row by row */
+    const int any_t = p->kern->tied_offsets(b->resp, b->row_step, b->comp_step,
+                          b->data->sample_weight != NULL ? b->data->sample_weight + b->i0 : NULL,
+                          nb, k, ld, w->shift_pad, w->tied_anchor, neg_t, row_total,
+                          w->tied_pair_weight);
     for (ptrdiff_t r = 0; r < nb8; r++) {
         const double *restrict ur = u + r * ld, *restrict nt = neg_t + r * ld;
         double *restrict out = wu_t + r * ld;

@@ -66,9 +66,22 @@ typedef struct {
                            double *sxx, double *dift);
     void (*sq_distances_t)(const double *xt, ptrdiff_t nb8, ptrdiff_t d, ptrdiff_t stride,
                            const double *centers, ptrdiff_t k, double *d2t);
+    const char *name; /* the variant: "baseline", "avx2" or "avx512" */
+    int (*tied_offsets)(const double *resp, ptrdiff_t row_step, ptrdiff_t comp_step,
+                        const double *sample_weight, ptrdiff_t nb, ptrdiff_t k, ptrdiff_t ld,
+                        const double *shift_pad, const double *anchor, double *neg_t,
+                        double *row_total, double *pair_weight);
 } cem_kernels;
 
+/* The kernels of the best variant the running CPU supports, or of the one
+ * the environment variable CEM_KERNELS names ("baseline", "avx2",
+ * "avx512") when the CPU supports it (read at every call: for tests and
+ * benchmarks). cem_kernels_name(): the name of that variant;
+ * cem_kernels_supported(name): 1 if this build has the variant and the CPU
+ * runs it, else 0. */
 const cem_kernels *cem_select_kernels(void);
+const char *cem_kernels_name(void);
+int cem_kernels_supported(const char *name);
 
 /* Element (i, j) of a data matrix as a double, whatever its dtype and strides. */
 static inline double cem_load(const cem_data *data, ptrdiff_t i, ptrdiff_t j)

@@ -1,9 +1,11 @@
 /*
  * kernels.c -- compiles the block kernels (kernels.inc) once for the
  * baseline instruction set and, on x86-64 with GCC or Clang, once more for
- * AVX2 + FMA, and picks at run time the best one the CPU supports. Also the
- * block loader they all start from.
+ * AVX2 + FMA and once for AVX-512, and picks at run time the best one the
+ * CPU supports (or the one the environment variable CEM_KERNELS names).
+ * Also the block loader they all start from.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -19,34 +21,105 @@
 #define CEM_VECTOR_EXT 1
 typedef double cem_v4 __attribute__((vector_size(32)));
 typedef double cem_v4u __attribute__((vector_size(32), aligned(8))); /* unaligned loads */
+/* 8-double vectors: the AVX-512 variant's register tiles (zmm registers) */
+typedef double cem_v8 __attribute__((vector_size(64)));
+typedef double cem_v8u __attribute__((vector_size(64), aligned(8)));
 #else
 #define CEM_VECTOR_EXT 0
 #endif
 
+/* CEM_WIDE8: the variant has 8-double vector registers (kernels.inc then
+ * uses 8 x 8 register tiles, each element summed in the same order as in
+ * the 4 x 8 tiles, so every variant with FMA gives the same bits). */
+#define CEM_WIDE8 0
+#define CEM_FMA 0 /* the variant has fused multiply-adds (the compiler contracts a * b + c) */
 #define CEM_TARGET
 #define CEM_KERNEL(name) name##_baseline
+#define CEM_KERNELS_NAME "baseline"
 #include "kernels.inc"
+#undef CEM_KERNELS_NAME
 #undef CEM_KERNEL
 #undef CEM_TARGET
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(CEM_NO_DISPATCH)
 #define CEM_HAVE_AVX2_VARIANT 1
+#undef CEM_FMA
+#define CEM_FMA 1
 #define CEM_TARGET __attribute__((target("avx2,fma")))
 #define CEM_KERNEL(name) name##_avx2
+#define CEM_KERNELS_NAME "avx2"
 #include "kernels.inc"
+#undef CEM_KERNELS_NAME
+#undef CEM_KERNEL
+#undef CEM_TARGET
+#undef CEM_WIDE8
+#define CEM_WIDE8 1
+#define CEM_TARGET __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+#define CEM_KERNEL(name) name##_avx512
+#define CEM_KERNELS_NAME "avx512"
+#include "kernels.inc"
+#undef CEM_KERNELS_NAME
 #undef CEM_KERNEL
 #undef CEM_TARGET
 #endif
 
-const cem_kernels *cem_select_kernels(void)
+/* The variants, best first, and whether the running CPU has each one's
+ * instructions (from the CPU model libgcc / compiler-rt fill in at start-up). */
+static int cem_supported(const cem_kernels *table)
 {
 #ifdef CEM_HAVE_AVX2_VARIANT
-    /* reads the CPU model libgcc / compiler-rt filled in at start-up */
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        return &table_avx2;
+    if (table == &table_avx512) {
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+               && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2")
+               && __builtin_cpu_supports("fma");
+    }
+    if (table == &table_avx2) {
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     }
 #endif
+    return table == &table_baseline;
+}
+
+const cem_kernels *cem_select_kernels(void)
+{
+    static const cem_kernels *const variants[] = {
+#ifdef CEM_HAVE_AVX2_VARIANT
+        &table_avx512, &table_avx2,
+#endif
+        &table_baseline};
+    const ptrdiff_t n_variants = (ptrdiff_t)(sizeof variants / sizeof variants[0]);
+    /* CEM_KERNELS=<name> forces a variant (tests run each one the CPU
+     * supports); a name unknown or unsupported here is ignored. */
+    const char *forced = getenv("CEM_KERNELS");
+    for (ptrdiff_t v = 0; forced != NULL && v < n_variants; v++) {
+        if (strcmp(forced, variants[v]->name) == 0 && cem_supported(variants[v])) {
+            return variants[v];
+        }
+    }
+    for (ptrdiff_t v = 0; v < n_variants; v++) {
+        if (cem_supported(variants[v])) {
+            return variants[v];
+        }
+    }
     return &table_baseline;
+}
+
+const char *cem_kernels_name(void)
+{
+    return cem_select_kernels()->name;
+}
+
+int cem_kernels_supported(const char *name)
+{
+#ifdef CEM_HAVE_AVX2_VARIANT
+    if (strcmp(name, "avx512") == 0) {
+        return cem_supported(&table_avx512);
+    }
+    if (strcmp(name, "avx2") == 0) {
+        return cem_supported(&table_avx2);
+    }
+#endif
+    return strcmp(name, "baseline") == 0;
 }
 
 void cem_load_block_t(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t stride,

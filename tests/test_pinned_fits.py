@@ -58,7 +58,15 @@ def fit(name):
 
 
 @pytest.mark.parametrize("name", sorted(cases()))
-def test_fit_is_pinned_bit_for_bit(name):
+@pytest.mark.parametrize("variant", ["avx2", "avx512"])
+def test_fit_is_pinned_bit_for_bit(name, variant, monkeypatch):
+    """The pins hold for every kernel variant with fused multiply-adds
+    (AVX2, AVX-512: the same sums in the same order); the baseline variant
+    rounds each product apart, so its bits differ (not pinned)."""
+    from cem import _core
+    if variant not in _core.kernel_variants():
+        pytest.skip(f"no {variant} kernels on this CPU or build")
+    monkeypatch.setenv("CEM_KERNELS", variant)
     pinned = np.load(PINNED)
     for attribute, value in fit(name).items():
         expected = pinned[f"{name}/{attribute}"]
