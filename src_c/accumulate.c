@@ -143,8 +143,8 @@ static void accumulate_wide_full(cem_pass *p, const cem_block *b, double *stats)
             n_rows = gather_weighted_rows(w, nb, ld);
             rows = w->gathered;
         }
-        p->kern->block_diff(rows, cem_round_rows(n_rows), ld, w->shift_pad + c * ld, w->dif);
-        p->kern->weighted_moments(w->dif, w->row_weight, n_rows, ld, w->wdif, w->sx_row, NULL);
+        p->kern->diff_weighted_moments(rows, w->shift_pad + c * ld, w->row_weight, n_rows,
+                                       cem_round_rows(n_rows), ld, w->dif, w->wdif, w->sx_row);
         p->kern->syrk_lower(w->dif, w->wdif, n_rows, d, ld, sxx + c * d * d);
         for (ptrdiff_t j = 0; j < d; j++) {
             sx[c * d + j] += w->sx_row[j];

@@ -71,6 +71,9 @@ typedef struct {
                         const double *sample_weight, ptrdiff_t nb, ptrdiff_t k, ptrdiff_t ld,
                         const double *shift_pad, const double *anchor, double *neg_t,
                         double *row_total, double *pair_weight);
+    void (*diff_weighted_moments)(const double *xb, const double *mu_pad, const double *a,
+                                  ptrdiff_t nb, ptrdiff_t nb8, ptrdiff_t ld, double *dif,
+                                  double *wdif, double *sx);
 } cem_kernels;
 
 /* The kernels of the best variant the running CPU supports, or of the one
