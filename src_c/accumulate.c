@@ -172,13 +172,24 @@ static void accumulate_wide_tied(cem_pass *p, const cem_block *b, double *stats)
     double *u = w->dif, *neg_t = w->gathered, *wu_t = w->wdif; /* u, -t, W u - t: [B][ld] */
     memset(row_total, 0, (size_t)nb8 * sizeof(double));
     memset(neg_t, 0, (size_t)(nb8 * ld) * sizeof(double));
-    for (ptrdiff_t r = 0; r < nb; r++) { /* anchors (ties to the lowest index), u */
-        const double *resp = b->resp + r * b->row_step;
-        ptrdiff_t g = 0;
-        for (ptrdiff_t c = 1; c < k; c++) {
-            g = resp[c * b->comp_step] > resp[g * b->comp_step] ? c : g;
+    /* anchors (ties to the lowest index), components outside and rows
+     * inside (a loop over contiguous rows when the responsibilities are the
+     * pass's own, rows in lanes); row_weight holds the best so far */
+    double *best = w->row_weight;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        best[r] = b->resp[r * b->row_step];
+        w->tied_anchor[r] = 0.0;
+    }
+    for (ptrdiff_t c = 1; c < k; c++) {
+        const double *col = b->resp + c * b->comp_step;
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            const double v = col[r * b->row_step];
+            w->tied_anchor[r] = v > best[r] ? (double)c : w->tied_anchor[r];
+            best[r] = v > best[r] ? v : best[r];
         }
-        w->tied_anchor[r] = (double)g;
+    }
+    for (ptrdiff_t r = 0; r < nb; r++) { /* u */
+        const ptrdiff_t g = (ptrdiff_t)w->tied_anchor[r];
         p->kern->block_diff(w->rows + r * ld, 1, ld, w->shift_pad + g * ld, u + r * ld);
     }
     memset(u + nb * ld, 0, (size_t)((nb8 - nb) * ld) * sizeof(double));
