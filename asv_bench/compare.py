@@ -43,8 +43,18 @@ def estimator(lib, k, cov, n_threads, init):
     return GaussianMixture(k, covariance_type=cov, tol=0.0, **init)
 
 
+# Idle time before each timed fit: OpenBLAS's worker threads spin for
+# about 0.1 s after a multi-threaded BLAS call (scikit-learn's fits, the
+# DGEMM rate); a fit started within that time shares the cores with them
+# (measured: a 2-thread cem pass of workload 3 took ~20 ms more CPU time
+# right after a 2-thread matmul, none 0.1 s later), and the fit timed
+# after it would carry the other library's cost.
+PAUSE_SECONDS = 0.3
+
+
 def fit_seconds(lib, X, k, cov, max_iter, n_threads, init):
     est = estimator(lib, k, cov, n_threads, init).set_params(max_iter=max_iter)
+    time.sleep(PAUSE_SECONDS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()

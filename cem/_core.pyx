@@ -65,9 +65,13 @@ cdef Py_ssize_t MIN_THREAD_WORK = 1 << 21
 # The most units in one E-step partition (about 10 ms), so that a pass over
 # any n can be interrupted between partitions.
 cdef Py_ssize_t MAX_PARTITION_WORK = 1 << 25
-# Units per thread in one wave of E-step partitions (about 20 ms): the
-# interrupt latency, and long enough that waves cost nothing measurable.
-cdef Py_ssize_t WAVE_WORK_PER_THREAD = 1 << 26
+# Units per thread in one wave of E-step partitions: the interrupt latency
+# (about 20 ms at the 0.07 ns per unit of the wide AVX-512 kernels, up to
+# ~90 ms for the slowest shapes), and few waves per pass: each ends in a
+# barrier, and on a busy machine a thread the OS runs late stalls the other
+# at every one (with 1 << 26, a pass of workload 3 on 2 threads under a
+# load average of 3 took a median 92-112 ms wall against 61-63 ms now).
+cdef Py_ssize_t WAVE_WORK_PER_THREAD = 1 << 28
 
 
 cdef Py_ssize_t padded_row(Py_ssize_t length):
@@ -96,6 +100,18 @@ def version():
     """Version of the linked C core as (major, minor, patch)."""
     cdef int v = cem_version()
     return (v // 10000, (v // 100) % 100, v % 100)
+
+
+cdef extern from "internal.h" nogil:
+    int cem_kernels_supported(const char *name)
+
+
+KERNEL_VARIANTS = ("baseline", "avx2", "avx512")
+
+
+def kernel_variants():
+    """The kernel variants of KERNEL_VARIANTS this build has and the CPU runs."""
+    return [v for v in KERNEL_VARIANTS if cem_kernels_supported(v.encode())]
 
 
 def stats_size(covariance_type, Py_ssize_t k, Py_ssize_t d):

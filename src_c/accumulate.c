@@ -143,24 +143,22 @@ static void accumulate_wide_full(cem_pass *p, const cem_block *b, double *stats)
             n_rows = gather_weighted_rows(w, nb, ld);
             rows = w->gathered;
         }
-        p->kern->block_diff(rows, cem_round_rows(n_rows), ld, w->shift_pad + c * ld, w->dif);
-        for (ptrdiff_t i = 0; i < p->n_patch; i++) { /* x~ - s -> x_hat - s (missing.c) */
-            w->dif[(ptrdiff_t)p->patch_at[i]] += p->patch_delta[i * k + c];
+        if (p->n_patch == 0) {
+            p->kern->diff_weighted_moments(rows, w->shift_pad + c * ld, w->row_weight, n_rows,
+                                           cem_round_rows(n_rows), ld, w->dif, w->wdif,
+                                           w->sx_row);
+        } else { /* the differences x~ - s become x_hat - s (missing.c) before the moments */
+            p->kern->block_diff(rows, cem_round_rows(n_rows), ld, w->shift_pad + c * ld, w->dif);
+            for (ptrdiff_t i = 0; i < p->n_patch; i++) {
+                w->dif[(ptrdiff_t)p->patch_at[i]] += p->patch_delta[i * k + c];
+            }
+            p->kern->weighted_moments(w->dif, w->row_weight, n_rows, ld, w->wdif, w->sx_row,
+                                      NULL);
         }
-        p->kern->weighted_moments(w->dif, w->row_weight, n_rows, ld, w->wdif, w->sx_row, NULL);
         p->kern->syrk_lower(w->dif, w->wdif, n_rows, d, ld, sxx + c * d * d);
         for (ptrdiff_t j = 0; j < d; j++) {
             sx[c * d + j] += w->sx_row[j];
         }
-    }
-}
-
-/* nt[j] -= a (m_c[j] - m_g[j]) over the ld padded columns (padding stays 0). */
-static void neg_t_axpy(ptrdiff_t ld, double a, const double *restrict m_c,
-                       const double *restrict m_g, double *restrict nt)
-{
-    for (ptrdiff_t j = 0; j < ld; j++) {
-        nt[j] -= a * (m_c[j] - m_g[j]);
     }
 }
 
@@ -184,17 +182,27 @@ static void accumulate_wide_tied(cem_pass *p, const cem_block *b, double *stats)
     double *u = w->dif, *neg_t = w->gathered, *wu_t = w->wdif; /* u, -t, W u - t: [B][ld] */
     memset(row_total, 0, (size_t)nb8 * sizeof(double));
     memset(neg_t, 0, (size_t)(nb8 * ld) * sizeof(double));
-    for (ptrdiff_t r = 0; r < nb; r++) { /* anchors (ties to the lowest index), u */
-        const double *resp = b->resp + r * b->row_step;
-        ptrdiff_t g = 0;
-        for (ptrdiff_t c = 1; c < k; c++) {
-            g = resp[c * b->comp_step] > resp[g * b->comp_step] ? c : g;
+    /* anchors (ties to the lowest index), components outside and rows
+     * inside (a loop over contiguous rows when the responsibilities are the
+     * pass's own, rows in lanes); row_weight holds the best so far */
+    double *best = w->row_weight;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        best[r] = b->resp[r * b->row_step];
+        w->tied_anchor[r] = 0.0;
+    }
+    for (ptrdiff_t c = 1; c < k; c++) {
+        const double *col = b->resp + c * b->comp_step;
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            const double v = col[r * b->row_step];
+            w->tied_anchor[r] = v > best[r] ? (double)c : w->tied_anchor[r];
+            best[r] = v > best[r] ? v : best[r];
         }
-        w->tied_anchor[r] = (double)g;
+    }
+    for (ptrdiff_t r = 0; r < nb; r++) { /* u */
+        const ptrdiff_t g = (ptrdiff_t)w->tied_anchor[r];
         p->kern->block_diff(w->rows + r * ld, 1, ld, w->shift_pad + g * ld, u + r * ld);
     }
     memset(u + nb * ld, 0, (size_t)((nb8 - nb) * ld) * sizeof(double));
-    int any_t = 0;
     for (ptrdiff_t c = 0; c < k; c++) {
         const double *a = w->row_weight;
         const double a_sum = component_weights(b, c, w->row_weight);
@@ -208,19 +216,12 @@ static void accumulate_wide_tied(cem_pass *p, const cem_block *b, double *stats)
         for (ptrdiff_t j = 0; j < d; j++) {
             sx[c * d + j] += w->sx_row[j];
         }
-        const double *m_c = w->shift_pad + c * ld;
-        for (ptrdiff_t r = 0; r < nb; r++) {
-            const double a_r = a[r];
-            row_total[r] += a_r;
-            const ptrdiff_t g = (ptrdiff_t)w->tied_anchor[r];
-            if (a_r == 0.0 || g == c) {
-                continue;
-            }
-            neg_t_axpy(ld, a_r, m_c, w->shift_pad + g * ld, neg_t + r * ld);
-            w->tied_pair_weight[g * k + c] += a_r;
-            any_t = 1;
-        }
     }
+    /* W_r, t_r (as -t_r) and the pair weights, row by row */
+    const int any_t = p->kern->tied_offsets(b->resp, b->row_step, b->comp_step,
+                          b->data->sample_weight != NULL ? b->data->sample_weight + b->i0 : NULL,
+                          nb, k, ld, w->shift_pad, w->tied_anchor, neg_t, row_total,
+                          w->tied_pair_weight);
     for (ptrdiff_t r = 0; r < nb8; r++) {
         const double *restrict ur = u + r * ld, *restrict nt = neg_t + r * ld;
         double *restrict out = wu_t + r * ld;

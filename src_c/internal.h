@@ -91,10 +91,23 @@ typedef struct {
                                const double *centers, ptrdiff_t k, double *d2t);
     int (*narrow_block)(const cem_narrow_model *m, const double *xt, ptrdiff_t stride,
                         ptrdiff_t nb, const double *sw, double *stats, double *ll_sum);
-    const char *name; /* the instruction set: "baseline", "avx2", "avx512" */
+    int (*tied_offsets)(const double *resp, ptrdiff_t row_step, ptrdiff_t comp_step,
+                        const double *sample_weight, ptrdiff_t nb, ptrdiff_t k, ptrdiff_t ld,
+                        const double *shift_pad, const double *anchor, double *neg_t,
+                        double *row_total, double *pair_weight);
+    void (*diff_weighted_moments)(const double *xb, const double *mu_pad, const double *a,
+                                  ptrdiff_t nb, ptrdiff_t nb8, ptrdiff_t ld, double *dif,
+                                  double *wdif, double *sx);
+    const char *name; /* the variant: "baseline", "avx2" or "avx512" */
 } cem_kernels;
 
+/* The kernels of the best variant the running CPU supports, or of the one
+ * the environment variable CEM_KERNELS names ("baseline", "avx2",
+ * "avx512") when the CPU supports it (read at every call: for tests and
+ * benchmarks; the table's `name` says which). cem_kernels_supported(name):
+ * 1 if this build has the variant and the CPU runs it, else 0. */
 const cem_kernels *cem_select_kernels(void);
+int cem_kernels_supported(const char *name);
 
 /* Element (i, j) of a data matrix as a double, whatever its dtype and strides. */
 static inline double cem_load(const cem_data *data, ptrdiff_t i, ptrdiff_t j)

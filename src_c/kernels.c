@@ -1,8 +1,10 @@
 /*
  * kernels.c -- compiles the block kernels (kernels.inc, and k-means's
- * kmeans_kernels.inc) once for the baseline instruction set and, on x86-64 with GCC or Clang, once more for
- * AVX2 + FMA, and picks at run time the best one the CPU supports. Also the
- * block loader they all start from.
+ * kmeans_kernels.inc) once for the baseline instruction set and, on x86-64
+ * with GCC or Clang, once more for AVX2 + FMA and once for AVX-512, and
+ * picks at run time the best one the CPU supports (or the one the
+ * environment variable CEM_KERNELS names). Also the block loader they all
+ * start from.
  */
 #include <float.h>
 #include <stdlib.h>
@@ -48,6 +50,13 @@ typedef uint64_t cem_u8 __attribute__((vector_size(64)));
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
+/* CEM_WIDE8: the variant has 8-double vector registers (kernels.inc then
+ * uses 8 x 8 register tiles for the wide kernels, each element summed in
+ * the same order as in the 4 x 8 tiles, so every variant with FMA gives the
+ * same bits). CEM_FMA: the variant has fused multiply-adds (the compiler
+ * contracts a * b + c). */
+#define CEM_WIDE8 0
+#define CEM_FMA 0
 #define CEM_TARGET
 #define CEM_KERNEL(name) name##_baseline
 #define CEM_KERNEL_NAME "baseline"
@@ -73,6 +82,8 @@ typedef uint64_t cem_u8 __attribute__((vector_size(64)));
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(CEM_NO_DISPATCH)
 #define CEM_HAVE_AVX2_VARIANT 1
+#undef CEM_FMA
+#define CEM_FMA 1
 #define CEM_TARGET __attribute__((target("avx2,fma")))
 #define CEM_KERNEL(name) name##_avx2
 #define CEM_KERNEL_NAME "avx2"
@@ -98,6 +109,8 @@ typedef uint64_t cem_u8 __attribute__((vector_size(64)));
 /* AVX-512 (F, DQ, VL): the same source, 8-lane vectors in one register.
  * FMA contracts the same expressions as in the AVX2 variant, so the two
  * give the same bits. */
+#undef CEM_WIDE8
+#define CEM_WIDE8 1
 #define CEM_TARGET __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 #define CEM_KERNEL(name) name##_avx512
 #define CEM_KERNEL_NAME "avx512"
@@ -122,8 +135,8 @@ typedef uint64_t cem_u8 __attribute__((vector_size(64)));
 #undef CEM_TARGET
 #endif
 
-/* The variants this CPU can run, best first. */
-static int cem_kernels_supported(const cem_kernels *t)
+/* Whether the running CPU has a variant's instructions. */
+static int cem_supported(const cem_kernels *t)
 {
 #ifdef CEM_HAVE_AVX2_VARIANT
     /* reads the CPU model libgcc / compiler-rt filled in at start-up */
@@ -151,16 +164,29 @@ const cem_kernels *cem_select_kernels(void)
      * (tests run each one; results of avx2 and avx512 are the same bits) */
     const char *forced = getenv("CEM_KERNELS");
     for (ptrdiff_t i = 0; forced != NULL && i < n_tables; i++) {
-        if (strcmp(forced, tables[i]->name) == 0 && cem_kernels_supported(tables[i])) {
+        if (strcmp(forced, tables[i]->name) == 0 && cem_supported(tables[i])) {
             return tables[i];
         }
     }
     for (ptrdiff_t i = 0; i < n_tables; i++) {
-        if (cem_kernels_supported(tables[i])) {
+        if (cem_supported(tables[i])) {
             return tables[i];
         }
     }
     return &table_baseline;
+}
+
+int cem_kernels_supported(const char *name)
+{
+#ifdef CEM_HAVE_AVX2_VARIANT
+    if (strcmp(name, "avx512") == 0) {
+        return cem_supported(&table_avx512);
+    }
+    if (strcmp(name, "avx2") == 0) {
+        return cem_supported(&table_avx2);
+    }
+#endif
+    return strcmp(name, "baseline") == 0;
 }
 
 void cem_load_block_t(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t stride,

@@ -69,3 +69,16 @@ def child_env(**extra):
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(cem.__file__)))
     path = [package_parent] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     return dict(os.environ, PYTHONPATH=os.pathsep.join(path), **extra)
+
+
+@pytest.fixture(params=["baseline", "avx2", "avx512"])
+def kernel_variant(request, monkeypatch):
+    """Runs the test under each block-kernel variant (CEM_KERNELS), skipped
+    where this CPU or build has not got it: every variant is tested on
+    every machine that runs it, not only the one the machine would pick."""
+    from cem import _core
+    if request.param not in _core.kernel_variants():
+        pytest.skip(f"no {request.param} kernels on this CPU or build")
+    monkeypatch.setenv("CEM_KERNELS", request.param)
+    assert _core.kernel_variant() == request.param
+    return request.param

@@ -6,13 +6,15 @@ from cem import _core, _reference
 from conftest import random_model
 
 COVS = ["full", "tied", "diag", "spherical", "tied_diag", "tied_spherical"]
-SHAPES = [(1, 1, 1), (5, 1, 2), (7, 3, 1), (200, 4, 3), (5000, 2, 5), (9000, 6, 4)]
+SHAPES = [(1, 1, 1), (5, 1, 2), (7, 3, 1), (200, 4, 3), (5000, 2, 5), (9000, 6, 4),
+          (301, 9, 3), (1000, 17, 5), (130, 33, 2)]  # the wide tiles: 1, 2, 3 and 5 column tiles
+FMA_VARIANTS = ["avx2", "avx512"]
 
 
 @pytest.mark.parametrize("cov", COVS)
 @pytest.mark.parametrize("n,d,k", SHAPES)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_e_step_matches_reference(rng, cov, n, d, k, weighted):
+def test_e_step_matches_reference(rng, cov, n, d, k, weighted, kernel_variant):
     weights, means, _, prec_chol = random_model(rng, k, d, cov)
     X = means[rng.integers(0, k, n)] + rng.normal(size=(n, d))
     sw = rng.uniform(0, 3, n) if weighted else None
@@ -99,7 +101,7 @@ def test_log_sum_exp_shift_invariance(rng):
 
 
 @pytest.mark.parametrize("cov", COVS)
-def test_accumulate_matches_reference(rng, cov):
+def test_accumulate_matches_reference(rng, cov, kernel_variant):
     n, d, k = 333, 3, 4
     X = rng.normal(size=(n, d))
     resp = rng.dirichlet(np.ones(k), size=n)
@@ -166,7 +168,7 @@ def test_e_step_rejects_bad_model(rng):
 
 
 @pytest.mark.parametrize("cov", COVS)
-def test_partitions_are_thread_count_independent(rng, cov):
+def test_partitions_are_thread_count_independent(rng, cov, kernel_variant):
     weights, means, _, prec_chol = random_model(rng, 4, 5, cov)
     X = rng.normal(size=(50000, 5))
     one = _core.e_step(cov, weights, means, prec_chol, X, n_threads=1)
@@ -178,7 +180,7 @@ def test_partitions_are_thread_count_independent(rng, cov):
 
 @pytest.mark.parametrize("separation", [1e3, 1e5, 1e7])
 @pytest.mark.parametrize("d", [3, 7, 16])
-def test_tied_moments_exact_however_separated(rng, separation, d):
+def test_tied_moments_exact_however_separated(rng, separation, d, kernel_variant):
     """Issue 9, defect 8: the wide tied path pooled the rank update about a
     common center and lost digits as separation^2 (relative covariance
     error 6e-3 at 1e7 sigma); it must match the NumPy twin as the narrow
@@ -201,6 +203,36 @@ def test_tied_moments_exact_however_separated(rng, separation, d):
     want = _reference.accumulate("tied", means, X, resp)
     cov, ref_cov = _tied_covariance(got, k, d), _tied_covariance(want, k, d)
     assert np.abs(cov - ref_cov).max() <= 1e-12 * np.abs(ref_cov).max()
+
+
+@pytest.mark.parametrize("cov", COVS)
+@pytest.mark.parametrize("d", [5, 8, 9, 16, 17, 33, 64])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fma_variants_agree_bit_for_bit(rng, monkeypatch, cov, d, weighted):
+    """Every variant with fused multiply-adds (AVX2 4 x 8 tiles, AVX-512
+    8 x 8 tiles) sums each element in the same order, so a fit is the same
+    bits whichever of them the CPU picks (the pinned fits hold on both)."""
+    present = [v for v in FMA_VARIANTS if v in _core.kernel_variants()]
+    if len(present) < 2:
+        pytest.skip("fewer than two FMA kernel variants on this CPU")
+    n, k = 203, 5   # a partial block and a partial 8-row tile
+    weights, means, _, prec_chol = random_model(rng, k, d, cov)
+    X = means[rng.integers(0, k, n)] + rng.normal(size=(n, d))
+    sw = rng.uniform(0, 3, n) if weighted else None
+    resp_in = rng.dirichlet(np.ones(k), size=n)
+    results = []
+    for variant in present:
+        monkeypatch.setenv("CEM_KERNELS", variant)
+        assert _core.kernel_variant() == variant
+        resp, log_density = np.empty((n, k)), np.empty(n)
+        stats = _core.e_step(cov, weights, means, prec_chol, X, sw, resp=resp,
+                             log_density=log_density)
+        about = _core.e_step(cov, weights, means, prec_chol, X, sw, shift=means + 0.5)
+        acc = _core.accumulate(cov, means, X, resp_in, sw)
+        results.append((stats, resp, log_density, about, acc))
+    for other in results[1:]:
+        for got, want in zip(other, results[0]):
+            np.testing.assert_array_equal(got, want)
 
 
 def _tied_covariance(stats, k, d):
