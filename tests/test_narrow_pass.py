@@ -17,7 +17,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from cem import _core, _reference  # noqa: E402
-from conftest import random_model  # noqa: E402
+from conftest import CHILD_CWD, child_env, random_model  # noqa: E402
 
 COVS = ("full", "tied", "diag", "spherical", "tied_diag", "tied_spherical")
 FEW = settings(max_examples=int(os.environ.get("CEM_HYPOTHESIS_EXAMPLES", 25)), deadline=None)
@@ -128,8 +128,10 @@ print(json.dumps(out))
 
 
 def _run_variant(variant):
-    env = dict(os.environ, CEM_KERNELS=variant)
-    out = subprocess.run([sys.executable, "-c", _VARIANT_SCRIPT, HERE], env=env,
+    # child_env and CHILD_CWD: the child imports this process's cem, never a
+    # checkout's unbuilt source tree from the working directory
+    out = subprocess.run([sys.executable, "-c", _VARIANT_SCRIPT, HERE],
+                         env=child_env(CEM_KERNELS=variant), cwd=CHILD_CWD,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
