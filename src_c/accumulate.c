@@ -143,17 +143,21 @@ static void accumulate_wide_full(cem_pass *p, const cem_block *b, double *stats)
             n_rows = gather_weighted_rows(w, nb, ld);
             rows = w->gathered;
         }
-        if (p->n_patch == 0) {
-            p->kern->diff_weighted_moments(rows, w->shift_pad + c * ld, w->row_weight, n_rows,
-                                           cem_round_rows(n_rows), ld, w->dif, w->wdif,
-                                           w->sx_row);
-        } else { /* the differences x~ - s become x_hat - s (missing.c) before the moments */
-            p->kern->block_diff(rows, cem_round_rows(n_rows), ld, w->shift_pad + c * ld, w->dif);
-            for (ptrdiff_t i = 0; i < p->n_patch; i++) {
-                w->dif[(ptrdiff_t)p->patch_at[i]] += p->patch_delta[i * k + c];
-            }
-            p->kern->weighted_moments(w->dif, w->row_weight, n_rows, ld, w->wdif, w->sx_row,
-                                      NULL);
+        p->kern->diff_weighted_moments(rows, w->shift_pad + c * ld, w->row_weight, n_rows,
+                                       cem_round_rows(n_rows), ld, w->dif, w->wdif, w->sx_row);
+        /* The differences x~ - s become x_hat - s (missing.c) after the fused
+         * sweep, not before it: with most rows of an incomplete table holding
+         * a missing value nearly every block has patches, and an unfused
+         * diff + patch + moments costs those blocks the fused sweep. The few
+         * patched entries are corrected in place; sx takes the change of
+         * their weighted difference (another summation order, for data with
+         * NaN only: unpatched blocks keep the bits of the complete pass). */
+        for (ptrdiff_t i = 0; i < p->n_patch; i++) {
+            const ptrdiff_t at = (ptrdiff_t)p->patch_at[i], r = at / ld;
+            const double old = w->wdif[at];
+            w->dif[at] += p->patch_delta[i * k + c];
+            w->wdif[at] = w->row_weight[r] * w->dif[at];
+            w->sx_row[at - r * ld] += w->wdif[at] - old;
         }
         p->kern->syrk_lower(w->dif, w->wdif, n_rows, d, ld, sxx + c * d * d);
         for (ptrdiff_t j = 0; j < d; j++) {

@@ -1030,9 +1030,10 @@ static void test_missing_values(void)
     free(s2);
 }
 
-/* cem_e_step_missing with k = 3 components (FULL: the per-row algebra in
- * lanes, one per component; wide blocks take x_hat through the
- * accumulation) against three passes of one component each: component c
+/* cem_e_step_missing with k = 9 components (FULL: the per-row algebra in
+ * lanes, one per component, 8 at a time and the rest; wide blocks take
+ * x_hat through the accumulation, patched after its fused sweep) against
+ * nine passes of one component each: component c
  * alone gives log N_c(x_o); the mixture's log-density and responsibilities
  * follow, and a one-component pass weighted by the responsibilities gives
  * component c's statistics (TIED: their sum is the pooled second moment).
@@ -1040,7 +1041,7 @@ static void test_missing_values(void)
  * rows, two blocks; narrow (d = 3) and wide (d = 6); exact-size scratch. */
 static void test_missing_mixture_from_single_components(void)
 {
-    enum { N = 90, K = 3, DMAX = 6 };
+    enum { N = 90, K = 9, DMAX = 6 };
     const int types[2] = {CEM_FULL, CEM_TIED};
     const ptrdiff_t dims[2] = {3, DMAX};
     for (int ti = 0; ti < 2; ti++) {
@@ -1048,7 +1049,8 @@ static void test_missing_mixture_from_single_components(void)
             const int type = types[ti];
             const ptrdiff_t d = dims[di], n_factors = type == CEM_FULL ? K : 1;
             double x[N * DMAX], u[K * DMAX * DMAX] = {0}, mu[K * DMAX];
-            const double w[K] = {0.2, 0.3, 0.5}, one[1] = {1.0};
+            const double w[K] = {0.05, 0.15, 0.1, 0.2, 0.05, 0.1, 0.1, 0.15, 0.1};
+            const double one[1] = {1.0};
             for (ptrdiff_t f = 0; f < n_factors; f++) {
                 for (ptrdiff_t i = 0; i < d; i++) {
                     u[f * d * d + i * d + i] = 0.7 + 0.2 * (double)f + 0.1 * (double)i;
