@@ -9,7 +9,10 @@ compare.py) with n_threads=1 and n_threads=2, alternating, median of
 median over the 2-thread median of wall time. On a shared machine another
 job takes a core from the 2-thread fit and not (or less) from the 1-thread
 one, so the script prints the load average before and after: a speed-up
-is only meaningful when the load stayed well below 1. No scikit-learn.
+is only meaningful when the load stayed well below 1. --pause sets the
+idle time before each fit (default compare.py's): on a VM a vCPU idle for
+that long can take milliseconds to come back to speed, which a pass of a
+few milliseconds on two threads feels. No scikit-learn.
 """
 import argparse
 import os
@@ -27,11 +30,11 @@ from compare import MAX_ITER_HI, MAX_ITER_LO, PAUSE_SECONDS  # noqa: E402
 from machine import cpu_name  # noqa: E402
 
 
-def fit_times(X, k, cov, max_iter, n_threads, init):
-    """(wall seconds, CPU seconds) of one fit."""
+def fit_times(X, k, cov, max_iter, n_threads, init, pause):
+    """(wall seconds, CPU seconds) of one fit, after `pause` idle seconds."""
     from cem import GMM
     est = GMM(k, covariance_type=cov, tol=0.0, max_iter=max_iter, n_threads=n_threads, **init)
-    time.sleep(PAUSE_SECONDS)
+    time.sleep(pause)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         wall, cpu = time.perf_counter(), time.process_time()
@@ -39,13 +42,13 @@ def fit_times(X, k, cov, max_iter, n_threads, init):
         return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def per_iteration(X, k, cov, repeats, init):
+def per_iteration(X, k, cov, repeats, init, pause):
     """{n_threads: (median wall, median CPU) per iteration} for 1 and 2 threads."""
     times = {1: [], 2: []}
     for _ in range(repeats):
         for n_threads in times:  # alternate, so drift hits both alike
-            lo = fit_times(X, k, cov, MAX_ITER_LO, n_threads, init)
-            hi = fit_times(X, k, cov, MAX_ITER_HI, n_threads, init)
+            lo = fit_times(X, k, cov, MAX_ITER_LO, n_threads, init, pause)
+            hi = fit_times(X, k, cov, MAX_ITER_HI, n_threads, init, pause)
             times[n_threads].append([(h - l) / (MAX_ITER_HI - MAX_ITER_LO)
                                      for h, l in zip(hi, lo)])
     return {t: tuple(np.median(np.array(v), axis=0)) for t, v in times.items()}
@@ -54,12 +57,15 @@ def per_iteration(X, k, cov, repeats, init):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--pause", type=float, default=PAUSE_SECONDS,
+                        help="idle seconds before each timed fit")
     parser.add_argument("--only", default="", help="run the workloads whose name contains this")
     args = parser.parse_args()
     import cem
     from cem import _core
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; cem {cem.__version__}, "
           f"kernels {_core.kernel_variant()}; medians of {args.repeats}; "
+          f"{args.pause:g} s idle before each fit; "
           f"load average {os.getloadavg()[0]:.2f} before")
     print("| workload | 1 thread s/iter | 2 threads s/iter | 2-thread speed-up "
           "| 1 thread CPU s/iter | 2 threads CPU s/iter |")
@@ -68,7 +74,8 @@ def main():
         if args.only not in name:
             continue
         X, centers = make_data(n, d, k)
-        t = per_iteration(X, k, cov, args.repeats, initial_params(centers, cov))
+        t = per_iteration(X, k, cov, args.repeats, initial_params(centers, cov),
+                          args.pause)
         print(f"| {name} | {t[1][0]:.4f} | {t[2][0]:.4f} | {t[1][0] / t[2][0]:.2f}x "
               f"| {t[1][1]:.4f} | {t[2][1]:.4f} |", flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} after")
