@@ -397,6 +397,21 @@ static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdi
     return CEM_OK;
 }
 
+/* A row's log-densities lp[c] (k of them) become exp(lp[c] - max_c lp[c]);
+ * returns their sum (>= 1): lp[c] / sum is the row's own responsibility. */
+static inline double row_shifted_exp(ptrdiff_t k, double *lp)
+{
+    double top = -INFINITY, total = 0.0;
+    for (ptrdiff_t c = 0; c < k; c++) {
+        top = lp[c] > top ? lp[c] : top;
+    }
+    for (ptrdiff_t c = 0; c < k; c++) {
+        lp[c] = exp(lp[c] - top);
+        total += lp[c];
+    }
+    return total;
+}
+
 /* Adds to stats what row r's statistics (weight w_r, its own
  * responsibilities from row_lp) exceed those of its filled row by. */
 static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff_t nm,
@@ -406,14 +421,7 @@ static void row_corrections(cem_pass *p, const cem_model *m, double w_r, ptrdiff
     const int type = p->covariance_type;
     double *sx = stats + 2 + k, *sxx = sx + k * d; /* the counts: in the block's (not direct) */
     const double *abs_ = mw->absent;
-    double top = -INFINITY, total = 0.0;
-    for (ptrdiff_t c = 0; c < k; c++) {
-        top = mw->row_lp[c] > top ? mw->row_lp[c] : top;
-    }
-    for (ptrdiff_t c = 0; c < k; c++) {
-        mw->row_lp[c] = exp(mw->row_lp[c] - top);
-        total += mw->row_lp[c];
-    }
+    const double total = row_shifted_exp(k, mw->row_lp);
     for (ptrdiff_t c = 0; c < k; c++) {
         const double a = w_r * (mw->row_lp[c] / total);
         if (a == 0.0) {
@@ -715,14 +723,7 @@ static void full_corrections(cem_pass *p, ptrdiff_t r, double w_r, ptrdiff_t nm,
     double *sx = stats + 2 + k, *sxx = sx + k * d; /* the counts: in the block's (not direct) */
     const double *abs_ = mw->absent, *l = mw->row_chol;
     double *a = mw->lane + 3 * k, *delta = mw->row_y, *ft = mw->filled_dif;
-    double top = -INFINITY, total = 0.0;
-    for (ptrdiff_t c = 0; c < k; c++) {
-        top = mw->row_lp[c] > top ? mw->row_lp[c] : top;
-    }
-    for (ptrdiff_t c = 0; c < k; c++) {
-        mw->row_lp[c] = exp(mw->row_lp[c] - top);
-        total += mw->row_lp[c];
-    }
+    const double total = row_shifted_exp(k, mw->row_lp);
     for (ptrdiff_t c = 0; c < k; c++) {
         a[c] = w_r * (mw->row_lp[c] / total);
     }
