@@ -65,8 +65,6 @@ typedef struct {
                          const double *mu_pad, double *sx, double *sq);
     void (*syrk_lower)(const double *dif, const double *wdif, ptrdiff_t nb, ptrdiff_t d,
                        ptrdiff_t ld, double *s);
-    void (*weighted_moments)(const double *dif, const double *a, ptrdiff_t nb, ptrdiff_t ld,
-                             double *wdif, double *sx, double *sq);
     void (*row_max_t)(const double *lpt, ptrdiff_t nb8, ptrdiff_t k, ptrdiff_t stride,
                       double *mx);
     void (*exp_shifted_t)(double *lpt, ptrdiff_t nb8, ptrdiff_t k, ptrdiff_t stride,
