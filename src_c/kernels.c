@@ -1,8 +1,8 @@
 /*
  * kernels.c -- compiles the block kernels (kernels.inc, and k-means's
- * kmeans_kernels.inc) once for the baseline instruction set and, on x86-64
- * with GCC or Clang, once more for AVX2 + FMA and once for AVX-512, and
- * picks at run time the best one the CPU supports (or the one the
+ * kmeans_kernels.inc, through kernels_variant.inc) once for the baseline
+ * instruction set and, on x86-64 with GCC or Clang, once more for AVX2 +
+ * FMA and once for AVX-512, and picks at run time the best one the CPU supports (or the one the
  * environment variable CEM_KERNELS names). Also the block loader they all
  * start from.
  */
@@ -67,18 +67,7 @@ typedef uint64_t cem_u8 __attribute__((vector_size(64)));
 #define CEM_IN cem_i2
 #define CEM_INU cem_i2u
 #define CEM_UN cem_u2
-#include "kmeans_kernels.inc"
-#include "kernels.inc"
-#undef CEM_LANES
-#undef CEM_STEP_ROWS
-#undef CEM_VN
-#undef CEM_VNU
-#undef CEM_IN
-#undef CEM_INU
-#undef CEM_UN
-#undef CEM_KERNEL_NAME
-#undef CEM_KERNEL
-#undef CEM_TARGET
+#include "kernels_variant.inc"
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(CEM_NO_DISPATCH)
 #define CEM_HAVE_AVX2_VARIANT 1
@@ -94,18 +83,7 @@ typedef uint64_t cem_u8 __attribute__((vector_size(64)));
 #define CEM_IN cem_i4
 #define CEM_INU cem_i4u
 #define CEM_UN cem_u4
-#include "kmeans_kernels.inc"
-#include "kernels.inc"
-#undef CEM_LANES
-#undef CEM_STEP_ROWS
-#undef CEM_VN
-#undef CEM_VNU
-#undef CEM_IN
-#undef CEM_INU
-#undef CEM_UN
-#undef CEM_KERNEL_NAME
-#undef CEM_KERNEL
-#undef CEM_TARGET
+#include "kernels_variant.inc"
 /* AVX-512 (F, DQ, VL): the same source, 8-lane vectors in one register.
  * FMA contracts the same expressions as in the AVX2 variant, so the two
  * give the same bits. */
@@ -121,18 +99,7 @@ typedef uint64_t cem_u8 __attribute__((vector_size(64)));
 #define CEM_IN cem_i8
 #define CEM_INU cem_i8u
 #define CEM_UN cem_u8
-#include "kmeans_kernels.inc"
-#include "kernels.inc"
-#undef CEM_LANES
-#undef CEM_STEP_ROWS
-#undef CEM_VN
-#undef CEM_VNU
-#undef CEM_IN
-#undef CEM_INU
-#undef CEM_UN
-#undef CEM_KERNEL_NAME
-#undef CEM_KERNEL
-#undef CEM_TARGET
+#include "kernels_variant.inc"
 #endif
 
 /* Whether the running CPU has a variant's instructions. */
