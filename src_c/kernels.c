@@ -2,9 +2,9 @@
  * kernels.c -- compiles the block kernels (kernels.inc, and k-means's
  * kmeans_kernels.inc, through kernels_variant.inc) once for the baseline
  * instruction set and, on x86-64 with GCC or Clang, once more for AVX2 +
- * FMA and once for AVX-512, and picks at run time the best one the CPU supports (or the one the
- * environment variable CEM_KERNELS names). Also the block loader they all
- * start from.
+ * FMA and once for AVX-512, and picks at run time the best one the CPU
+ * supports (or the one the environment variable CEM_KERNELS names). Also
+ * the block loader they all start from.
  */
 #include <float.h>
 #include <stdlib.h>
