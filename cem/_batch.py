@@ -17,7 +17,7 @@ from cem._init import kmeans_n_trials, random_rows
 from cem._params import Parameters, ill_defined_message
 from cem._validation import (
     ConvergenceWarning, check_params, check_random_state, check_sample_weight,
-    non_finite_message, raisable, user_stacklevel,
+    non_finite_message, raisable, random_state_for, user_stacklevel,
 )
 
 STATUS_OK = 0
@@ -254,12 +254,15 @@ def _draws(random_state, init_params, sizes, status, k, n_init, offsets, weights
     elif seeded and init_params == "random_from_data" and weights is not None \
             and not (weights > 0).all():
         for p in fitted.tolist():
-            start[p] = draw_inits(check_random_state(random_state), int(sizes[p]),
-                                  problem_weights(p))
+            with random_state_for(random_state) as rng:
+                start[p] = draw_inits(rng, int(sizes[p]), problem_weights(p))
     elif seeded:
         distinct, which = np.unique(sizes[fitted], return_inverse=True)
-        starts = np.array([draw_inits(check_random_state(random_state), n)
-                           for n in distinct.tolist()], dtype=np.int64)
+        starts = []
+        for n in distinct.tolist():
+            with random_state_for(random_state) as rng:
+                starts.append(draw_inits(rng, n))
+        starts = np.array(starts, dtype=np.int64)
         start[fitted] = starts[which.reshape(-1)]
     else:
         rng = check_random_state(random_state)

@@ -28,7 +28,7 @@ from cem._stats import SufficientStatistics
 from cem._validation import (
     CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_feature_names, check_means,
     check_params, check_precisions, check_random_state, check_sample_weight, check_weights,
-    check_X, effective_n_threads, feature_names, raisable, user_stacklevel,
+    check_X, effective_n_threads, feature_names, raisable, random_state_for, user_stacklevel,
 )
 from cem._weights import rescaled_for_fitting
 
@@ -333,9 +333,10 @@ class GMM(Estimator):
         prior = resolve_prior(self.prior, source, self.n_components, self.covariance_type,
                               n_threads)
         start = (self._fitted_parameters64(), self.lower_bound_) if warm else None
-        result = self._em(n_threads, initial_stats, prior).run(
-            source, n_init=1 if warm else self.n_init, user_init=user_init,
-            rng=check_random_state(self.random_state), start=start)
+        with random_state_for(self.random_state) as rng:
+            result = self._em(n_threads, initial_stats, prior).run(
+                source, n_init=1 if warm else self.n_init, user_init=user_init, rng=rng,
+                start=start)
 
         attributes, dropped = self._new_model(result.params, source.dtype, d, names)
         if prior is not None:

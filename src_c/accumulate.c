@@ -21,9 +21,17 @@
 static double component_weights(const cem_block *b, ptrdiff_t c, double *a)
 {
     const double *col = b->resp + c * b->comp_step;
-    const double *sw = b->data->sample_weight != NULL ? b->data->sample_weight + b->i0 : NULL;
-    for (ptrdiff_t r = 0; r < b->nb; r++) {
-        a[r] = sw != NULL ? sw[r] * col[r * b->row_step] : col[r * b->row_step];
+    const ptrdiff_t step = b->row_step;
+    /* two loops, not a test per row: each vectorises */
+    if (b->data->sample_weight != NULL) {
+        const double *sw = b->data->sample_weight + b->i0;
+        for (ptrdiff_t r = 0; r < b->nb; r++) {
+            a[r] = sw[r] * col[r * step];
+        }
+    } else {
+        for (ptrdiff_t r = 0; r < b->nb; r++) {
+            a[r] = col[r * step];
+        }
     }
     const ptrdiff_t nb8 = cem_round_rows(b->nb);
     for (ptrdiff_t r = b->nb; r < nb8; r++) {

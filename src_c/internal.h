@@ -144,7 +144,13 @@ static inline double cem_pairwise8(const double *part)
 static inline double cem_lane_sum(const double *v, ptrdiff_t n)
 {
     double part[8] = {0};
-    for (ptrdiff_t r = 0; r < n; r++) {
+    ptrdiff_t r = 0;
+    for (; r + 8 <= n; r += 8) { /* whole groups: the lanes vectorise */
+        for (int t = 0; t < 8; t++) {
+            part[t] += v[r + t];
+        }
+    }
+    for (; r < n; r++) {
         part[r & 7] += v[r];
     }
     return cem_pairwise8(part);
