@@ -282,12 +282,20 @@ cdef class _Pass:
         cdef bint want_stats = self.want_stats, missing = self.missing
         for first in range(0, n_parts, self.wave):
             last = min(first + self.wave, n_parts)
-            with nogil, parallel(num_threads=self.threads):
-                for p in prange(first, last, schedule="dynamic"):
-                    status[p - first] = e_step_partition(
-                        model, shift, data, p, n_parts,
-                        &part_stats[p - first, 0] if want_stats else NULL,
-                        resp, log_density, &work[threadid(), 0], work_len, missing)
+            if self.threads == 1:  # no parallel region: its set-up costs ~1 us a pass
+                with nogil:
+                    for p in range(first, last):
+                        status[p - first] = e_step_partition(
+                            model, shift, data, p, n_parts,
+                            &part_stats[p - first, 0] if want_stats else NULL,
+                            resp, log_density, &work[0, 0], work_len, missing)
+            else:
+                with nogil, parallel(num_threads=self.threads):
+                    for p in prange(first, last, schedule="dynamic"):
+                        status[p - first] = e_step_partition(
+                            model, shift, data, p, n_parts,
+                            &part_stats[p - first, 0] if want_stats else NULL,
+                            resp, log_density, &work[threadid(), 0], work_len, missing)
             for p in range(last - first):
                 check(status[p])
             if want_stats:
@@ -1002,20 +1010,34 @@ def em_iterations(covariance_type, weights, means, prec_chol, X, sample_weight, 
         raise ValueError("weights, means and prec_chol disagree in shape, or max_iter < 1")
     cdef _Pass one_pass = _Pass(k, d, ct, X, sample_weight, n_threads, True)
     # Two sets of parameters: the current model (read by the pass, its means
-    # the shift) and the M-step's output; they swap every iteration.
-    current = [np.array(weights, dtype=np.float64, order="C"),
-               np.array(means, dtype=np.float64, order="C"), np.empty(shape),
-               np.array(prec_chol, dtype=np.float64, order="C")]
-    following = [np.empty(k), np.empty((k, d)), np.empty(shape), np.empty(shape)]
+    # the shift) and the M-step's output; they swap every iteration. Their
+    # pointers are taken once: a memoryview per array per iteration cost
+    # more than the pass of a small fit's M-step.
+    sets = ([np.array(weights, dtype=np.float64, order="C"),
+             np.array(means, dtype=np.float64, order="C"), np.empty(shape),
+             np.array(prec_chol, dtype=np.float64, order="C")],
+            [np.empty(k), np.empty((k, d)), np.empty(shape), np.empty(shape)])
+    cdef double *set_w[2]
+    cdef double *set_mu[2]
+    cdef double *set_cov[2]
+    cdef double *set_pc[2]
+    cdef double[::1] view
+    cdef int s, cur = 0
+    for s in range(2):
+        view = sets[s][0]
+        set_w[s] = &view[0]
+        view = sets[s][1].reshape(-1)
+        set_mu[s] = &view[0]
+        view = sets[s][2].reshape(-1)
+        set_cov[s] = &view[0]
+        view = sets[s][3].reshape(-1)
+        set_pc[s] = &view[0]
     stats = np.empty(one_pass.stats_len)
     centers = np.empty((k, d))
     cdef double[::1] st = stats
     cdef double[:, ::1] ce = centers
-    cdef double[::1] w
-    cdef double[:, ::1] mu
-    cdef double[::1] pc, next_w, next_cov, next_pc
-    cdef double[:, ::1] next_mu
     cdef const double *shift
+    cdef double *mu
     cdef ptrdiff_t n_iter = 0, c, j
     cdef double previous, change
     cdef bint converged = False
@@ -1023,34 +1045,32 @@ def em_iterations(covariance_type, weights, means, prec_chol, X, sample_weight, 
     lower_bounds = []
     while n_iter < max_iter:
         n_iter += 1
-        w, mu, pc = current[0], current[1], current[3].reshape(-1)
-        one_pass.model.weights, one_pass.model.means = &w[0], &mu[0, 0]
-        one_pass.model.prec_chol = &pc[0]
+        mu = set_mu[cur]
+        one_pass.model.weights, one_pass.model.means = set_w[cur], mu
+        one_pass.model.prec_chol = set_pc[cur]
         previous = lower_bound
         try:
             one_pass.run(NULL, &st[0], NULL, NULL)
         except CoreError as exc:
             raise IterationError(exc.status, str(exc), "E") from None
-        shift = &mu[0, 0]
+        shift = mu
         cancel = cem_moments_cancel(k, d, ct, &st[0])
         check_step(cancel if cancel < 0 else CEM_OK, "E")
         if cancel == 1:  # cem._em.statistics_about_the_data's redo
             for c in range(k):
                 for j in range(d):
-                    ce[c, j] = mu[c, j] + st[2 + k + c * d + j] / (st[2 + c] + CEM_NK_FLOOR)
+                    ce[c, j] = mu[c * d + j] + st[2 + k + c * d + j] / (st[2 + c] + CEM_NK_FLOOR)
             shift = &ce[0, 0]
             try:
                 one_pass.run(shift, &st[0], NULL, NULL)
             except CoreError as exc:
                 raise IterationError(exc.status, str(exc), "E") from None
         lower_bound = st[1] / st[0]  # of the current parameters, before the M-step
-        next_w, next_mu = following[0], following[1]
-        next_cov, next_pc = following[2].reshape(-1), following[3].reshape(-1)
         with nogil:
-            status = cem_m_step(k, d, ct, &st[0], shift, reg_covar, &next_w[0], &next_mu[0, 0],
-                                &next_cov[0], &next_pc[0])
+            status = cem_m_step(k, d, ct, &st[0], shift, reg_covar, set_w[1 - cur],
+                                set_mu[1 - cur], set_cov[1 - cur], set_pc[1 - cur])
         check_step(status, "M")
-        current, following = following, current
+        cur = 1 - cur
         lower_bounds.append(lower_bound)
         change = lower_bound - previous
         if iteration_end is not None:
@@ -1058,4 +1078,4 @@ def em_iterations(covariance_type, weights, means, prec_chol, X, sample_weight, 
         if abs(change) < tol:
             converged = True
             break
-    return tuple(current), n_iter, lower_bound, lower_bounds, converged
+    return tuple(sets[cur]), n_iter, lower_bound, lower_bounds, converged
