@@ -32,6 +32,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks"))
 from workloads import WORKLOADS, flops_per_iteration, initial_params, make_data  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import alternating_medians  # noqa: E402
+
 MAX_ITER_LO, MAX_ITER_HI = 1, 4
 
 
@@ -63,13 +66,12 @@ def fit_seconds(lib, X, k, cov, max_iter, n_threads, init):
 
 
 def per_iteration(X, k, cov, repeats, n_threads, init):
-    times = {"cem": [], "sklearn": []}
-    for _ in range(repeats):
-        for lib in times:  # alternate, so drift hits both alike
-            lo = fit_seconds(lib, X, k, cov, MAX_ITER_LO, n_threads, init)
-            hi = fit_seconds(lib, X, k, cov, MAX_ITER_HI, n_threads, init)
-            times[lib].append((hi - lo) / (MAX_ITER_HI - MAX_ITER_LO))
-    return {lib: float(np.median(t)) for lib, t in times.items()}
+    def seconds_per_iteration(lib):
+        lo = fit_seconds(lib, X, k, cov, MAX_ITER_LO, n_threads, init)
+        hi = fit_seconds(lib, X, k, cov, MAX_ITER_HI, n_threads, init)
+        return (hi - lo) / (MAX_ITER_HI - MAX_ITER_LO)
+    medians = alternating_medians(seconds_per_iteration, ("cem", "sklearn"), repeats)
+    return {lib: float(m) for lib, m in medians.items()}
 
 
 def dgemm_rate(n_threads):

@@ -26,23 +26,13 @@ import argparse
 import os
 import platform
 import sys
-import time
-import warnings
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks"))
 from default_fits import DEFAULT_FITS, make_mixture  # noqa: E402
 from machine import cpu_name  # noqa: E402
-
-
-def timed(fn):
-    """(result, wall seconds, CPU seconds) of fn()."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        start, cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        return out, time.perf_counter() - start, time.process_time() - cpu
+from timing import alternating_medians, timed  # noqa: E402
 
 
 def contestants(X, k, cov):
@@ -65,16 +55,14 @@ def contestants(X, k, cov):
 
 def compare(X, k, cov, repeats):
     runs = contestants(X, k, cov)
-    wall = {name: [] for name in runs}
-    cpu = {name: [] for name in runs}
     last = {name: fn() for name, fn in runs.items()}  # warm up imports and thread pools
-    for _ in range(repeats):
-        for name, fn in runs.items():  # alternate
-            last[name], w, c = timed(fn)
-            wall[name].append(w)
-            cpu[name].append(c)
-    return ({n: float(np.median(t)) for n, t in wall.items()},
-            {n: float(np.median(t)) for n, t in cpu.items()}, last)
+
+    def wall_and_cpu(name):
+        last[name], wall, cpu = timed(runs[name])
+        return wall, cpu
+    medians = alternating_medians(wall_and_cpu, runs, repeats)
+    return ({n: float(m[0]) for n, m in medians.items()},
+            {n: float(m[1]) for n, m in medians.items()}, last)
 
 
 def agreement(X, last):
