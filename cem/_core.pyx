@@ -413,24 +413,7 @@ def new_parameters(covariance_type, Py_ssize_t k, Py_ssize_t d):
 def m_step(covariance_type, stats, shift, double reg_covar):
     """Parameters from statistics (see cem_m_step).
     Returns (weights, means, covariances, prec_chol) as new float64 arrays."""
-    cdef const double[::1] st = stats
-    cdef const double[:, ::1] s = shift
-    cdef int ct = COVARIANCE_TYPES[covariance_type]
-    cdef ptrdiff_t k = s.shape[0]
-    cdef ptrdiff_t d = s.shape[1]
-    if st.shape[0] != cem_stats_size(k, d, ct):
-        raise ValueError("stats has the wrong length for this shape")
-    weights, means, covariances, prec_chol = new_parameters(covariance_type, k, d)
-    cdef double[::1] w = weights
-    cdef double[:, ::1] mu = means
-    cdef double[::1] cov = covariances.reshape(-1)
-    cdef double[::1] pc = prec_chol.reshape(-1)
-    cdef int status
-    with nogil:
-        status = cem_m_step(k, d, ct, &st[0], &s[0, 0], reg_covar, &w[0], &mu[0, 0],
-                            &cov[0], &pc[0])
-    check(status)
-    return weights, means, covariances, prec_chol
+    return parameters_from(covariance_type, stats, shift, reg_covar, None)
 
 
 def precision_cholesky(covariance_type, covariances, Py_ssize_t k, Py_ssize_t d):
@@ -911,6 +894,12 @@ def m_step_map(covariance_type, stats, shift, double shrinkage, mean, double dof
     (shrinkage, mean (d,), dof, scale: (d, d) for full/tied, a scalar for
     the variance types; see cem_m_step_map). Returns (weights, means,
     covariances, prec_chol) as new float64 arrays."""
+    return parameters_from(covariance_type, stats, shift, 0.0, (shrinkage, mean, dof, scale))
+
+
+cdef tuple parameters_from(covariance_type, stats, shift, double reg_covar, prior):
+    """m_step's new parameters; with prior = (shrinkage, mean, dof, scale)
+    m_step_map's (reg_covar unused)."""
     cdef const double[::1] st = stats
     cdef const double[:, ::1] s = shift
     cdef int ct = COVARIANCE_TYPES[covariance_type]
@@ -918,16 +907,21 @@ def m_step_map(covariance_type, stats, shift, double shrinkage, mean, double dof
     cdef ptrdiff_t d = s.shape[1]
     if st.shape[0] != cem_stats_size(k, d, ct):
         raise ValueError("stats has the wrong length for this shape")
-    cdef _PriorView view = _PriorView(ct, d, shrinkage, mean, dof, scale)
+    cdef _PriorView view = None if prior is None else _PriorView(ct, d, *prior)
     weights, means, covariances, prec_chol = new_parameters(covariance_type, k, d)
     cdef double[::1] w = weights
     cdef double[:, ::1] mu = means
     cdef double[::1] cov = covariances.reshape(-1)
     cdef double[::1] pc = prec_chol.reshape(-1)
     cdef int status
-    with nogil:
-        status = cem_m_step_map(k, d, ct, &st[0], &s[0, 0], &view.prior, &w[0], &mu[0, 0],
+    if view is None:
+        with nogil:
+            status = cem_m_step(k, d, ct, &st[0], &s[0, 0], reg_covar, &w[0], &mu[0, 0],
                                 &cov[0], &pc[0])
+    else:
+        with nogil:
+            status = cem_m_step_map(k, d, ct, &st[0], &s[0, 0], &view.prior, &w[0],
+                                    &mu[0, 0], &cov[0], &pc[0])
     check(status)
     return weights, means, covariances, prec_chol
 
