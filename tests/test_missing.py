@@ -12,7 +12,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from cem import _core, _reference  # noqa: E402
-from conftest import random_model  # noqa: E402
+from conftest import random_model, write_memmap  # noqa: E402
 
 COVS = ("full", "tied", "diag", "spherical", "tied_diag", "tied_spherical")
 FEW = settings(max_examples=int(os.environ.get("CEM_HYPOTHESIS_EXAMPLES", 25)), deadline=None)
@@ -315,14 +315,9 @@ def test_float32_weights_and_sources_agree(tmp_path, rng):
     sw = rng.uniform(0.5, 2.0, size=len(X))
     ref = cem.GMM(3, missing="marginalize", random_state=0).fit(X, sample_weight=sw)
     # a memmap (read in chunks) and a stream of chunks: same statistics, same fit
-    path = tmp_path / "x.dat"
-    mm = np.memmap(path, dtype=np.float64, mode="w+", shape=X.shape)
-    mm[:] = X
-    mm.flush()
     kw = dict(missing="marginalize", random_state=0, means_init=ref.means_,
               weights_init=ref.weights_, precisions_init=ref.precisions_, max_iter=3)
-    chunked = cem.GMM(3, **kw).fit(np.memmap(path, dtype=np.float64, mode="r", shape=X.shape),
-                                   sample_weight=sw)
+    chunked = cem.GMM(3, **kw).fit(write_memmap(tmp_path / "x.dat", X), sample_weight=sw)
     memory = cem.GMM(3, **kw).fit(X, sample_weight=sw)
     stream = cem.GMM(3, **kw).fit(lambda: ((X[i:i + 700], sw[i:i + 700])
                                            for i in range(0, len(X), 700)))
