@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "ben
 from workloads import WORKLOADS, flops_per_iteration, initial_params, make_data  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import blas_libraries, openblas_settings  # noqa: E402
 from timing import alternating_medians  # noqa: E402
 
 MAX_ITER_LO, MAX_ITER_HI = 1, 4
@@ -145,20 +146,16 @@ def main():
         peakmem_child(*args.peakmem_child, args.n_threads, args.dtype)
         return
 
-    from threadpoolctl import threadpool_info
     import sklearn
     import cem
-    blas = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, "
-            f"{i['num_threads']} threads)" for i in threadpool_info()
-            if i["user_api"] == "blas"]
+    blas = blas_libraries()
     rate = dgemm_rate(args.n_threads)  # measured again at the end; the best rate is the bound
     exps = exp_rate(args.n_threads)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{platform.processor() or platform.platform()}")
     print(f"cem {cem.__version__} (n_threads={args.n_threads}), scikit-learn "
-          f"{sklearn.__version__}, numpy {np.__version__}, BLAS: {'; '.join(blas)}")
-    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
-          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}")
+          f"{sklearn.__version__}, numpy {np.__version__}, BLAS: {blas}")
+    print(openblas_settings())
     print(f"DGEMM (numpy matmul 2000x2000, {args.n_threads} threads): {rate / 1e9:.1f} GFLOP/s; "
           f"dtype {args.dtype}; per-iteration medians of {args.repeats} repeats")
     print(f"np.exp: {exps / args.n_threads / 1e9:.3f} G exponentials/s on one core "
