@@ -26,7 +26,7 @@ from cem._shapes import n_parameters
 from cem._sources import data_source, is_dask_array, map_dask_rows, source_threads
 from cem._stats import SufficientStatistics
 from cem._validation import (
-    CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_feature_names, check_means,
+    CHUNK_ROWS, ConvergenceWarning, check_feature_names, check_is_fitted, check_means,
     check_params, check_precisions, check_random_state, check_sample_weight, check_weights,
     check_X, effective_n_threads, feature_names, raisable, user_stacklevel,
 )
@@ -191,10 +191,7 @@ class GMM(Estimator):
 
     # ------------------------------------------------------------------
     def _check_is_fitted(self):
-        if not hasattr(self, "means_"):
-            raise raisable(NotFittedError)(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator.")
+        check_is_fitted(self, "means_")
 
     def _marginalize(self):
         """Whether NaN in X are missing values (else an error)."""
