@@ -24,10 +24,11 @@ import os
 import platform
 import pstats
 import sys
-import time
-import warnings
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import alternating_medians, timed  # noqa: E402
 
 ARGUMENTS = dict(n_components=2, init_params="random", tol=1e-8, random_state=0)
 
@@ -52,27 +53,22 @@ def fit_seconds(lib, X):
     if lib == "cem-python-loop":
         cem._em.e_step_statistics = lambda *args: real(*args)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            start, cpu_start = time.perf_counter(), time.process_time()
-            est = estimator(lib).fit(X)
-            return (time.perf_counter() - start, time.process_time() - cpu_start), est
+        est, wall, cpu = timed(lambda: estimator(lib).fit(X))
+        return (wall, cpu), est
     finally:
         cem._em.e_step_statistics = real
 
 
 def compare(X, repeats, python_loop):
-    times = {"cem": [], "sklearn": []}
-    if python_loop:
-        times["cem-python-loop"] = []
+    libs = ("cem", "sklearn", "cem-python-loop") if python_loop else ("cem", "sklearn")
     fitted = {}
-    for lib in times:  # warm up: imports, first-call costs
+    for lib in libs:  # warm up: imports, first-call costs
         fitted[lib] = fit_seconds(lib, X)[1]
-    for _ in range(repeats):
-        for lib in times:  # alternate
-            seconds, fitted[lib] = fit_seconds(lib, X)
-            times[lib].append(seconds)
-    medians = {lib: np.median(t, axis=0) for lib, t in times.items()}
+
+    def seconds(lib):
+        seconds, fitted[lib] = fit_seconds(lib, X)
+        return seconds
+    medians = alternating_medians(seconds, libs, repeats)
     return ({lib: float(m[0]) for lib, m in medians.items()},
             {lib: float(m[1]) for lib, m in medians.items()}, fitted)
 

@@ -32,6 +32,10 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks"))
 from workloads import WORKLOADS, flops_per_iteration, initial_params, make_data  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import blas_libraries, openblas_settings  # noqa: E402
+from timing import alternating_medians  # noqa: E402
+
 MAX_ITER_LO, MAX_ITER_HI = 1, 4
 
 
@@ -63,13 +67,12 @@ def fit_seconds(lib, X, k, cov, max_iter, n_threads, init):
 
 
 def per_iteration(X, k, cov, repeats, n_threads, init):
-    times = {"cem": [], "sklearn": []}
-    for _ in range(repeats):
-        for lib in times:  # alternate, so drift hits both alike
-            lo = fit_seconds(lib, X, k, cov, MAX_ITER_LO, n_threads, init)
-            hi = fit_seconds(lib, X, k, cov, MAX_ITER_HI, n_threads, init)
-            times[lib].append((hi - lo) / (MAX_ITER_HI - MAX_ITER_LO))
-    return {lib: float(np.median(t)) for lib, t in times.items()}
+    def seconds_per_iteration(lib):
+        lo = fit_seconds(lib, X, k, cov, MAX_ITER_LO, n_threads, init)
+        hi = fit_seconds(lib, X, k, cov, MAX_ITER_HI, n_threads, init)
+        return (hi - lo) / (MAX_ITER_HI - MAX_ITER_LO)
+    medians = alternating_medians(seconds_per_iteration, ("cem", "sklearn"), repeats)
+    return {lib: float(m) for lib, m in medians.items()}
 
 
 def dgemm_rate(n_threads):
@@ -143,20 +146,16 @@ def main():
         peakmem_child(*args.peakmem_child, args.n_threads, args.dtype)
         return
 
-    from threadpoolctl import threadpool_info
     import sklearn
     import cem
-    blas = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, "
-            f"{i['num_threads']} threads)" for i in threadpool_info()
-            if i["user_api"] == "blas"]
+    blas = blas_libraries()
     rate = dgemm_rate(args.n_threads)  # measured again at the end; the best rate is the bound
     exps = exp_rate(args.n_threads)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{platform.processor() or platform.platform()}")
     print(f"cem {cem.__version__} (n_threads={args.n_threads}), scikit-learn "
-          f"{sklearn.__version__}, numpy {np.__version__}, BLAS: {'; '.join(blas)}")
-    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
-          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}")
+          f"{sklearn.__version__}, numpy {np.__version__}, BLAS: {blas}")
+    print(openblas_settings())
     print(f"DGEMM (numpy matmul 2000x2000, {args.n_threads} threads): {rate / 1e9:.1f} GFLOP/s; "
           f"dtype {args.dtype}; per-iteration medians of {args.repeats} repeats")
     print(f"np.exp: {exps / args.n_threads / 1e9:.3f} G exponentials/s on one core "

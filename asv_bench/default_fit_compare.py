@@ -26,23 +26,13 @@ import argparse
 import os
 import platform
 import sys
-import time
-import warnings
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks"))
 from default_fits import DEFAULT_FITS, make_mixture  # noqa: E402
-from machine import cpu_name  # noqa: E402
-
-
-def timed(fn):
-    """(result, wall seconds, CPU seconds) of fn()."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        start, cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        return out, time.perf_counter() - start, time.process_time() - cpu
+from machine import blas_libraries, cpu_name, openblas_settings  # noqa: E402
+from timing import alternating_medians, timed  # noqa: E402
 
 
 def contestants(X, k, cov):
@@ -65,16 +55,14 @@ def contestants(X, k, cov):
 
 def compare(X, k, cov, repeats):
     runs = contestants(X, k, cov)
-    wall = {name: [] for name in runs}
-    cpu = {name: [] for name in runs}
     last = {name: fn() for name, fn in runs.items()}  # warm up imports and thread pools
-    for _ in range(repeats):
-        for name, fn in runs.items():  # alternate
-            last[name], w, c = timed(fn)
-            wall[name].append(w)
-            cpu[name].append(c)
-    return ({n: float(np.median(t)) for n, t in wall.items()},
-            {n: float(np.median(t)) for n, t in cpu.items()}, last)
+
+    def wall_and_cpu(name):
+        last[name], wall, cpu = timed(runs[name])
+        return wall, cpu
+    medians = alternating_medians(wall_and_cpu, runs, repeats)
+    return ({n: float(m[0]) for n, m in medians.items()},
+            {n: float(m[1]) for n, m in medians.items()}, last)
 
 
 def agreement(X, last):
@@ -100,19 +88,14 @@ def main():
     parser.add_argument("--only", help="run the workloads whose name contains this")
     args = parser.parse_args()
     import sklearn
-    from threadpoolctl import threadpool_info
 
     import cem
-    blas = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, "
-            f"{i['num_threads']} threads)" for i in threadpool_info()
-            if i["user_api"] == "blas"]
+    blas = blas_libraries()
     print(f"machine: {cpu_name()}, {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"cem {cem.__version__}, scikit-learn {sklearn.__version__}, numpy {np.__version__}, "
-          f"python {platform.python_version()}, BLAS: {'; '.join(blas)}")
-    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
-          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}; "
-          f"medians of {args.repeats} alternating repeats\n")
+          f"python {platform.python_version()}, BLAS: {blas}")
+    print(f"{openblas_settings()}; medians of {args.repeats} alternating repeats\n")
     print("| workload | cem fit s | sklearn fit s | speed-up | CPU speed-up | "
           "cem k-means s | sklearn k-means s | speed-up | CPU speed-up | "
           "labels differ | centers rel. diff | means rel. diff | n_iter cem/sklearn |")

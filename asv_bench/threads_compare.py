@@ -18,9 +18,6 @@ import argparse
 import os
 import sys
 import time
-import warnings
-
-import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks"))
 from workloads import WORKLOADS, initial_params, make_data  # noqa: E402
@@ -28,6 +25,7 @@ from workloads import WORKLOADS, initial_params, make_data  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import MAX_ITER_HI, MAX_ITER_LO, PAUSE_SECONDS  # noqa: E402
 from machine import cpu_name  # noqa: E402
+from timing import alternating_medians, timed  # noqa: E402
 
 
 def fit_times(X, k, cov, max_iter, n_threads, init, pause):
@@ -35,23 +33,17 @@ def fit_times(X, k, cov, max_iter, n_threads, init, pause):
     from cem import GMM
     est = GMM(k, covariance_type=cov, tol=0.0, max_iter=max_iter, n_threads=n_threads, **init)
     time.sleep(pause)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        wall, cpu = time.perf_counter(), time.process_time()
-        est.fit(X)
-        return time.perf_counter() - wall, time.process_time() - cpu
+    return timed(lambda: est.fit(X))[1:]
 
 
 def per_iteration(X, k, cov, repeats, init, pause):
     """{n_threads: (median wall, median CPU) per iteration} for 1 and 2 threads."""
-    times = {1: [], 2: []}
-    for _ in range(repeats):
-        for n_threads in times:  # alternate, so drift hits both alike
-            lo = fit_times(X, k, cov, MAX_ITER_LO, n_threads, init, pause)
-            hi = fit_times(X, k, cov, MAX_ITER_HI, n_threads, init, pause)
-            times[n_threads].append([(h - l) / (MAX_ITER_HI - MAX_ITER_LO)
-                                     for h, l in zip(hi, lo)])
-    return {t: tuple(np.median(np.array(v), axis=0)) for t, v in times.items()}
+    def times_per_iteration(n_threads):
+        lo = fit_times(X, k, cov, MAX_ITER_LO, n_threads, init, pause)
+        hi = fit_times(X, k, cov, MAX_ITER_HI, n_threads, init, pause)
+        return [(h - l) / (MAX_ITER_HI - MAX_ITER_LO) for h, l in zip(hi, lo)]
+    medians = alternating_medians(times_per_iteration, (1, 2), repeats)
+    return {t: tuple(m) for t, m in medians.items()}
 
 
 def main():

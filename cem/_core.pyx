@@ -195,6 +195,15 @@ cdef cem_data as_data(X, sample_weight, ptrdiff_t d=-1) except *:
     return data
 
 
+cdef cem_data data_for_centers(const double[:, ::1] centers, X, sample_weight,
+                               str name="centers", str rows="n_clusters") except *:
+    """as_data(X, sample_weight) for X with the columns of `centers` (k, d),
+    once `centers` has k, d >= 1 (else a ValueError naming it and its rows)."""
+    if centers.shape[0] < 1 or centers.shape[1] < 1:
+        raise ValueError(f"{name} must have shape ({rows}, n_features), both >= 1")
+    return as_data(X, sample_weight, centers.shape[1])
+
+
 cdef cem_data partition(const cem_data *data, ptrdiff_t p, ptrdiff_t n_parts,
                         ptrdiff_t *start) noexcept nogil:
     """The rows of partition p of n_parts (cem_partition_start); *start is
@@ -382,11 +391,9 @@ def accumulate(covariance_type, shift, X, resp, sample_weight=None, stats=None):
     cdef const double[:, ::1] s = shift
     cdef const double[:, ::1] r = resp
     cdef int ct = COVARIANCE_TYPES[covariance_type]
+    cdef cem_data data = data_for_centers(s, X, sample_weight, "shift", "n_components")
     cdef ptrdiff_t k = s.shape[0]
     cdef ptrdiff_t d = s.shape[1]
-    if k < 1 or d < 1:
-        raise ValueError("shift must have shape (n_components, n_features), both >= 1")
-    cdef cem_data data = as_data(X, sample_weight, d)
     if r.shape[0] != data.n or r.shape[1] != k:
         raise ValueError("resp must have shape (n_samples, n_components)")
     if stats is None:
@@ -414,24 +421,7 @@ def new_parameters(covariance_type, Py_ssize_t k, Py_ssize_t d):
 def m_step(covariance_type, stats, shift, double reg_covar):
     """Parameters from statistics (see cem_m_step).
     Returns (weights, means, covariances, prec_chol) as new float64 arrays."""
-    cdef const double[::1] st = stats
-    cdef const double[:, ::1] s = shift
-    cdef int ct = COVARIANCE_TYPES[covariance_type]
-    cdef ptrdiff_t k = s.shape[0]
-    cdef ptrdiff_t d = s.shape[1]
-    if st.shape[0] != cem_stats_size(k, d, ct):
-        raise ValueError("stats has the wrong length for this shape")
-    weights, means, covariances, prec_chol = new_parameters(covariance_type, k, d)
-    cdef double[::1] w = weights
-    cdef double[:, ::1] mu = means
-    cdef double[::1] cov = covariances.reshape(-1)
-    cdef double[::1] pc = prec_chol.reshape(-1)
-    cdef int status
-    with nogil:
-        status = cem_m_step(k, d, ct, &st[0], &s[0, 0], reg_covar, &w[0], &mu[0, 0],
-                            &cov[0], &pc[0])
-    check(status)
-    return weights, means, covariances, prec_chol
+    return parameters_from(covariance_type, stats, shift, reg_covar, None)
 
 
 def precision_cholesky(covariance_type, covariances, Py_ssize_t k, Py_ssize_t d):
@@ -467,11 +457,9 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, n_threads=1):
     Returns (sums (k, d), counts (k,), inertia, n_changed); n_changed is -1
     without labels."""
     cdef const double[:, ::1] c = centers
+    cdef cem_data data = data_for_centers(c, X, sample_weight)
     cdef ptrdiff_t k = c.shape[0]
     cdef ptrdiff_t d = c.shape[1]
-    if k < 1 or d < 1:
-        raise ValueError("centers must have shape (n_clusters, n_features), both >= 1")
-    cdef cem_data data = as_data(X, sample_weight, d)
     cdef ptrdiff_t n_parts = n_partitions(data.n, k * d + k)
     cdef int threads = threads_for_work(n_threads, n_parts, data.n * (k * d + k + ROW_OVERHEAD))
     cdef double[:, ::1] sums = np.zeros((n_parts, padded_row(k * d)))
@@ -564,11 +552,9 @@ def kmeans_label_stats(covariance_types, centers, X, sample_weight=None, n_threa
     result does not depend on n_threads; up to CEM_PARTITION_MIN_ROWS rows
     it is one cem_accumulate of the whole one-hot partition."""
     cdef const double[:, ::1] c = centers
+    cdef cem_data data = data_for_centers(c, X, sample_weight)
     cdef ptrdiff_t k = c.shape[0]
     cdef ptrdiff_t d = c.shape[1]
-    if k < 1 or d < 1:
-        raise ValueError("centers must have shape (n_clusters, n_features), both >= 1")
-    cdef cem_data data = as_data(X, sample_weight, d)
     cdef ptrdiff_t n_types = len(covariance_types)
     cdef int[::1] types = np.array([COVARIANCE_TYPES[t] for t in covariance_types],
                                    dtype=np.intc)
@@ -916,6 +902,12 @@ def m_step_map(covariance_type, stats, shift, double shrinkage, mean, double dof
     (shrinkage, mean (d,), dof, scale: (d, d) for full/tied, a scalar for
     the variance types; see cem_m_step_map). Returns (weights, means,
     covariances, prec_chol) as new float64 arrays."""
+    return parameters_from(covariance_type, stats, shift, 0.0, (shrinkage, mean, dof, scale))
+
+
+cdef tuple parameters_from(covariance_type, stats, shift, double reg_covar, prior):
+    """m_step's new parameters; with prior = (shrinkage, mean, dof, scale)
+    m_step_map's (reg_covar unused)."""
     cdef const double[::1] st = stats
     cdef const double[:, ::1] s = shift
     cdef int ct = COVARIANCE_TYPES[covariance_type]
@@ -923,16 +915,21 @@ def m_step_map(covariance_type, stats, shift, double shrinkage, mean, double dof
     cdef ptrdiff_t d = s.shape[1]
     if st.shape[0] != cem_stats_size(k, d, ct):
         raise ValueError("stats has the wrong length for this shape")
-    cdef _PriorView view = _PriorView(ct, d, shrinkage, mean, dof, scale)
+    cdef _PriorView view = None if prior is None else _PriorView(ct, d, *prior)
     weights, means, covariances, prec_chol = new_parameters(covariance_type, k, d)
     cdef double[::1] w = weights
     cdef double[:, ::1] mu = means
     cdef double[::1] cov = covariances.reshape(-1)
     cdef double[::1] pc = prec_chol.reshape(-1)
     cdef int status
-    with nogil:
-        status = cem_m_step_map(k, d, ct, &st[0], &s[0, 0], &view.prior, &w[0], &mu[0, 0],
+    if view is None:
+        with nogil:
+            status = cem_m_step(k, d, ct, &st[0], &s[0, 0], reg_covar, &w[0], &mu[0, 0],
                                 &cov[0], &pc[0])
+    else:
+        with nogil:
+            status = cem_m_step_map(k, d, ct, &st[0], &s[0, 0], &view.prior, &w[0],
+                                    &mu[0, 0], &cov[0], &pc[0])
     check(status)
     return weights, means, covariances, prec_chol
 

@@ -26,7 +26,7 @@ from cem._shapes import n_parameters
 from cem._sources import data_source, is_dask_array, map_dask_rows, source_threads
 from cem._stats import SufficientStatistics
 from cem._validation import (
-    CHUNK_ROWS, ConvergenceWarning, NotFittedError, check_feature_names, check_means,
+    CHUNK_ROWS, ConvergenceWarning, check_feature_names, check_is_fitted, check_means,
     check_params, check_precisions, check_random_state, check_sample_weight, check_weights,
     check_X, effective_n_threads, feature_names, raisable, random_state_for, user_stacklevel,
 )
@@ -191,10 +191,7 @@ class GMM(Estimator):
 
     # ------------------------------------------------------------------
     def _check_is_fitted(self):
-        if not hasattr(self, "means_"):
-            raise raisable(NotFittedError)(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator.")
+        check_is_fitted(self, "means_")
 
     def _marginalize(self):
         """Whether NaN in X are missing values (else an error)."""
@@ -530,13 +527,18 @@ class GMM(Estimator):
             return map_dask_rows(self, "predict", X)
         X = self._validate_predict_X(X)
         labels = np.empty(X.shape[0], dtype=np.int64)
+        for start, rb in self._responsibility_chunks(X):
+            labels[start:start + rb.shape[0]] = rb.argmax(axis=1)
+        return labels
+
+    def _responsibility_chunks(self, X):
+        """(first row, responsibilities) of validated X, CHUNK_ROWS rows at
+        a time in one reused buffer: O(chunk x k) memory whatever n is."""
         resp = np.empty((min(CHUNK_ROWS, X.shape[0]), self.n_components))
         for start in range(0, X.shape[0], CHUNK_ROWS):
-            Xb = X[start:start + CHUNK_ROWS]
-            rb = resp[:Xb.shape[0]]
-            self._evaluate(Xb, resp=rb)
-            labels[start:start + Xb.shape[0]] = rb.argmax(axis=1)
-        return labels
+            rb = resp[:min(CHUNK_ROWS, X.shape[0] - start)]
+            self._evaluate(X[start:start + rb.shape[0]], resp=rb)
+            yield start, rb
 
     def _log_likelihood(self, X, sample_weight):
         """(sum of w_i log p(x_i), sum of w_i) over the rows of X."""
@@ -579,10 +581,7 @@ class GMM(Estimator):
         X = self._validate_predict_X(X)
         w = check_sample_weight(sample_weight, X.shape[0])
         log_max_resp = 0.0
-        resp = np.empty((min(CHUNK_ROWS, X.shape[0]), self.n_components))
-        for start in range(0, X.shape[0], CHUNK_ROWS):
-            rb = resp[:min(CHUNK_ROWS, X.shape[0] - start)]
-            self._evaluate(X[start:start + rb.shape[0]], resp=rb)
+        for start, rb in self._responsibility_chunks(X):
             log_rmax = np.log(rb.max(axis=1))
             log_max_resp += log_rmax.sum() if w is None else w[start:start + rb.shape[0]] @ log_rmax
         return bic - 2 * log_max_resp

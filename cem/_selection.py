@@ -24,7 +24,7 @@ from cem._gmm import GMM
 from cem._init import initial_stats_by_type
 from cem._shapes import n_parameters
 from cem._validation import (
-    COVARIANCE_TYPES, ConvergenceWarning, NotFittedError, check_params, check_random_state,
+    COVARIANCE_TYPES, ConvergenceWarning, check_is_fitted, check_params, check_random_state,
     check_sample_weight, check_X, effective_n_threads, feature_names, raisable, user_stacklevel,
 )
 
@@ -294,10 +294,7 @@ class GMMSelection(Estimator):
 
     # ------------------------------------------------------------------
     def _best(self):
-        if not hasattr(self, "best_estimator_"):
-            raise raisable(NotFittedError)(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
-                "appropriate arguments before using this estimator.")
+        check_is_fitted(self, "best_estimator_")
         return self.best_estimator_
 
     def fit_predict(self, X, y=None, sample_weight=None):

@@ -156,6 +156,14 @@ def effective_n_threads(n_threads):
     return max(1, os.cpu_count() or 1)
 
 
+def check_is_fitted(est, attribute):
+    """scikit-learn's NotFittedError (its wording) unless est has attribute."""
+    if not hasattr(est, attribute):
+        raise raisable(NotFittedError)(
+            f"This {type(est).__name__} instance is not fitted yet. Call 'fit' with "
+            "appropriate arguments before using this estimator.")
+
+
 def check_random_state(seed):
     """numpy RandomState from None (the global one), an int, or an instance
     (scikit-learn's rule, so a seed draws the same numbers as there)."""

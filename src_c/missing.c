@@ -352,6 +352,20 @@ static double direct_quadratic(const double *prec, const double *e, const double
     return q;
 }
 
+/* Component c's observed-data log-density of row r, from its log|U_o|,
+ * normalisation and quadratic form, into row_lp and log_resp. */
+static inline int store_log_density(cem_pass *p, cem_missing_work *mw, ptrdiff_t r, ptrdiff_t c,
+                                    double log_det, double norm, double q)
+{
+    const double lp = p->w.log_w[c] + log_det + norm - 0.5 * q;
+    if (!(lp < INFINITY)) {
+        return CEM_ENONFINITE;
+    }
+    mw->row_lp[c] = lp;
+    p->w.log_resp[c * CEM_BLOCK_ROWS + r] = lp;
+    return CEM_OK;
+}
+
 /* Row r's observed-data log-densities into row_lp (and log_resp), keeping
  * each component's L and y (TIED) in row_chol, row_y. */
 static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdiff_t no,
@@ -387,12 +401,10 @@ static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdi
                 log_det += log(f[j]);
             }
         }
-        const double lp = p->w.log_w[c] + log_det + norm - 0.5 * q;
-        if (!(lp < INFINITY)) {
-            return CEM_ENONFINITE;
+        const int status = store_log_density(p, mw, r, c, log_det, norm, q);
+        if (status != CEM_OK) {
+            return status;
         }
-        mw->row_lp[c] = lp;
-        p->w.log_resp[c * B + r] = lp;
     }
     return CEM_OK;
 }
@@ -662,12 +674,10 @@ static int full_log_densities(cem_pass *p, ptrdiff_t r, ptrdiff_t no, ptrdiff_t 
         }
         q = q > 0.0 ? q : 0.0; /* rounding of the difference: q_o >= 0 */
         const double log_det = p->w.log_det[c] - 0.5 * log_det_mm[c];
-        const double lp = p->w.log_w[c] + log_det + norm - 0.5 * q;
-        if (!(lp < INFINITY)) {
-            return CEM_ENONFINITE;
+        const int status = store_log_density(p, mw, r, c, log_det, norm, q);
+        if (status != CEM_OK) {
+            return status;
         }
-        mw->row_lp[c] = lp;
-        p->w.log_resp[c * B + r] = lp;
     }
     return CEM_OK;
 }

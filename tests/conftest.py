@@ -54,6 +54,27 @@ def blobs(rng, n=600, d=3, k=3, spread=4.0, dtype=np.float64):
     return X.astype(dtype)
 
 
+def write_memmap(path, X, offset=0):
+    """X written to path after `offset` bytes of other data (noise, so a
+    reader that ignores the offset fits the wrong rows); returns a read-only
+    np.memmap of it."""
+    head = np.random.default_rng(99).normal(size=offset // 8 + 1).tobytes()[:offset]
+    with open(path, "wb") as f:
+        f.write(head)
+        f.write(np.ascontiguousarray(X).tobytes())
+    return np.memmap(path, dtype=X.dtype, mode="r", offset=offset, shape=X.shape)
+
+
+class SlicedArray:
+    """An array-like that only slices (like an h5py or zarr dataset)."""
+
+    def __init__(self, X):
+        self._X, self.shape, self.dtype = X, X.shape, X.dtype
+
+    def __getitem__(self, key):
+        return self._X[key].copy()
+
+
 # Where child Python processes run: outside any checkout, so that `python -c`
 # (which puts its working directory first on sys.path) cannot import an
 # unbuilt source tree's cem.

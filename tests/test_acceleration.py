@@ -19,7 +19,7 @@ from cem._acceleration import (
     parameters_to_vector, step_length, vector_to_parameters,
 )
 from cem._shapes import n_covariance_parameters, param_shape
-from conftest import blobs, random_model
+from conftest import blobs, random_model, write_memmap
 
 COVS = ("full", "tied", "diag", "spherical")
 FEW = settings(max_examples=int(os.environ.get("CEM_HYPOTHESIS_EXAMPLES", 25)), deadline=None)
@@ -281,6 +281,17 @@ def test_an_invalid_extrapolation_falls_back_to_em_steps(monkeypatch, cov, cycle
     assert accelerated.n_passes_ == plain.n_passes_ == 2 * cycles + 1
 
 
+def _after_each_cycle(monkeypatch, record):
+    """Make every Squarem.cycle call record(the Squarem, its result) after it."""
+    original_cycle = Squarem.cycle
+
+    def cycle(self, source, params):
+        out = original_cycle(self, source, params)
+        record(self, out)
+        return out
+    monkeypatch.setattr(Squarem, "cycle", cycle)
+
+
 @pytest.mark.parametrize("cov", COVS)
 def test_a_worse_extrapolation_falls_back_to_the_em_step(monkeypatch, cov):
     """An extrapolated point whose log-likelihood is below the last EM
@@ -292,13 +303,7 @@ def test_a_worse_extrapolation_falls_back_to_the_em_step(monkeypatch, cov):
     def far_off(covariance_type, vector, k, d, reg_covar):
         weights, means, covariances, prec_chol = real(covariance_type, vector, k, d, reg_covar)
         return weights, means + 50.0, covariances, prec_chol
-    original_cycle = Squarem.cycle
-
-    def cycle(self, source, params):
-        out = original_cycle(self, source, params)
-        caps.append(self.step_max)
-        return out
-    monkeypatch.setattr(Squarem, "cycle", cycle)
+    _after_each_cycle(monkeypatch, lambda squarem, out: caps.append(squarem.step_max))
     accelerated, plain = _one_cycle(monkeypatch, cov, far_off, cycles=2)
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
         np.testing.assert_array_equal(getattr(accelerated, name), getattr(plain, name))
@@ -319,14 +324,8 @@ def test_n_passes_counts_every_pass_and_later_cycles_save_one(monkeypatch, cov):
     def counted(*args, **kwargs):
         calls.append(1)
         return real_e_step(*args, **kwargs)
-    original_cycle = Squarem.cycle
-
-    def cycle(self, source, params):
-        out = original_cycle(self, source, params)
-        cycles.append((out[2], out[3]))
-        return out
     monkeypatch.setattr(_em, "e_step_statistics", counted)
-    monkeypatch.setattr(Squarem, "cycle", cycle)
+    _after_each_cycle(monkeypatch, lambda squarem, out: cycles.append((out[2], out[3])))
     X = overlapping(4, n=900, d=2, k=3, separation=0.8)
     gmm = fit(X, 3, cov, "squarem", tol=1e-10, max_iter=300, **start_of(X, 3, cov, 4))
     assert gmm.n_passes_ == len(calls) == sum(passes for passes, _ in cycles)
@@ -359,14 +358,11 @@ def test_the_saved_pass_is_the_em_step_from_the_cycle_start(monkeypatch, cov):
         else:
             assert x0 is params
         return out
-    original_cycle = Squarem.cycle
 
-    def cycle(self, source, params):
-        out = original_cycle(self, source, params)
-        self.reported = getattr(self, "reported", []) + [out[1]]
-        return out
+    def report(squarem, out):
+        squarem.reported = getattr(squarem, "reported", []) + [out[1]]
     monkeypatch.setattr(Squarem, "_first_steps", first_steps)
-    monkeypatch.setattr(Squarem, "cycle", cycle)
+    _after_each_cycle(monkeypatch, report)
     X = overlapping(6, n=700, d=2, k=3, separation=0.8)
     fit(X, 3, cov, "squarem", tol=0.0, max_iter=12, **start_of(X, 3, cov, 6))
     assert len(checked) == 11  # every cycle after the first
@@ -375,13 +371,7 @@ def test_the_saved_pass_is_the_em_step_from_the_cycle_start(monkeypatch, cov):
 def test_step_cap_grows_only_to_its_maximum(monkeypatch):
     X = overlapping(5, n=800, d=2, k=4, separation=0.8)
     caps = []
-    original_cycle = Squarem.cycle
-
-    def cycle(self, source, params):
-        out = original_cycle(self, source, params)
-        caps.append(self.step_max)
-        return out
-    monkeypatch.setattr(Squarem, "cycle", cycle)
+    _after_each_cycle(monkeypatch, lambda squarem, out: caps.append(squarem.step_max))
     fit(X, 4, "diag", "squarem", tol=0.0, max_iter=60, random_state=0, init_params="random")
     assert max(caps) <= STEP_MAX and min(caps) >= 1.0 and max(caps) > 1.0
 
@@ -518,11 +508,7 @@ def test_sample_weight_integer_weights_fit_like_repeated_rows():
 
 
 def _chunk_sources(X, tmp_path):
-    path = tmp_path / "X.dat"
-    mm = np.memmap(path, dtype=np.float64, mode="w+", shape=X.shape)
-    mm[:] = X
-    mm.flush()
-    yield "memmap", np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)
+    yield "memmap", write_memmap(tmp_path / "X.dat", X)
     yield "stream", lambda: (X[i:i + 97] for i in range(0, len(X), 97))
     try:
         import dask

@@ -6,6 +6,7 @@ errors, and an interruption leaves the estimator as it was.
 The reference here is the Python loop, forced by EM._loop_in_c answering
 False."""
 import copy
+import re
 import warnings
 
 import numpy as np
@@ -122,15 +123,30 @@ def test_same_verbose_output(rng, monkeypatch, capsys, verbose):
     out = capsys.readouterr().out
     first, second = out[:len(out) // 2], out[len(out) // 2:]
     if verbose == 2:  # times differ; everything else must not
-        import re
         first, second = (re.sub(r"time lapse [0-9.]+s", "", s) for s in (first, second))
     assert first == second
     assert first.count("Iteration 9") == 2 and "Iteration 10" not in first
 
 
-def test_ill_defined_and_e_step_errors_read_as_before(rng, monkeypatch):
-    X = np.repeat(rng.normal(size=(3, 2)), 50, axis=0)  # three points: a component collapses
-    kwargs = dict(n_components=3, covariance_type="full", reg_covar=0.0, random_state=0)
+def _collapsing(rng):
+    """Three points: a component collapses (ill-defined covariance)."""
+    X = np.repeat(rng.normal(size=(3, 2)), 50, axis=0)
+    return X, dict(n_components=3, covariance_type="full", reg_covar=0.0, random_state=0)
+
+
+def _underflowing(rng):
+    """A pass that fails: a density that underflows for every component."""
+    means = np.array([[0.0], [1.0]])
+    far = np.array([[1e200], [-1e200], [0.5]])
+    return far, dict(n_components=2, weights_init=[0.5, 0.5], means_init=means,
+                     precisions_init=np.array([[[1e10]], [[1e10]]]))
+
+
+@pytest.mark.parametrize("problem, message", [(_collapsing, "ill-defined empirical covariance"),
+                                              (_underflowing, "^E-step failed")],
+                         ids=["ill-defined", "e-step"])
+def test_ill_defined_and_e_step_errors_read_as_before(rng, monkeypatch, problem, message):
+    X, kwargs = problem(rng)
     messages = []
     for force_python in (False, True):
         with monkeypatch.context() as patch:
@@ -139,22 +155,8 @@ def test_ill_defined_and_e_step_errors_read_as_before(rng, monkeypatch):
             with pytest.raises(ValueError) as info:
                 GMM(**kwargs).fit(X)
             messages.append(str(info.value))
-    assert "ill-defined empirical covariance" in messages[0]
+    assert re.search(message, messages[0]), messages[0]
     assert messages[0] == messages[1]
-    # a pass that fails: a density that underflows for every component
-    means = np.array([[0.0], [1.0]])
-    far = np.array([[1e200], [-1e200], [0.5]])
-    kwargs = dict(n_components=2, weights_init=[0.5, 0.5], means_init=means,
-                  precisions_init=np.array([[[1e10]], [[1e10]]]))
-    messages = []
-    for force_python in (False, True):
-        with monkeypatch.context() as patch:
-            if force_python:
-                python_loop(patch)
-            with pytest.raises(ValueError) as info:
-                GMM(**kwargs).fit(far)
-            messages.append(str(info.value))
-    assert messages[0].startswith("E-step failed") and messages[0] == messages[1]
 
 
 def test_interrupt_between_iterations_changes_nothing(rng, monkeypatch):

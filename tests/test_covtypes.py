@@ -95,25 +95,19 @@ def test_bic_counts_mclusts_parameters(covariance_type, n_cov):
     assert gmm.aic(X) == pytest.approx(-2 * log_likelihood + 2 * p, rel=1e-12)
 
 
-def test_selection_picks_tied_spherical_on_data_made_that_way():
-    rng = np.random.default_rng(5)
-    X, _ = shared_data(rng, "tied_spherical", n=1500)
+@pytest.mark.parametrize("covariance_type, seed, n_components",
+                         [("tied_spherical", 5, range(1, 6)), ("tied_diag", 6, range(2, 5))],
+                         ids=["tied_spherical", "tied_diag"])
+def test_selection_picks_the_shared_type_of_data_made_that_way(covariance_type, seed,
+                                                               n_components):
+    rng = np.random.default_rng(seed)
+    X, _ = shared_data(rng, covariance_type, n=1500)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cem.ConvergenceWarning)
-        selection = GMMSelection(n_components=range(1, 6), random_state=0).fit(X)
+        selection = GMMSelection(n_components=n_components, random_state=0).fit(X)
     assert set(selection.results_["covariance_type"]) == set(cem._validation.COVARIANCE_TYPES)
     best = selection.best_estimator_
-    assert (best.n_components, best.covariance_type) == (3, "tied_spherical")
-
-
-def test_selection_picks_tied_diag_on_data_made_that_way():
-    rng = np.random.default_rng(6)
-    X, _ = shared_data(rng, "tied_diag", n=1500)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", cem.ConvergenceWarning)
-        selection = GMMSelection(n_components=range(2, 5), random_state=0).fit(X)
-    best = selection.best_estimator_
-    assert (best.n_components, best.covariance_type) == (3, "tied_diag")
+    assert (best.n_components, best.covariance_type) == (3, covariance_type)
 
 
 @pytest.mark.parametrize("covariance_type", SHARED)

@@ -17,7 +17,7 @@ import cem._sources
 from cem import GMM
 from cem._degenerate import MAX_RESEEDS_PER_COMPONENT, worst_rows
 from cem._params import ill_defined_message
-from conftest import blobs
+from conftest import blobs, write_memmap
 
 GaussianMixture = pytest.importorskip("sklearn.mixture").GaussianMixture
 
@@ -292,18 +292,12 @@ def assert_same_events_and_fit(a, b, rtol=1e-9):
     np.testing.assert_allclose(b.lower_bounds_, a.lower_bounds_, rtol=rtol)
 
 
-def memmap_of(X, tmp_path):
-    path = tmp_path / "X.dat"
-    X.tofile(path)
-    return np.memmap(path, dtype=X.dtype, mode="r", shape=X.shape)
-
-
 @pytest.mark.parametrize("case", RESCUED)
 def test_memmap_fits_bit_for_bit_as_in_memory(case, tmp_path):
     """One chunk: the same sums, the same events, the same bits."""
     X, params = params_of(case)
     ref = fit_quietly(GMM(on_degenerate="reseed", **params), X)
-    got = fit_quietly(GMM(on_degenerate="reseed", **params), memmap_of(X, tmp_path))
+    got = fit_quietly(GMM(on_degenerate="reseed", **params), write_memmap(tmp_path / "X.dat", X))
     assert ref.degenerate_events_ == got.degenerate_events_
     for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
         np.testing.assert_array_equal(getattr(got, name), getattr(ref, name))
@@ -318,7 +312,7 @@ def test_chunked_sources_fit_as_in_memory(problem, tmp_path):
     ref = fit_quietly(GMM(on_degenerate="reseed", **params), X)
     with mock.patch.object(cem._sources, "CHUNK_ROWS", 17), \
             mock.patch.object(cem._degenerate, "CHUNK_ROWS", 17):
-        got = fit_quietly(GMM(on_degenerate="reseed", **params), memmap_of(X, tmp_path))
+        got = fit_quietly(GMM(on_degenerate="reseed", **params), write_memmap(tmp_path / "X.dat", X))
         stream = fit_quietly(GMM(on_degenerate="reseed", **params),
                              lambda: (X[s:s + 13] for s in range(0, len(X), 13)))
     assert_same_events_and_fit(ref, got)

@@ -255,6 +255,21 @@ def test_accumulate_rejects_a_shift_of_another_dimension(rng):
             _core.accumulate("full", np.zeros((2, d_shift)), X, resp)
 
 
+@pytest.mark.parametrize("shape", [(0, 3), (2, 0)])
+def test_empty_centers_or_shift_are_refused_by_name(rng, shape):
+    """kmeans_step, kmeans_label_stats and accumulate check their (k, d)
+    centers / shift in one place: k or d of 0 is a ValueError naming it."""
+    X = rng.normal(size=(50, 3))
+    empty = np.zeros(shape)
+    message = r"centers must have shape \(n_clusters, n_features\), both >= 1"
+    with pytest.raises(ValueError, match=message):
+        _core.kmeans_step(empty, X)
+    with pytest.raises(ValueError, match=message):
+        _core.kmeans_label_stats(["full"], empty, X)
+    with pytest.raises(ValueError, match=r"shift must have shape \(n_components, n_features\)"):
+        _core.accumulate("full", empty, X, np.ones((50, shape[0])))
+
+
 def test_all_zero_weights_say_no_weight(rng):
     """cem.h and the code agree: a mixture whose weights are all 0 gives
     CEM_ENOWEIGHT (it was CEM_EINVAL, the header said CEM_ENONFINITE)."""

@@ -10,7 +10,7 @@ import pytest
 
 import cem
 from cem import GMM, SufficientStatistics
-from conftest import blobs
+from conftest import SlicedArray, blobs, write_memmap
 
 COVS = ["full", "tied", "diag", "spherical", "tied_diag", "tied_spherical"]
 
@@ -107,25 +107,11 @@ def test_memmap_fit_equals_in_memory_fit(rng, tmp_path, cov, monkeypatch):
     import cem._sources
     monkeypatch.setattr(cem._sources, "CHUNK_ROWS", 1000)  # several chunks
     X = blobs(rng, n=5500, d=3, k=3)
-    path = tmp_path / "X.dat"
-    mm = np.memmap(path, dtype=np.float64, mode="w+", shape=X.shape)
-    mm[:] = X
-    mm.flush()
-    mm = np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)
+    mm = write_memmap(tmp_path / "X.dat", X)
     init = fixed_init(X, 3, cov)
     a = GMM(3, covariance_type=cov, tol=1e-8, max_iter=50, **init).fit(X)
     b = GMM(3, covariance_type=cov, tol=1e-8, max_iter=50, **init).fit(mm)
     assert_same_fit(a, b)
-
-
-class SlicedArray:
-    """An array-like that only slices (like an h5py or zarr dataset)."""
-
-    def __init__(self, X):
-        self._X, self.shape, self.dtype = X, X.shape, X.dtype
-
-    def __getitem__(self, key):
-        return self._X[key].copy()
 
 
 def test_array_like_and_chunk_source_fits_equal_in_memory_fit(rng):

@@ -12,7 +12,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from cem import _core, _reference  # noqa: E402
-from conftest import random_model  # noqa: E402
+from conftest import random_model, write_memmap  # noqa: E402
 
 COVS = ("full", "tied", "diag", "spherical", "tied_diag", "tied_spherical")
 FEW = settings(max_examples=int(os.environ.get("CEM_HYPOTHESIS_EXAMPLES", 25)), deadline=None)
@@ -46,8 +46,14 @@ def test_c_pass_matches_twin(seed, d, k, n, cov, dtype, fraction, weighted, n_em
     if weighted and n:
         sw[rng.random(n) < 0.2] = 0.0
     shift = means + 0.1 * rng.normal(size=means.shape)
-    resp = np.zeros((n, k))
-    log_density = np.zeros(n)
+    _assert_matches_twin(cov, weights, means, prec_chol, X, sw, shift)
+
+
+def _assert_matches_twin(cov, weights, means, prec_chol, X, sw, shift):
+    """The C pass with missing=True over X (any dtype) gives the twin's
+    statistics, responsibilities and log-densities (twin in float64)."""
+    n, k = X.shape[0], len(weights)
+    resp, log_density = np.zeros((n, k)), np.zeros(n)
     stats = _core.e_step(cov, weights, means, prec_chol, X, sw, resp=resp,
                          log_density=log_density, shift=shift, missing=True)
     want, want_resp, want_ld = _reference.e_step_missing(cov, weights, means, prec_chol,
@@ -67,19 +73,6 @@ def _holes_per_row(rng, X, count):
         m = rng.integers(0, d + 1) if count == "mixed" else min(count, d)
         X[i, rng.choice(d, size=m, replace=False)] = np.nan
     return X
-
-
-def _assert_matches_twin(cov, weights, means, prec_chol, X, sw, shift):
-    n, k = X.shape[0], len(weights)
-    resp, log_density = np.zeros((n, k)), np.zeros(n)
-    stats = _core.e_step(cov, weights, means, prec_chol, X, sw, resp=resp,
-                         log_density=log_density, shift=shift, missing=True)
-    want, want_resp, want_ld = _reference.e_step_missing(cov, weights, means, prec_chol,
-                                                         X.astype(np.float64), sw, shift=shift)
-    scale = 1.0 + np.abs(want)
-    np.testing.assert_allclose(stats / scale, want / scale, rtol=0, atol=1e-10)
-    np.testing.assert_allclose(resp, want_resp, rtol=0, atol=1e-10)
-    np.testing.assert_allclose(log_density, want_ld, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("cov", COVS)
@@ -322,21 +315,12 @@ def test_float32_weights_and_sources_agree(tmp_path, rng):
     sw = rng.uniform(0.5, 2.0, size=len(X))
     ref = cem.GMM(3, missing="marginalize", random_state=0).fit(X, sample_weight=sw)
     # a memmap (read in chunks) and a stream of chunks: same statistics, same fit
-    path = tmp_path / "x.dat"
-    mm = np.memmap(path, dtype=np.float64, mode="w+", shape=X.shape)
-    mm[:] = X
-    mm.flush()
-    chunked = cem.GMM(3, missing="marginalize", random_state=0, means_init=ref.means_,
-                      weights_init=ref.weights_, precisions_init=ref.precisions_,
-                      max_iter=3).fit(np.memmap(path, dtype=np.float64, mode="r",
-                                                shape=X.shape), sample_weight=sw)
-    memory = cem.GMM(3, missing="marginalize", random_state=0, means_init=ref.means_,
-                     weights_init=ref.weights_, precisions_init=ref.precisions_,
-                     max_iter=3).fit(X, sample_weight=sw)
-    stream = cem.GMM(3, missing="marginalize", random_state=0, means_init=ref.means_,
-                     weights_init=ref.weights_, precisions_init=ref.precisions_,
-                     max_iter=3).fit(lambda: ((X[i:i + 700], sw[i:i + 700])
-                                              for i in range(0, len(X), 700)))
+    kw = dict(missing="marginalize", random_state=0, means_init=ref.means_,
+              weights_init=ref.weights_, precisions_init=ref.precisions_, max_iter=3)
+    chunked = cem.GMM(3, **kw).fit(write_memmap(tmp_path / "x.dat", X), sample_weight=sw)
+    memory = cem.GMM(3, **kw).fit(X, sample_weight=sw)
+    stream = cem.GMM(3, **kw).fit(lambda: ((X[i:i + 700], sw[i:i + 700])
+                                           for i in range(0, len(X), 700)))
     for other in (chunked, stream):
         np.testing.assert_allclose(other.means_, memory.means_, rtol=1e-10)
         np.testing.assert_allclose(other.covariances_, memory.covariances_, rtol=1e-9)

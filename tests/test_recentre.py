@@ -7,7 +7,7 @@ import pytest
 
 from cem import _core, _reference
 from cem._recentre import needs_recentre
-from conftest import random_model
+from conftest import random_model, write_memmap
 
 COVS = ["full", "tied", "diag", "spherical"]
 
@@ -171,14 +171,11 @@ def test_statistics_api_and_chunked_fit_recentre_too(rng, cov, tmp_path):
     k, d = means.shape
     kwargs = dict(n_components=k, covariance_type=cov, weights_init=weights, means_init=means,
                   precisions_init=_far_precisions(cov, 1e8, k, d), max_iter=1, tol=0.0)
-    mm = np.memmap(tmp_path / "X.f64", dtype=np.float64, mode="w+", shape=X.shape)
-    mm[:] = X
-    mm.flush()
+    mm = write_memmap(tmp_path / "X.f64", X)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         in_memory = GMM(**kwargs).fit(X)
-        chunked = GMM(**kwargs).fit(np.memmap(tmp_path / "X.f64", dtype=np.float64, mode="r",
-                                              shape=X.shape))
+        chunked = GMM(**kwargs).fit(mm)
     by_hand = GMM(**kwargs).initialize(X)
     stats = sum(by_hand.sufficient_statistics(part) for part in np.array_split(X, 3))
     by_hand.apply_m_step(stats)

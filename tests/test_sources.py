@@ -17,7 +17,7 @@ import cem
 import cem._sources
 from cem import GMM, _core
 from cem._sources import sample_rows
-from conftest import blobs
+from conftest import SlicedArray, blobs, write_memmap
 
 COVS = ["full", "tied", "diag", "spherical", "tied_diag", "tied_spherical"]
 NUMERIC_DTYPES = [np.float64, np.float32, np.float16, np.int8, np.int16, np.int32, np.int64,
@@ -97,26 +97,6 @@ def small_init_sample(rows):
     finally:
         for m, v in zip(modules, old):
             m.INIT_SAMPLE_ROWS = v
-
-
-def write_memmap(path, X, offset=0):
-    """X written to path after `offset` bytes of other data (noise, so a
-    reader that ignores the offset fits the wrong rows)."""
-    head = np.random.default_rng(99).normal(size=offset // 8 + 1).tobytes()[:offset]
-    with open(path, "wb") as f:
-        f.write(head)
-        f.write(np.ascontiguousarray(X).tobytes())
-    return np.memmap(path, dtype=X.dtype, mode="r", offset=offset, shape=X.shape)
-
-
-class SlicedArray:
-    """An array-like that only slices (like an h5py or zarr dataset)."""
-
-    def __init__(self, X):
-        self._X, self.shape, self.dtype = X, X.shape, X.dtype
-
-    def __getitem__(self, key):
-        return self._X[key].copy()
 
 
 # ---------------------------------------------------------------- memmaps
