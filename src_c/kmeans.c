@@ -53,6 +53,33 @@ static int check_weights(const cem_data *data)
     return CEM_OK;
 }
 
+/* The loop of cem_kmeans_step below for one center and one column (a
+ * weighted mean, or the spread about it): the same additions in the same
+ * order, the three running sums in registers. In the general loop the sum
+ * and the count live in memory, and every row's addition waits for the
+ * previous row's store to reach the next load: that chain was most of a
+ * 1-D mean's time. */
+static int one_column_sums(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, const double *x,
+                           const double *dist, double *sum, double *count, double *total)
+{
+    double s = *sum, c = *count, t = *total;
+    int status = CEM_OK;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        if (!isfinite(dist[r])) {
+            status = CEM_ENONFINITE;
+            break;
+        }
+        const double w = cem_row_weight(data, i0 + r);
+        c += w;
+        t += w * dist[r];
+        s += w * x[r];
+    }
+    *sum = s;
+    *count = c;
+    *total = t;
+    return status;
+}
+
 int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
                     double *sums, double *counts, double *inertia,
                     int32_t *labels, int64_t *n_changed, double *work, ptrdiff_t work_len)
@@ -84,6 +111,13 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
             kern->center_distances_t(xt, cem_round_rows(nb), d, B, centers, 1, d2near);
         } else {
             kern->nearest_center_t(xt, cem_round_rows(nb), d, B, centers, k, near, d2near);
+        }
+        if (k == 1 && d == 1 && labels == NULL) {
+            const int status = one_column_sums(data, i0, nb, xt, d2near, sums, counts, &total);
+            if (status != CEM_OK) {
+                return status;
+            }
+            continue;
         }
         for (ptrdiff_t r = 0; r < nb; r++) {
             const ptrdiff_t best = k >= 2 ? (ptrdiff_t)near[r] : 0;

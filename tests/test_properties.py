@@ -455,3 +455,33 @@ def test_parameters_of_the_right_size_but_wrong_shape_are_rejected(rng, cov):
     with pytest.raises(ValueError, match="shape"):
         _core.precision_cholesky(cov, np.ascontiguousarray(np.swapaxes(covariances, 0, 1)),
                                  k, d)
+
+
+@FEW
+@given(st.integers(0, 2 ** 32 - 1), st.integers(0, 300), st.booleans(),
+       st.sampled_from(["float64", "float32"]), st.sampled_from(["c", "reversed_rows"]))
+def test_kmeans_step_one_column_without_labels_is_the_general_loop(seed, n, weighted, dtype,
+                                                                   layout):
+    # k = 1, d = 1 without labels takes cem_kmeans_step's register-sum loop;
+    # asking for labels takes the general one: the same bits either way
+    rng = np.random.default_rng(seed)
+    X = (rng.normal(size=(n, 1)) * 10 ** rng.uniform(-3, 6) + rng.normal() * 1e4).astype(dtype)
+    if layout == "reversed_rows":
+        X = X[::-1]
+    w = rng.uniform(0, 2, n) * (rng.uniform(size=n) > 0.2) if weighted else None
+    if weighted and n > 0:
+        w[0] = 1.0  # some weight
+    center = rng.normal(size=(1, 1))
+    fast = _core.kmeans_step(center, X, w)
+    general = _core.kmeans_step(center, X, w, np.zeros(n, dtype=np.int32))
+    for a, b in zip(fast[:3], general[:3]):
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_kmeans_step_one_column_rejects_a_non_finite_row(bad):
+    X = np.arange(200.0).reshape(-1, 1)
+    X[150] = bad
+    for labels in (None, np.zeros(200, dtype=np.int32)):
+        with pytest.raises(_core.CoreError):
+            _core.kmeans_step(np.zeros((1, 1)), X, None, labels)
