@@ -65,6 +65,12 @@ cdef Py_ssize_t MIN_THREAD_WORK = 1 << 21
 # The most units in one E-step partition (about 10 ms), so that a pass over
 # any n can be interrupted between partitions.
 cdef Py_ssize_t MAX_PARTITION_WORK = 1 << 25
+# An E-step's partitions, when there are more than this, come in whole
+# groups of it: equal partitions in a count 2, 4 and 8 threads divide.
+# Parallel partitions are a fixed cut of the rows (the bits must not depend
+# on the thread count), so 25 of them on 2 threads ran as 13 + 12 (at most
+# 1.92x); 32 run as 16 + 16.
+cdef Py_ssize_t PARTITION_GROUP = 8
 # Units per thread in one wave of E-step partitions: the interrupt latency
 # (about 20 ms at the 0.07 ns per unit of the wide AVX-512 kernels, up to
 # ~90 ms for the slowest shapes), and few waves per pass: each ends in a
@@ -132,11 +138,16 @@ def n_partitions(Py_ssize_t n, Py_ssize_t stats_len):
 def e_step_partitions(Py_ssize_t n, Py_ssize_t stats_len):
     """Row partitions of an E-step over n rows: n_partitions, raised so that
     no partition holds more than MAX_PARTITION_WORK units (an interrupt
-    waits for at most a few partitions). A function of the shape only; it
-    equals n_partitions unless n is large (n > 64 partitions' worth)."""
+    waits for at most a few partitions), then, past PARTITION_GROUP of
+    them, up to a multiple of PARTITION_GROUP. A function of the shape
+    only; it equals n_partitions up to that rounding unless n is large
+    (n > 64 partitions' worth)."""
     cdef Py_ssize_t row_units = max(stats_len, 0) + ROW_OVERHEAD
     cdef Py_ssize_t max_rows = max(CEM_PARTITION_MIN_ROWS, MAX_PARTITION_WORK // row_units)
-    return max(n_partitions(n, stats_len), (n + max_rows - 1) // max_rows)
+    cdef Py_ssize_t parts = max(n_partitions(n, stats_len), (n + max_rows - 1) // max_rows)
+    if parts > PARTITION_GROUP:
+        parts = (parts + PARTITION_GROUP - 1) // PARTITION_GROUP * PARTITION_GROUP
+    return parts
 
 
 def kernel_variant():

@@ -70,16 +70,34 @@ def test_ctrl_c_stops_a_long_pass_promptly_and_changes_nothing():
     assert latency < 1.0, latency
 
 
+def _grouped(parts):
+    """parts, past 8 rounded up to a multiple of 8 (equal shares for 2, 4, 8 threads)."""
+    return parts if parts <= 8 else -(-parts // 8) * 8
+
+
 def test_partitions_are_a_function_of_the_shape_only():
     assert _core.e_step_partitions(10_000, 8) == _core.n_partitions(10_000, 8) == 3
+    assert _core.e_step_partitions(8 * 4096, 8) == _core.n_partitions(8 * 4096, 8) == 8
     assert _core.e_step_partitions(10**6, 8) == 64
+    # 25 partitions' worth of rows (workload 4): 32, not 13 + 12 on 2 threads
+    assert _core.n_partitions(100_000, 8) == 25
+    assert _core.e_step_partitions(100_000, 8) == 32
     # a partition holds at most ~2**25 row-units (unless that is < 4096 rows)
-    assert _core.e_step_partitions(10**9, 8) == -(-10**9 // (2**25 // 24))
-    assert _core.e_step_partitions(10**6, 7214) == -(-10**6 // (2**25 // 7230))
+    assert _core.e_step_partitions(10**9, 8) == _grouped(-(-10**9 // (2**25 // 24)))
+    assert _core.e_step_partitions(10**6, 7214) == _grouped(-(-10**6 // (2**25 // 7230)))
     # huge statistics: more partitions than the memory cap allows at once,
     # held a wave at a time
     assert _core.n_partitions(10**6, 10**6) == 2
-    assert _core.e_step_partitions(10**6, 10**6) == -(-10**6 // 4096)
+    assert _core.e_step_partitions(10**6, 10**6) == _grouped(-(-10**6 // 4096))
+
+
+def test_more_than_eight_partitions_come_in_eights():
+    for n in list(range(0, 40 * 4096, 997)) + [10**5, 2 * 10**5, 10**6, 10**7, 10**8]:
+        for stats_len in (8, 1000, 10**5, 10**6):
+            parts = _core.e_step_partitions(n, stats_len)
+            assert parts >= min(_core.n_partitions(n, stats_len), 8)
+            assert parts <= 8 or parts % 8 == 0, (n, stats_len, parts)
+            assert parts <= max(1, n)  # no empty partition
 
 
 def test_thread_count_follows_the_work():
