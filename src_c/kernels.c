@@ -10,7 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exp_log_tables.h"
 #include "internal.h"
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(CEM_NO_DISPATCH)
+/* the AVX2 and AVX-512 variants' gathers and fused multiply-adds (each
+ * used only inside functions compiled for those instruction sets) */
+#include <immintrin.h>
+#endif
 
 #if CEM_TILE_COLS != 8 || CEM_TILE_ROWS != 4
 #error "kernels.inc is written for 4 x 8 register tiles"

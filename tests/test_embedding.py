@@ -79,6 +79,49 @@ def test_c_tests_under_address_and_undefined_sanitizers(tmp_path, variant):
 
 
 @needs_cc
+@pytest.mark.skipif(not os.path.isdir(SOURCES), reason="needs the source checkout")
+@pytest.mark.parametrize("sanitized", [False, True])
+def test_exp_log_and_reciprocal_within_their_error_bounds(tmp_path, sanitized):
+    """tests/c/test_exp_log.c: the E-step's exp and log against long
+    double over random points and every table boundary, for each variant the
+    CPU runs, and each scalar function bit for bit its vector twin. Built
+    with the extension's contraction of a * b + c (GCC's default outside ISO
+    mode), plain and under AddressSanitizer + UBSan (fewer points)."""
+    extra = ["-ffp-contract=fast", "-I", SOURCES, *LIBS]
+    if sanitized:
+        extra = ["-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                 "-fno-omit-frame-pointer", *extra]
+    try:
+        binary = compile_c([os.path.join(HERE, "c", "test_exp_log.c")],
+                           tmp_path / "test_exp_log", extra)
+    except subprocess.CalledProcessError as exc:
+        if not sanitized:
+            raise
+        pytest.skip(f"the compiler cannot build with sanitizers: {exc.stderr[:200]}")
+    env = dict(os.environ, ASAN_OPTIONS="abort_on_error=1",
+               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
+    out = subprocess.run([str(binary), "100000" if sanitized else "1000000"],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.strip().splitlines()
+    passed, failed = map(int, re.match(r"(\d+) passed, (\d+) failed", lines[-1]).groups())
+    assert failed == 0 and passed >= 7
+    from cem import _core
+    for variant in _core.kernel_variants():  # each one the CPU runs was measured
+        assert any(line.startswith(f"{variant}: exp max") for line in lines), out.stdout
+
+
+@pytest.mark.skipif(not os.path.isdir(SOURCES), reason="needs the source checkout")
+def test_exp_log_tables_are_what_their_script_writes():
+    """src_c/exp_log_tables.h is generated: a hand edit, or a script change
+    without a rerun, fails here."""
+    pytest.importorskip("mpmath")
+    script = os.path.join(SOURCES, "tools", "exp_log_tables.py")
+    out = subprocess.run([sys.executable, script, "--check"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@needs_cc
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
 def test_c_tests_under_valgrind(tmp_path):
     binary = link_installed(os.path.join(HERE, "c", "test_core.c"), tmp_path / "test_core")
