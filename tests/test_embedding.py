@@ -117,6 +117,8 @@ def test_exp_log_tables_are_what_their_script_writes():
     without a rerun, fails here."""
     pytest.importorskip("mpmath")
     script = os.path.join(SOURCES, "tools", "exp_log_tables.py")
+    if not os.path.isfile(script):  # an sdist carries the header, not its generator
+        pytest.skip("the generator script is not in this tree")
     out = subprocess.run([sys.executable, script, "--check"], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
 
