@@ -77,14 +77,28 @@ def test_fused_pass_matches_reference_for_any_thread_count(rng, cov, d, k):
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("row", [0, 7, 8, 63, 64, 99])
-def test_fused_pass_rejects_a_non_finite_row_as_the_unfused_one(rng, bad, row):
-    weights, means, _, prec_chol = random_model(rng, 2, 1, "full")
-    X = rng.normal(size=(100, 1))
-    X[row, 0] = bad
-    for resp in (None, np.empty((100, 2))):
+@pytest.mark.parametrize("k, d", [(2, 1), (3, 1), (8, 3)])
+def test_fused_pass_rejects_a_non_finite_row_as_the_unfused_one(rng, bad, row, k, d):
+    weights, means, _, prec_chol = random_model(rng, k, d, "full")
+    X = rng.normal(size=(100, d))
+    X[row, d - 1] = bad
+    for resp in (None, np.empty((100, k))):
         with pytest.raises(_core.CoreError) as exc:
             _core.e_step("full", weights, means, prec_chol, X, resp=resp)
         assert exc.value.status == _core.STATUS_NON_FINITE
+
+
+@pytest.mark.parametrize("far", [1e100, 1e150, -1e150])
+@pytest.mark.parametrize("k", [2, 3])
+def test_fused_pass_keeps_a_far_but_finite_row_as_the_unfused_one(rng, far, k):
+    # log-densities near -1e300: finite, so the row counts (no false error)
+    weights, means, _, prec_chol = random_model(rng, k, 1, "full")
+    X = rng.normal(size=(50, 1))
+    X[9, 0] = far
+    fused = _core.e_step("full", weights, means, prec_chol, X)
+    unfused = _core.e_step("full", weights, means, prec_chol, X, resp=np.empty((50, k)))
+    np.testing.assert_array_equal(fused, unfused)
+    assert np.isfinite(fused).all()
 
 
 def test_fused_pass_rejects_rows_no_component_reaches(rng):
