@@ -81,7 +81,7 @@ def test_c_tests_under_address_and_undefined_sanitizers(tmp_path, variant):
 @needs_cc
 @pytest.mark.skipif(not os.path.isdir(SOURCES), reason="needs the source checkout")
 @pytest.mark.parametrize("sanitized", [False, True])
-def test_exp_log_and_reciprocal_within_their_error_bounds(tmp_path, sanitized):
+def test_exp_log_within_their_error_bounds(tmp_path, sanitized):
     """tests/c/test_exp_log.c: the E-step's exp and log against long
     double over random points and every table boundary, for each variant the
     CPU runs, and each scalar function bit for bit its vector twin. Built

@@ -13,18 +13,7 @@
 #include <string.h>
 
 #include "cem.h"
-
-static int passed = 0, failed = 0;
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
-        }                                                                    \
-    } while (0)
+#include "check.h"
 
 #define CLOSE(a, b, rel) CHECK(fabs((a) - (b)) <= (rel) * (fabs(b) + 1e-300))
 

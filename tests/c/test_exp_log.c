@@ -20,18 +20,7 @@
 #include <string.h>
 
 #include "kernels.c"
-
-static int passed = 0, failed = 0;
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);           \
-        }                                                                    \
-    } while (0)
+#include "check.h"
 
 /* The documented bounds, in ulp of the correctly rounded result. */
 static const double EXP_MAX_ULP = 0.66;
