@@ -286,6 +286,15 @@ cdef class _Pass:
         self.work = np.empty((self.threads, padded_row(self.work_len)))
         self.status = np.zeros(self.wave, dtype=np.intc)
 
+    cdef int run_partition(self, ptrdiff_t p, ptrdiff_t first, const double *shift,
+                           double *resp, double *log_density, int tid) noexcept nogil:
+        """Partition p of the wave starting at `first`, on thread tid's work
+        row: its status, its statistics into part_stats[p - first]."""
+        return e_step_partition(&self.model, shift, &self.data, p, self.n_parts,
+                                &self.part_stats[p - first, 0] if self.want_stats else NULL,
+                                resp, log_density, &self.work[tid, 0], self.work_len,
+                                self.missing)
+
     cdef int run(self, const double *shift, double *total, double *resp,
                  double *log_density) except -1:
         """One pass under self.model: the statistics (moments about shift,
@@ -295,27 +304,22 @@ cdef class _Pass:
         partition, KeyboardInterrupt (and the like) between waves."""
         cdef ptrdiff_t p, first, last
         cdef cem_model *model = &self.model
-        cdef cem_data *data = &self.data
-        cdef ptrdiff_t n_parts = self.n_parts, work_len = self.work_len
-        cdef double[:, ::1] part_stats = self.part_stats, work = self.work
+        cdef ptrdiff_t n_parts = self.n_parts
+        cdef double[:, ::1] part_stats = self.part_stats
         cdef int[::1] status = self.status
-        cdef bint want_stats = self.want_stats, missing = self.missing
+        cdef bint want_stats = self.want_stats
         for first in range(0, n_parts, self.wave):
             last = min(first + self.wave, n_parts)
             if self.threads == 1:  # no parallel region: its set-up costs ~1 us a pass
                 with nogil:
                     for p in range(first, last):
-                        status[p - first] = e_step_partition(
-                            model, shift, data, p, n_parts,
-                            &part_stats[p - first, 0] if want_stats else NULL,
-                            resp, log_density, &work[0, 0], work_len, missing)
+                        status[p - first] = self.run_partition(p, first, shift, resp,
+                                                               log_density, 0)
             else:
                 with nogil, parallel(num_threads=self.threads):
                     for p in prange(first, last, schedule="dynamic"):
-                        status[p - first] = e_step_partition(
-                            model, shift, data, p, n_parts,
-                            &part_stats[p - first, 0] if want_stats else NULL,
-                            resp, log_density, &work[threadid(), 0], work_len, missing)
+                        status[p - first] = self.run_partition(p, first, shift, resp,
+                                                               log_density, threadid())
             for p in range(last - first):
                 check(status[p])
             if want_stats:
