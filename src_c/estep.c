@@ -455,8 +455,8 @@ int cem_e_step_missing(const cem_model *model, const double *shift, const cem_da
 }
 
 /* Whether every resp[r * stride + c] (r < nb, c < k) is finite and >= 0.
- * Branch-free over each row (a flag, not an early return) so the loop
- * vectorises: an initial partition's check costs a fraction of its pass. */
+ * The valid entries are counted without a branch, so the loop vectorises:
+ * an initial partition's check costs a fraction of its pass. */
 static int responsibilities_valid(const double *resp, ptrdiff_t nb, ptrdiff_t k,
                                   ptrdiff_t stride)
 {
