@@ -110,6 +110,7 @@ def version():
 
 cdef extern from "internal.h" nogil:
     int cem_kernels_supported(const char *name)
+    double cem_numpy_sum(const double *a, ptrdiff_t n, ptrdiff_t stride)
 
 
 KERNEL_VARIANTS = ("baseline", "avx2", "avx512")
@@ -466,53 +467,164 @@ cdef int kmeans_partition(ptrdiff_t k, const double *centers, const cem_data *da
                            work, work_len)
 
 
+cdef class _LloydPasses:
+    """Lloyd passes (cem_kmeans_step) over in-memory rows for k centers: the
+    rows cut into n_partitions (a function of the shape only), the
+    partitions run in parallel, and their sums, counts and inertias added
+    in index order from +0 -- so a pass gives the same bits for any number
+    of threads. The buffers are made once and reused by every run
+    (kmeans_lloyd runs one per Lloyd iteration)."""
+    cdef cem_data data
+    cdef object X, sample_weight  # alive as long as data points into them
+    cdef ptrdiff_t k, d, n_parts, work_len
+    cdef int threads
+    cdef double[:, ::1] sums, counts, inertia, work
+    cdef int64_t[:, ::1] changed
+    cdef int[::1] status
+
+    def __init__(self, ptrdiff_t k, ptrdiff_t d, X, sample_weight, n_threads):
+        self.X, self.sample_weight = X, sample_weight
+        self.data = as_data(X, sample_weight, d)
+        self.k, self.d = k, d
+        self.n_parts = n_partitions(self.data.n, k * d + k)
+        self.threads = threads_for_work(n_threads, self.n_parts,
+                                        self.data.n * (k * d + k + ROW_OVERHEAD))
+        self.work_len = cem_kmeans_work_size(k, d)
+        check(<int>self.work_len if self.work_len < 0 else CEM_OK)
+        self.sums = np.zeros((self.n_parts, padded_row(k * d)))
+        self.counts = np.zeros((self.n_parts, padded_row(k)))
+        self.inertia = np.zeros((self.n_parts, LINE_DOUBLES))
+        self.changed = np.zeros((self.n_parts, LINE_DOUBLES), dtype=np.int64)
+        self.status = np.zeros(self.n_parts, dtype=np.intc)
+        self.work = np.empty((self.threads, padded_row(self.work_len)))
+
+    cdef int run_partition(self, const double *centers, ptrdiff_t p, int32_t *labels,
+                           int tid) noexcept nogil:
+        """Partition p into row p of the per-partition buffers."""
+        return kmeans_partition(self.k, centers, &self.data, p, self.n_parts, &self.sums[p, 0],
+                                &self.counts[p, 0], &self.inertia[p, 0], labels,
+                                &self.changed[p, 0] if labels != NULL else NULL,
+                                &self.work[tid, 0], self.work_len)
+
+    cdef int run(self, const double *centers, double *sums, double *counts, double *inertia,
+                 int32_t *labels, int64_t *n_changed) except -1:
+        """One pass from centers [k][d]: the totals into sums [k][d], counts
+        [k], *inertia and (with labels) *n_changed, all overwritten; labels
+        [n] updated in place unless NULL. Raises CoreError for a failed
+        partition."""
+        cdef ptrdiff_t p, i
+        cdef ptrdiff_t kd = self.k * self.d
+        memset(&self.sums[0, 0], 0, self.sums.shape[0] * self.sums.shape[1] * sizeof(double))
+        memset(&self.counts[0, 0], 0,
+               self.counts.shape[0] * self.counts.shape[1] * sizeof(double))
+        memset(&self.inertia[0, 0], 0, self.n_parts * LINE_DOUBLES * sizeof(double))
+        memset(&self.changed[0, 0], 0, self.n_parts * LINE_DOUBLES * sizeof(int64_t))
+        if self.threads == 1:  # no parallel region: its set-up costs ~1 us a pass
+            with nogil:
+                for p in range(self.n_parts):
+                    self.status[p] = self.run_partition(centers, p, labels, 0)
+        else:
+            with nogil, parallel(num_threads=self.threads):
+                for p in prange(self.n_parts, schedule="dynamic"):
+                    self.status[p] = self.run_partition(centers, p, labels, threadid())
+        for p in range(self.n_parts):
+            check(self.status[p])
+        # +0, then each partition in index order: independent of the threads
+        for i in range(kd):
+            sums[i] = 0.0
+        for i in range(self.k):
+            counts[i] = 0.0
+        inertia[0] = 0.0
+        if n_changed != NULL:
+            n_changed[0] = 0
+        for p in range(self.n_parts):
+            for i in range(kd):
+                sums[i] += self.sums[p, i]
+            for i in range(self.k):
+                counts[i] += self.counts[p, i]
+            inertia[0] += self.inertia[p, 0]
+            if n_changed != NULL:
+                n_changed[0] += self.changed[p, 0]
+        return 0
+
+
 def kmeans_step(centers, X, sample_weight=None, labels=None, n_threads=1):
     """One Lloyd pass (see cem_kmeans_step). centers (k, d) float64
     C-contiguous; labels: (n,) int32 updated in place, or None.
     Returns (sums (k, d), counts (k,), inertia, n_changed); n_changed is -1
     without labels."""
     cdef const double[:, ::1] c = centers
-    cdef cem_data data = data_for_centers(c, X, sample_weight)
+    data_for_centers(c, X, sample_weight)  # the shapes, with their messages
     cdef ptrdiff_t k = c.shape[0]
     cdef ptrdiff_t d = c.shape[1]
-    cdef ptrdiff_t n_parts = n_partitions(data.n, k * d + k)
-    cdef int threads = threads_for_work(n_threads, n_parts, data.n * (k * d + k + ROW_OVERHEAD))
-    cdef double[:, ::1] sums = np.zeros((n_parts, padded_row(k * d)))
-    cdef double[:, ::1] counts = np.zeros((n_parts, padded_row(k)))
-    cdef double[:, ::1] inertia = np.zeros((n_parts, LINE_DOUBLES))
-    cdef int64_t[:, ::1] changed = np.zeros((n_parts, LINE_DOUBLES), dtype=np.int64)
-    cdef int[::1] status = np.zeros(n_parts, dtype=np.intc)
-    cdef ptrdiff_t work_len = cem_kmeans_work_size(k, d)
-    check(<int>work_len if work_len < 0 else CEM_OK)
-    cdef double[:, ::1] work = np.empty((threads, padded_row(work_len)))
+    cdef _LloydPasses passes = _LloydPasses(k, d, X, sample_weight, n_threads)
     cdef int32_t[::1] lab
     cdef int32_t *lab_ptr = NULL
     if labels is not None:
         lab = labels
-        if lab.shape[0] != data.n:
+        if lab.shape[0] != passes.data.n:
             raise ValueError("labels must have shape (n_samples,)")
-        if data.n > 0:
+        if passes.data.n > 0:
             lab_ptr = &lab[0]
-    cdef ptrdiff_t p
-    with nogil, parallel(num_threads=threads):
-        for p in prange(n_parts, schedule="dynamic"):
-            status[p] = kmeans_partition(k, &c[0, 0], &data, p, n_parts, &sums[p, 0],
-                                         &counts[p, 0], &inertia[p, 0], lab_ptr,
-                                         &changed[p, 0] if lab_ptr != NULL else NULL,
-                                         &work[threadid(), 0], work_len)
-    for p in range(n_parts):
-        check(status[p])
-    total_sums = np.zeros(k * d)
-    total_counts = np.zeros(k)
-    total_inertia = 0.0
-    n_changed = 0
-    for p in range(n_parts):  # fixed order: thread-count independent
-        total_sums += sums[p, :k * d]
-        total_counts += counts[p, :k]
-        total_inertia += inertia[p, 0]
-        n_changed += changed[p, 0]
-    return (total_sums.reshape(k, d), total_counts, total_inertia,
-            n_changed if labels is not None else -1)
+    sums = np.empty((k, d))
+    counts = np.empty(k)
+    cdef double[:, ::1] s = sums
+    cdef double[::1] n_c = counts
+    cdef double inertia
+    cdef int64_t n_changed
+    passes.run(&c[0, 0], &s[0, 0], &n_c[0], &inertia, lab_ptr,
+               &n_changed if lab_ptr != NULL else NULL)
+    return sums, counts, inertia, (n_changed if lab_ptr != NULL else
+                                   0 if labels is not None else -1)
+
+
+def kmeans_lloyd(centers, X, sample_weight=None, Py_ssize_t max_iter=300, double tol=1e-4,
+                 n_threads=1):
+    """Lloyd's k-means from `centers` (k, d) over rows X ((n, d) float64 or
+    float32, any strides) with optional sample_weight ((n,) float64
+    contiguous), on scikit-learn's KMeans(n_init=1) schedule (what
+    cem._init.kmeans runs): the rows' weighted mean m and total weight W
+    (one pass with a center at the origin), their spread S about m (one
+    pass with m as the center), then at most max_iter passes, each center
+    moved to its cluster's weighted mean (an empty cluster's stays), until
+    the squared move summed over all centers (numpy's pairwise order) is at
+    most tol * S / (W * d). The passes are kmeans_step's, bit for bit, and
+    the loop runs here rather than in Python (a 10,000-row pass takes
+    about as long as a Python iteration around it).
+    Returns (centers (k, d), n_iter). Raises CoreError for a failed pass
+    (a non-finite distance), KeyboardInterrupt (and the like) between
+    passes."""
+    cdef double[:, ::1] cur = np.array(centers, dtype=np.float64, order="C", ndmin=2)
+    data_for_centers(cur, X, sample_weight)
+    if max_iter < 0:
+        raise ValueError("max_iter must be >= 0")
+    cdef ptrdiff_t k = cur.shape[0], d = cur.shape[1], c, j, n_iter = 0
+    cdef _LloydPasses one = _LloydPasses(1, d, X, sample_weight, n_threads)
+    cdef _LloydPasses passes = _LloydPasses(k, d, X, sample_weight, n_threads)
+    cdef double[::1] mean = np.zeros(d)
+    cdef double[::1] sums = np.empty(k * d), counts = np.empty(k), moves = np.empty(k * d)
+    cdef double[:, ::1] nxt = np.empty((k, d))
+    cdef double inertia, total, spread, threshold, move
+    one.run(&mean[0], &sums[0], &counts[0], &inertia, NULL, NULL)  # about the origin
+    total = counts[0]
+    for j in range(d):
+        mean[j] = sums[j] / total
+    one.run(&mean[0], &sums[0], &counts[0], &spread, NULL, NULL)
+    threshold = tol * spread / (total * <double>d)
+    while n_iter < max_iter:
+        n_iter += 1
+        passes.run(&cur[0, 0], &sums[0], &counts[0], &inertia, NULL, NULL)
+        for c in range(k):
+            for j in range(d):
+                nxt[c, j] = sums[c * d + j] / counts[c] if counts[c] > 0 else cur[c, j]
+                move = nxt[c, j] - cur[c, j]
+                moves[c * d + j] = move * move
+        move = cem_numpy_sum(&moves[0], k * d, 1)
+        cur[...] = nxt
+        PyErr_CheckSignals()  # Ctrl-C: KeyboardInterrupt between passes
+        if move <= threshold:
+            break
+    return np.asarray(cur), n_iter
 
 
 # Rows labelled and accumulated at a time by kmeans_label_stats: a one-hot

@@ -49,20 +49,11 @@ def kmeans(X, sample_weight, k, rng, n_threads):
     at most 1e-4 times the mean feature variance. (scikit-learn also stops
     when no label changes; then the centers do not move either, so the shift
     test stops at the same pass without keeping n labels.) Empty clusters
-    keep their previous center. Returns the centers."""
+    keep their previous center. The passes and the loop run in C
+    (_core.kmeans_lloyd). Returns the centers."""
     centers, _ = kmeanspp(X, sample_weight, k, rng, n_threads)
-    mean, total = weighted_mean(X, sample_weight, n_threads)
-    _, _, spread, _ = _core.kmeans_step(mean[None, :], X, sample_weight, None, n_threads)
-    tol = KMEANS_TOL * spread / (total * X.shape[1])
-    for _ in range(KMEANS_MAX_ITER):
-        sums, counts, _, _ = _core.kmeans_step(centers, X, sample_weight, None, n_threads)
-        filled = counts > 0
-        new_centers = centers.copy()
-        new_centers[filled] = sums[filled] / counts[filled, None]
-        shift = ((new_centers - centers) ** 2).sum()
-        centers = new_centers
-        if shift <= tol:
-            break
+    centers, _ = _core.kmeans_lloyd(centers, X, sample_weight, KMEANS_MAX_ITER, KMEANS_TOL,
+                                    n_threads)
     return centers
 
 

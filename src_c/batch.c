@@ -7,7 +7,7 @@
  * the fused E-step, the M-step) and following cem.GMM.fit (cem/_init.py,
  * cem/_gmm.py) operation for operation, so a problem fitted here gives the
  * same bits as GMM.fit on it with the same random numbers. Where GMM.fit
- * reduces with numpy, the same summation order is reproduced (numpy_sum).
+ * reduces with numpy, the same summation order is reproduced (cem_numpy_sum).
  */
 #include <math.h>
 #include <float.h>
@@ -20,40 +20,6 @@
 #define KMEANS_MAX_ITER 300
 #define KMEANS_TOL 1e-4
 #define NK_FLOOR (10.0 * DBL_EPSILON)
-
-/* numpy's sum of n doubles `stride` apart (pairwise: eight running sums
- * over blocks of at most 128, halves above), so that a value GMM.fit takes
- * from ndarray.sum() comes out bit for bit. */
-static double numpy_sum(const double *a, ptrdiff_t n, ptrdiff_t stride)
-{
-    if (n < 8) {
-        double res = 0.0;
-        for (ptrdiff_t i = 0; i < n; i++) {
-            res += a[i * stride];
-        }
-        return res;
-    }
-    if (n <= 128) {
-        double r[8];
-        for (int j = 0; j < 8; j++) {
-            r[j] = a[j * stride];
-        }
-        ptrdiff_t i = 8;
-        for (; i < n - n % 8; i += 8) {
-            for (int j = 0; j < 8; j++) {
-                r[j] += a[(i + j) * stride];
-            }
-        }
-        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for (; i < n; i++) {
-            res += a[i * stride];
-        }
-        return res;
-    }
-    ptrdiff_t half = n / 2;
-    half -= half % 8;
-    return numpy_sum(a, half, stride) + numpy_sum(a + half * stride, n - half, stride);
-}
 
 /* The scratch of one problem, carved from the caller's work array. */
 typedef struct {
@@ -178,7 +144,7 @@ static int tied_pooled_moment(ptrdiff_t k, int covariance_type, const double *sh
                 for (ptrdiff_t c = 0; c < k; c++) {
                     w->sums[c] = ((nk[c] + NK_FLOOR) * shift[c]) * shift[c];
                 }
-                sum = numpy_sum(w->sums, k, 1);
+                sum = cem_numpy_sum(w->sums, k, 1);
             } else {
                 sum = ((nk[0] + NK_FLOOR) * shift[j]) * shift[l];
                 for (ptrdiff_t c = 1; c < k; c++) {
@@ -197,7 +163,7 @@ static int tied_pooled_moment(ptrdiff_t k, int covariance_type, const double *sh
             second[j] = w->moment[j * d + j];
         }
     } else {
-        second[0] = numpy_sum(w->moment, d, d + 1);
+        second[0] = cem_numpy_sum(w->moment, d, d + 1);
     }
     return CEM_OK;
 }
@@ -264,7 +230,7 @@ static int lloyd(ptrdiff_t k, const cem_data *data, double *means, batch_work *w
                 w->sums[c * d + j] = (next - old) * (next - old);
             }
         }
-        const double shift = numpy_sum(w->sums, k * d, 1);
+        const double shift = cem_numpy_sum(w->sums, k * d, 1);
         memcpy(means, w->centers, (size_t)(k * d) * sizeof(double));
         if (shift <= tol) {
             break;
@@ -390,7 +356,7 @@ static int initialize(ptrdiff_t k, int covariance_type, const cem_data *data,
     }
     /* as scikit-learn: counts over the total weight, not renormalised */
     const double total = data->sample_weight == NULL
-                         ? (double)n : numpy_sum(data->sample_weight, n, 1);
+                         ? (double)n : cem_numpy_sum(data->sample_weight, n, 1);
     for (ptrdiff_t c = 0; c < k; c++) {
         weights[c] = (w->stats[2 + c] + NK_FLOOR) / total;
     }

@@ -156,6 +156,11 @@ static inline double cem_lane_sum(const double *v, ptrdiff_t n)
     return cem_pairwise8(part);
 }
 
+/* numpy's sum of n doubles `stride` apart, bit for bit (pairwise: eight
+ * running sums over blocks of at most 128, halves above; kmeans.c): for
+ * values the Python side takes from ndarray.sum(), computed in C. */
+double cem_numpy_sum(const double *a, ptrdiff_t n, ptrdiff_t stride);
+
 static inline double cem_row_weight(const cem_data *data, ptrdiff_t i)
 {
     return data->sample_weight ? data->sample_weight[i] : 1.0;

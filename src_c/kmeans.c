@@ -239,37 +239,38 @@ ptrdiff_t cem_partition_start(ptrdiff_t n, ptrdiff_t n_parts, ptrdiff_t p)
     return p * (n / n_parts) + p * (n % n_parts) / n_parts;
 }
 
-/* numpy's sum of a contiguous float64 array (pairwise, 8 lanes below 128
- * elements), so that w_i / sum(w) rounds as scikit-learn's does. */
-static double numpy_sum(const double *a, ptrdiff_t n)
+/* numpy's sum of n doubles `stride` apart (pairwise: eight running sums
+ * over blocks of at most 128, halves above), so that a value GMM.fit takes
+ * from ndarray.sum() comes out bit for bit. */
+double cem_numpy_sum(const double *a, ptrdiff_t n, ptrdiff_t stride)
 {
     if (n < 8) {
         double res = 0.0;
         for (ptrdiff_t i = 0; i < n; i++) {
-            res += a[i];
+            res += a[i * stride];
         }
         return res;
     }
     if (n <= 128) {
         double r[8];
         for (int j = 0; j < 8; j++) {
-            r[j] = a[j];
+            r[j] = a[j * stride];
         }
         ptrdiff_t i = 8;
         for (; i < n - n % 8; i += 8) {
             for (int j = 0; j < 8; j++) {
-                r[j] += a[i + j];
+                r[j] += a[(i + j) * stride];
             }
         }
         double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
         for (; i < n; i++) {
-            res += a[i];
+            res += a[i * stride];
         }
         return res;
     }
-    ptrdiff_t n2 = n / 2;
-    n2 -= n2 % 8;
-    return numpy_sum(a, n2) + numpy_sum(a + n2, n - n2);
+    ptrdiff_t half = n / 2;
+    half -= half % 8;
+    return cem_numpy_sum(a, half, stride) + cem_numpy_sum(a + half * stride, n - half, stride);
 }
 
 int cem_kmeanspp_first(const cem_data *data, double u, int64_t *index)
@@ -282,7 +283,7 @@ int cem_kmeanspp_first(const cem_data *data, double u, int64_t *index)
     const double *w = data->sample_weight;
     /* RandomState.choice(n, p=w / w.sum()): cdf = cumsum(p) / cumsum(p)[-1],
      * then the first i with cdf_i > u (searchsorted side='right'). */
-    const double total = w != NULL ? numpy_sum(w, n) : (double)n;
+    const double total = w != NULL ? cem_numpy_sum(w, n, 1) : (double)n;
     if (!(total > 0.0)) {
         return CEM_ENOWEIGHT;
     }

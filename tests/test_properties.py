@@ -196,6 +196,61 @@ def test_kmeans_step_matches_reference(sample, k):
     _close(inertia, ref_inertia, 1e-12, "inertia")
 
 
+def _lloyd_in_python(centers, X, w, max_iter, tol, n_threads):
+    """cem._init.kmeans's loop as it ran in Python before _core.kmeans_lloyd:
+    the weighted mean and spread, then Lloyd passes until the squared center
+    shift (ndarray.sum) is at most tol * spread / (total * d)."""
+    d = X.shape[1]
+    sums, counts, _, _ = _core.kmeans_step(np.zeros((1, d)), X, w, None, n_threads)
+    mean, total = sums[0] / counts[0], counts[0]
+    _, _, spread, _ = _core.kmeans_step(mean[None, :], X, w, None, n_threads)
+    threshold = tol * spread / (total * d)
+    for n_iter in range(1, max_iter + 1):
+        sums, counts, _, _ = _core.kmeans_step(centers, X, w, None, n_threads)
+        filled = counts > 0
+        new_centers = centers.copy()
+        new_centers[filled] = sums[filled] / counts[filled, None]
+        shift = ((new_centers - centers) ** 2).sum()
+        centers = new_centers
+        if shift <= threshold:
+            return centers, n_iter
+    return centers, max_iter
+
+
+@settings(max_examples=int(os.environ.get("CEM_HYPOTHESIS_EXAMPLES", 25)), deadline=None)
+@given(st.one_of(data(max_n=200, max_d=5), data(min_n=4000, max_n=9000, max_d=3)),
+       st.integers(1, 20), st.integers(0, 12), st.sampled_from([1e-4, 0.0, 1e-2]),
+       st.sampled_from([1, 2]))
+def test_kmeans_lloyd_is_the_python_loop(sample, k, max_iter, tol, n_threads):
+    """The Lloyd loop in Cython gives the Python loop's centers bit for bit
+    and stops at the same pass, over shapes, layouts, weights (some zero),
+    empty clusters (more centers than clusters of rows) and several
+    partitions."""
+    X, values, w, rng, far = sample
+    n, d = values.shape
+    if n == 0 or (w is not None and not (w > 0).any()):
+        return
+    centers = values[rng.integers(0, n, size=k)] + rng.normal(size=(k, d)) * 0.1
+    with np.errstate(all="ignore"):
+        expected, expected_iter = _lloyd_in_python(centers, X, w, max_iter, tol, n_threads)
+    got, n_iter = _core.kmeans_lloyd(centers, X, w, max_iter, tol, n_threads)
+    assert n_iter == expected_iter
+    assert got.tobytes() == expected.tobytes()
+
+
+def test_kmeans_lloyd_rejects_bad_arguments_and_non_finite_rows():
+    X = np.arange(20.0).reshape(10, 2)
+    with pytest.raises(ValueError, match="max_iter"):
+        _core.kmeans_lloyd(X[:2], X, None, -1)
+    with pytest.raises(ValueError, match="features"):
+        _core.kmeans_lloyd(X[:2, :1].copy(), X)
+    centers, n_iter = _core.kmeans_lloyd(X[:2], X, None, 0)
+    assert n_iter == 0 and np.array_equal(centers, X[:2])
+    X[7, 1] = np.inf
+    with pytest.raises(_core.CoreError, match="non-finite"):
+        _core.kmeans_lloyd(X[:2], X)
+
+
 @settings(max_examples=int(os.environ.get("CEM_HYPOTHESIS_EXAMPLES", 25)) // 5 + 1,
           deadline=None)
 @given(data(min_n=4000, max_n=9000, max_d=6), st.integers(1, 5), st.sampled_from(COVS))
