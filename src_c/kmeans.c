@@ -4,18 +4,22 @@
  * layout) and their distances computed by the kernels of kmeans_kernels.inc,
  * which vectorise across rows.
  */
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "internal.h"
 
 ptrdiff_t cem_kmeans_work_size(ptrdiff_t k, ptrdiff_t d)
 {
-    if (k < 1 || d < 1) {
-        return CEM_EINVAL;
+    if (k < 1 || d < 1 || k > PTRDIFF_MAX / 16 - CEM_BLOCK_ROWS
+        || d + 1 > PTRDIFF_MAX / 16 / (k + CEM_BLOCK_ROWS)) {
+        return CEM_EINVAL; /* its size would overflow */
     }
-    /* a block and its distances to every center */
-    return CEM_BLOCK_ROWS * d + CEM_BLOCK_ROWS * k;
+    /* a block, its distances to every center, and cem_kmeans_step's
+     * k * d + k + 1 sums in 8 lanes each */
+    return CEM_BLOCK_ROWS * d + CEM_BLOCK_ROWS * k + 8 * (k * d + k + 1);
 }
 
 /* Rows of float64 with contiguous columns, a whole number of doubles
@@ -53,33 +57,6 @@ static int check_weights(const cem_data *data)
     return CEM_OK;
 }
 
-/* The loop of cem_kmeans_step below for one center and one column (a
- * weighted mean, or the spread about it): the same additions in the same
- * order, the three running sums in registers. In the general loop the sum
- * and the count live in memory, and every row's addition waits for the
- * previous row's store to reach the next load: that chain was most of a
- * 1-D mean's time. */
-static int one_column_sums(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, const double *x,
-                           const double *dist, double *sum, double *count, double *total)
-{
-    double s = *sum, c = *count, t = *total;
-    int status = CEM_OK;
-    for (ptrdiff_t r = 0; r < nb; r++) {
-        if (!isfinite(dist[r])) {
-            status = CEM_ENONFINITE;
-            break;
-        }
-        const double w = cem_row_weight(data, i0 + r);
-        c += w;
-        t += w * dist[r];
-        s += w * x[r];
-    }
-    *sum = s;
-    *count = c;
-    *total = t;
-    return status;
-}
-
 int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
                     double *sums, double *counts, double *inertia,
                     int32_t *labels, int64_t *n_changed, double *work, ptrdiff_t work_len)
@@ -101,8 +78,14 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
     /* each row's distance to its nearest center, and with k >= 2 that
      * center's index (as a double): the room of k distances holds them */
     double *d2near = xt + B * d, *near = k >= 2 ? d2near + B : NULL;
-    const int direct = rows_direct(data);
-    double total = 0.0;
+    /* The sums, counts and inertia in 8 lanes each (row r in lane r % 8),
+     * added pairwise at the end: no addition waits for the previous row's
+     * (when rows of one cluster follow each other, as in sorted data, the
+     * sums of one center were a chain of dependent additions through
+     * memory), and the error grows with n / 8 rather than n. */
+    double *acc = d2near + B * k;
+    const ptrdiff_t kd = k * d, n_acc = kd + k + 1;
+    memset(acc, 0, (size_t)(8 * n_acc) * sizeof(double));
     int64_t changed = 0;
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
         const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
@@ -112,43 +95,26 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
         } else {
             kern->nearest_center_t(xt, cem_round_rows(nb), d, B, centers, k, near, d2near);
         }
-        if (k == 1 && d == 1 && labels == NULL) {
-            const int status = one_column_sums(data, i0, nb, xt, d2near, sums, counts, &total);
-            if (status != CEM_OK) {
-                return status;
-            }
-            continue;
+        if (kern->lloyd_lanes_t(xt, nb, d, B, near, d2near,
+                                data->sample_weight != NULL ? data->sample_weight + i0 : NULL,
+                                k, acc) != 0) {
+            return CEM_ENONFINITE; /* a NaN or inf in the row or the centers */
         }
-        for (ptrdiff_t r = 0; r < nb; r++) {
-            const ptrdiff_t best = k >= 2 ? (ptrdiff_t)near[r] : 0;
-            const double dist = d2near[r];
-            if (!isfinite(dist)) {
-                return CEM_ENONFINITE;
-            }
-            const double w = cem_row_weight(data, i0 + r);
-            counts[best] += w;
-            total += w * dist;
-            double *restrict sum = sums + best * d;
-            if (direct) { /* the same values, read contiguously */
-                const double *x = (const double *)((const char *)data->x
-                                                   + (i0 + r) * data->row_stride);
-                for (ptrdiff_t j = 0; j < d; j++) {
-                    sum[j] += w * x[j];
-                }
-            } else {
-                for (ptrdiff_t j = 0; j < d; j++) {
-                    sum[j] += w * xt[j * B + r];
-                }
-            }
-            if (labels != NULL) {
-                if (n_changed != NULL && labels[i0 + r] != (int32_t)best) {
-                    changed++;
-                }
-                labels[i0 + r] = (int32_t)best;
+        if (labels != NULL) {
+            for (ptrdiff_t r = 0; r < nb; r++) {
+                const int32_t best = k >= 2 ? (int32_t)near[r] : 0;
+                changed += labels[i0 + r] != best;
+                labels[i0 + r] = best;
             }
         }
     }
-    *inertia += total;
+    for (ptrdiff_t i = 0; i < kd; i++) {
+        sums[i] += cem_pairwise8(acc + i * 8);
+    }
+    for (ptrdiff_t c = 0; c < k; c++) {
+        counts[c] += cem_pairwise8(acc + (kd + c) * 8);
+    }
+    *inertia += cem_pairwise8(acc + (kd + k) * 8);
     if (n_changed != NULL) {
         *n_changed += changed;
     }

@@ -196,6 +196,51 @@ def test_kmeans_step_matches_reference(sample, k):
     _close(inertia, ref_inertia, 1e-12, "inertia")
 
 
+def _lane_sum(terms):
+    """cem_lane_sum's order: term i into lane i % 8, each lane summed in order
+    from +0, the eight lanes added pairwise."""
+    lanes = [0.0] * 8
+    for i, term in enumerate(terms):
+        lanes[i % 8] += float(term)
+    return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + \
+        ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+
+
+@FEW
+@given(data(max_n=300, max_d=6), st.integers(1, 6), st.booleans())
+def test_kmeans_step_sums_each_cluster_in_eight_lanes(sample, k, sort_rows):
+    """Bit for bit, in every kernel variant: a cluster's sums and count add
+    its rows' w_i x_i and w_i in lanes (row i in lane i % 8), as
+    cem_lane_sum; with the rows sorted by cluster (no two consecutive rows
+    of different clusters) as well as mixed."""
+    X, values, w, rng, far = sample
+    n, d = values.shape
+    if sort_rows and n:
+        order = np.argsort(values[:, 0], kind="stable")
+        values = values[order]
+        X = np.array(X)[order]
+        w = None if w is None else w[order]
+    centers = np.sort(rng.normal(size=(k, d)) * 2 + (1e6 if far else 0.0), axis=0)
+    weights = np.ones(n) if w is None else w
+    saved = os.environ.get("CEM_KERNELS")
+    try:
+        for variant in _core.kernel_variants():
+            os.environ["CEM_KERNELS"] = variant
+            labels = np.zeros(n, dtype=np.int32)
+            sums, counts, _, _ = _core.kmeans_step(centers, X, w, labels)
+            for c in range(k):
+                mine = labels == c
+                assert counts[c] == _lane_sum(np.where(mine, weights, 0.0)), variant
+                for j in range(d):
+                    expected = _lane_sum(np.where(mine, weights * values[:, j], 0.0))
+                    assert sums[c, j] == expected, (variant, c, j)
+    finally:
+        if saved is None:
+            os.environ.pop("CEM_KERNELS", None)
+        else:
+            os.environ["CEM_KERNELS"] = saved
+
+
 def _lloyd_in_python(centers, X, w, max_iter, tol, n_threads):
     """cem._init.kmeans's loop as it ran in Python before _core.kmeans_lloyd:
     the weighted mean and spread, then Lloyd passes until the squared center
@@ -515,10 +560,9 @@ def test_parameters_of_the_right_size_but_wrong_shape_are_rejected(rng, cov):
 @FEW
 @given(st.integers(0, 2 ** 32 - 1), st.integers(0, 300), st.booleans(),
        st.sampled_from(["float64", "float32"]), st.sampled_from(["c", "reversed_rows"]))
-def test_kmeans_step_one_column_without_labels_is_the_general_loop(seed, n, weighted, dtype,
-                                                                   layout):
-    # k = 1, d = 1 without labels takes cem_kmeans_step's register-sum loop;
-    # asking for labels takes the general one: the same bits either way
+def test_kmeans_step_one_column_gives_the_same_bits_with_or_without_labels(seed, n, weighted,
+                                                                           dtype, layout):
+    # asking for labels only adds their loop: the sums are the same bits
     rng = np.random.default_rng(seed)
     X = (rng.normal(size=(n, 1)) * 10 ** rng.uniform(-3, 6) + rng.normal() * 1e4).astype(dtype)
     if layout == "reversed_rows":

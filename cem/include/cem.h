@@ -325,8 +325,14 @@ ptrdiff_t cem_kmeans_work_size(ptrdiff_t k, ptrdiff_t d);
  *                         (requires labels)
  *   work           IN     scratch, work_len >= cem_kmeans_work_size(k, d)
  *
+ * Each of the call's sums, counts and its inertia is summed in 8 lanes (the
+ * call's row i in lane i % 8, in row order) added pairwise
+ * (((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))), then added to the
+ * caller's value: no long chain of dependent additions, and the same bits
+ * on every kernel variant.
+ *
  * Returns CEM_OK, CEM_EINVAL, CEM_EWORK, CEM_ENONFINITE (a non-finite
- * distance).
+ * distance; sums, counts and inertia are then untouched).
  */
 int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
                     double *sums, double *counts, double *inertia,
