@@ -211,9 +211,7 @@ def _draw(rng, init_params, n, k, weights=None):
     if init_params in ("kmeans", "k-means++"):
         return rng.random_sample(1 + (k - 1) * kmeans_n_trials(k))
     if init_params == "random":
-        resp = rng.uniform(size=(n, k))
-        resp /= resp.sum(axis=1)[:, None]
-        return resp.reshape(-1)
+        return _core.normalise_rows(rng.uniform(size=(n, k))).reshape(-1)
     return random_rows(weights, n, k, rng).astype(np.int64)
 
 

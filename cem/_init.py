@@ -100,42 +100,6 @@ def _stats_of_rows(X, sample_weight, rows, covariance_type, n_threads):
     return stats, shift
 
 
-def row_sums(a):
-    """a.sum(axis=1) of a 2-D float64 array, bit for bit, a column at a time.
-
-    numpy reduces each row on its own, a loop call per row: for few columns
-    most of the time is the calls (10,000 rows of 2 columns: 110 us, against
-    5 us by columns). numpy sums a row by pairwise summation: fewer than 8
-    terms in order, up to 128 in eight interleaved partial sums added as a
-    tree, then the rest in order; more by halves, each half a multiple of 8
-    (numpy's pairwise_sum, PW_BLOCKSIZE 128), all added to +0. The same
-    additions over whole columns give the same bits (tests/test_init.py
-    checks them against numpy's)."""
-    def pairwise(first, n):
-        if n < 8:
-            total = a[:, first].copy()
-            for c in range(first + 1, first + n):
-                total += a[:, c]
-            return total
-        if n <= 128:
-            part = [a[:, first + t].copy() for t in range(8)]
-            whole = n - n % 8
-            for c in range(first + 8, first + whole, 8):
-                for t in range(8):
-                    part[t] += a[:, c + t]
-            total = ((part[0] + part[1]) + (part[2] + part[3])) + \
-                ((part[4] + part[5]) + (part[6] + part[7]))
-            for c in range(first + whole, first + n):
-                total += a[:, c]
-            return total
-        half = n // 2
-        half -= half % 8
-        return pairwise(first, half) + pairwise(first + half, n - half)
-    total = pairwise(0, a.shape[1])
-    total += 0.0  # the reduction starts from +0: a row of -0 sums to +0
-    return total
-
-
 def random_rows(sample_weight, n, k, rng, check_only=False):
     """k distinct rows drawn uniformly from those of positive weight: a
     zero-weight row counts as dropped, so it must not start a component
@@ -180,14 +144,12 @@ def initial_stats_by_type(X, sample_weight, k, covariance_types, init_params, rn
     # random: uniform responsibilities, rows normalised, drawn chunk by
     # chunk (the same stream as one (n, k) draw)
     mean, _ = weighted_mean(X, sample_weight, n_threads)
-    shift = np.tile(mean, (k, 1))
+    shift = np.empty((k, mean.shape[0]))
+    shift[...] = mean
     stats = dict.fromkeys(covariance_types)
     for start in range(0, n, CHUNK_ROWS):
         Xb, wb = _rows(X, sample_weight, start, start + CHUNK_ROWS)
-        resp = rng.uniform(size=(Xb.shape[0], k))
-        sums = row_sums(resp)
-        for c in range(k):  # a column at a time: numpy's (n, k) / (n, 1) loops over rows
-            resp[:, c] /= sums
+        resp = _core.normalise_rows(rng.uniform(size=(Xb.shape[0], k)))
         for t in covariance_types:
             stats[t] = _core.accumulate(t, shift, Xb, resp, wb, stats[t])
     return {t: (stats[t], shift.copy()) for t in covariance_types}

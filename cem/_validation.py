@@ -38,10 +38,14 @@ MISSING = ("error", "marginalize")
 
 
 def _is_int(value):
+    if type(value) is int:  # the usual case, without the ABC check's cost
+        return True
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _is_real(value):
+    if type(value) is float or type(value) is int:  # as in _is_int
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
