@@ -211,7 +211,7 @@ def _draw(rng, init_params, n, k, weights=None):
     if init_params in ("kmeans", "k-means++"):
         return rng.random_sample(1 + (k - 1) * kmeans_n_trials(k))
     if init_params == "random":
-        return _core.normalise_rows(rng.uniform(size=(n, k))).reshape(-1)
+        return _core.normalise_rows(rng.random_sample((n, k))).reshape(-1)  # as _init
     return random_rows(weights, n, k, rng).astype(np.int64)
 
 
