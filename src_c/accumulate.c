@@ -28,6 +28,10 @@ static double component_weights(const cem_block *b, ptrdiff_t c, double *a)
         for (ptrdiff_t r = 0; r < b->nb; r++) {
             a[r] = sw[r] * col[r * step];
         }
+    } else if (step == 2) { /* k = 2 responsibilities: a constant stride vectorises */
+        for (ptrdiff_t r = 0; r < b->nb; r++) {
+            a[r] = col[r * 2];
+        }
     } else {
         for (ptrdiff_t r = 0; r < b->nb; r++) {
             a[r] = col[r * step];
