@@ -784,6 +784,12 @@ cdef class _SeedingPasses:
         self.work = np.empty((self.n_threads, padded_row(self.work_len)))
         self.status = np.zeros(self.n_parts, dtype=np.intc)
 
+    cdef int run_partition(self, ptrdiff_t n_cand, const double *cand, int update, ptrdiff_t p,
+                           int tid) noexcept nogil:
+        """Partition p of a pass, on thread tid's work row."""
+        return kmeanspp_partition(n_cand, cand, &self.data, p, self.n_parts, &self.closest[0],
+                                  update, &self.pots[p, 0], &self.work[tid, 0], self.work_len)
+
     def first(self, double u):
         """Row of the first center for the uniform u (cem_kmeanspp_first)."""
         cdef int64_t index
@@ -798,11 +804,15 @@ cdef class _SeedingPasses:
         cdef ptrdiff_t p
         if not 1 <= n_cand <= self.max_cand or cand.shape[1] != self.data.d:
             raise ValueError("candidates must have shape (n_cand, n_features)")
-        with nogil, parallel(num_threads=self.n_threads):
-            for p in prange(self.n_parts, schedule="dynamic"):
-                self.status[p] = kmeanspp_partition(
-                    n_cand, &cand[0, 0], &self.data, p, self.n_parts, &self.closest[0],
-                    update, &self.pots[p, 0], &self.work[threadid(), 0], self.work_len)
+        if self.n_threads == 1:  # no parallel region: its set-up costs ~1 us a pass
+            with nogil:
+                for p in range(self.n_parts):
+                    self.status[p] = self.run_partition(n_cand, &cand[0, 0], update, p, 0)
+        else:
+            with nogil, parallel(num_threads=self.n_threads):
+                for p in prange(self.n_parts, schedule="dynamic"):
+                    self.status[p] = self.run_partition(n_cand, &cand[0, 0], update, p,
+                                                        threadid())
         for p in range(self.n_parts):
             check(self.status[p])
 
