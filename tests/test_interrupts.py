@@ -70,6 +70,41 @@ def test_ctrl_c_stops_a_long_pass_promptly_and_changes_nothing():
     assert latency < 1.0, latency
 
 
+# The k-means initialisation's Lloyd loop, which runs in Cython: a negative
+# tolerance never stops it, so only Ctrl-C between its passes can.
+LLOYD_CHILD = r"""
+import numpy as np
+from cem import _core
+X = np.random.default_rng(0).normal(size=(200_000, 4))
+print("ready", flush=True)
+try:
+    _core.kmeans_lloyd(X[:8].copy(), X, None, 10**9, -1.0)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+else:
+    print("finished", flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+def test_ctrl_c_stops_the_lloyd_loop_between_passes():
+    with subprocess.Popen([sys.executable, "-c", LLOYD_CHILD], stdout=subprocess.PIPE,
+                          text=True, env=child_env(), cwd=CHILD_CWD) as child:
+        try:
+            assert child.stdout.readline().strip() == "ready"
+            time.sleep(0.5)
+            start = time.perf_counter()
+            child.send_signal(signal.SIGINT)
+            said = child.stdout.readline().strip()
+            latency = time.perf_counter() - start
+            child.wait(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+    assert said == "interrupted"
+    assert latency < 1.0, latency
+
+
 def _grouped(parts):
     """parts, past 8 rounded up to a multiple of 8 (equal shares for 2, 4, 8 threads)."""
     return parts if parts <= 8 else -(-parts // 8) * 8
