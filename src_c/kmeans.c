@@ -57,6 +57,63 @@ static int check_weights(const cem_data *data)
     return CEM_OK;
 }
 
+/* cem_kmeans_step's rows [i0, i0 + nb) of a block added to their nearest
+ * centers' lanes, each row to its own center only: the sums of the
+ * lloyd_lanes_t kernel, bit for bit (the same products, rounded, in the same
+ * lanes and order), laid out lane by lane, acc[(r % 8) * n_acc + i] with i
+ * as there, so that a row's d sums are contiguous; rows read in place when
+ * they are contiguous float64, else from the block xt. Returns 1 (acc then
+ * partly updated) if a row's distance is not finite. */
+static int scatter_rows(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, const double *xt,
+                        const double *near, const double *d2near, const double *w,
+                        ptrdiff_t k, double *acc)
+{
+    const ptrdiff_t d = data->d, kd = k * d, n_acc = kd + k + 1;
+    const int direct = rows_direct(data);
+    const ptrdiff_t step = direct ? 1 : CEM_BLOCK_ROWS;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        if (!(d2near[r] <= DBL_MAX)) { /* a distance is >= 0 or NaN */
+            return 1;
+        }
+        const ptrdiff_t c = near != NULL ? (ptrdiff_t)near[r] : 0;
+        double *restrict lane = acc + (r % 8) * n_acc;
+        double *restrict sum = lane + c * d;
+        const double *restrict x = direct ? (const double *)((const char *)data->x
+                                                             + (i0 + r) * data->row_stride)
+                                          : xt + r;
+        if (w == NULL) { /* products by 1: exact */
+            lane[kd + k] += d2near[r];
+            lane[kd + c] += 1.0;
+            if (direct) {
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    sum[j] += x[j];
+                }
+            } else {
+                for (ptrdiff_t j = 0; j < d; j++) {
+                    sum[j] += x[j * step];
+                }
+            }
+        } else {
+            lane[kd + k] += cem_rounded(w[r] * d2near[r]);
+            lane[kd + c] += w[r];
+            for (ptrdiff_t j = 0; j < d; j++) {
+                sum[j] += cem_rounded(w[r] * x[j * step]);
+            }
+        }
+    }
+    return 0;
+}
+
+/* Accumulator i's 8 lanes added pairwise, from either layout. */
+static double lane_total(const double *acc, ptrdiff_t i, ptrdiff_t n_acc, int lane_major)
+{
+    double part[8];
+    for (int t = 0; t < 8; t++) {
+        part[t] = lane_major ? acc[t * n_acc + i] : acc[i * 8 + t];
+    }
+    return cem_pairwise8(part);
+}
+
 int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
                     double *sums, double *counts, double *inertia,
                     int32_t *labels, int64_t *n_changed, double *work, ptrdiff_t work_len)
@@ -82,10 +139,12 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
      * added pairwise at the end: no addition waits for the previous row's
      * (when rows of one cluster follow each other, as in sorted data, the
      * sums of one center were a chain of dependent additions through
-     * memory), and the error grows with n / 8 rather than n. */
+     * memory), and the error grows with n / 8 rather than n. In masked
+     * vectors or scattered row by row (cem_lloyd_in_vectors): the same bits. */
     double *acc = d2near + B * k;
     const ptrdiff_t kd = k * d, n_acc = kd + k + 1;
     memset(acc, 0, (size_t)(8 * n_acc) * sizeof(double));
+    int lane_major = !cem_lloyd_in_vectors(k, d);
     int64_t changed = 0;
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
         const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
@@ -95,9 +154,13 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
         } else {
             kern->nearest_center_t(xt, cem_round_rows(nb), d, B, centers, k, near, d2near);
         }
-        if (kern->lloyd_lanes_t(xt, nb, d, B, near, d2near,
-                                data->sample_weight != NULL ? data->sample_weight + i0 : NULL,
-                                k, acc) != 0) {
+        const double *w = data->sample_weight != NULL ? data->sample_weight + i0 : NULL;
+        int status = lane_major ? -1 : kern->lloyd_lanes_t(xt, nb, d, B, near, d2near, w, k, acc);
+        if (status < 0) { /* scattered; a build without vectors says so at its first block */
+            lane_major = 1;
+            status = scatter_rows(data, i0, nb, xt, near, d2near, w, k, acc);
+        }
+        if (status != 0) {
             return CEM_ENONFINITE; /* a NaN or inf in the row or the centers */
         }
         if (labels != NULL) {
@@ -109,12 +172,12 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
         }
     }
     for (ptrdiff_t i = 0; i < kd; i++) {
-        sums[i] += cem_pairwise8(acc + i * 8);
+        sums[i] += lane_total(acc, i, n_acc, lane_major);
     }
     for (ptrdiff_t c = 0; c < k; c++) {
-        counts[c] += cem_pairwise8(acc + (kd + c) * 8);
+        counts[c] += lane_total(acc, kd + c, n_acc, lane_major);
     }
-    *inertia += cem_pairwise8(acc + (kd + k) * 8);
+    *inertia += lane_total(acc, kd + k, n_acc, lane_major);
     if (n_changed != NULL) {
         *n_changed += changed;
     }
