@@ -233,20 +233,54 @@ static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t
 }
 
 /* Adds the block's row weights to *sum (nb exactly without weights);
- * CEM_EINVAL for a negative or non-finite weight. */
-static int block_weight(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, double *sum)
+ * CEM_EINVAL for a negative or non-finite weight. *unit (unless NULL): no
+ * weights, or every weight exactly 1. */
+static int block_weight(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, double *sum,
+                        int *unit)
 {
     if (data->sample_weight == NULL) {
         *sum += (double)nb;
+        if (unit != NULL) {
+            *unit = 1;
+        }
         return CEM_OK;
     }
     const double *sw = data->sample_weight + i0;
-    int bad = 0;
+    int bad = 0, ones = 1;
     for (ptrdiff_t r = 0; r < nb; r++) {
         bad |= !(sw[r] >= 0.0) || !isfinite(sw[r]);
+        ones &= sw[r] == 1.0;
     }
     *sum += cem_lane_sum(sw, nb);
+    if (unit != NULL) {
+        *unit = ones;
+    }
     return bad ? CEM_EINVAL : CEM_OK;
+}
+
+/* sum_r log p(x_r) over a block's nb unweighted rows from their maxima
+ * row_max and sums of exponentials row_sum (log p(x_r) = row_max[r] +
+ * log row_sum[r]), in the fused kernel's order (narrow_block): row r in
+ * lane r % 8, each lane the sum of its rows' maxima plus the log of the
+ * product of their sums (one log per lane, not per row: each sum is in
+ * [1, k], a lane's CEM_BLOCK_ROWS / 8 rows multiply to at most k^8), the
+ * lanes added pairwise. */
+static double block_log_likelihood(const cem_kernels *kern, const double *row_max,
+                                       const double *row_sum, ptrdiff_t nb)
+{
+    double max_sum[8] = {0}, product[8], zero[8] = {0}, log_product[8];
+    for (int t = 0; t < 8; t++) {
+        product[t] = 1.0;
+    }
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        max_sum[r & 7] += row_max[r];
+        product[r & 7] *= row_sum[r];
+    }
+    kern->log_sum_t(zero, product, 8, log_product); /* 0 + log P: log P exactly */
+    for (int t = 0; t < 8; t++) {
+        max_sum[t] += log_product[t];
+    }
+    return cem_pairwise8(max_sum);
 }
 
 /* The pass's fixed state: kernels, shape, shift, scratch laid out in work. */
@@ -354,7 +388,11 @@ static int e_step_pass(const cem_model *model, const double *shift, const cem_da
     double weight_sum = 0.0, ll_sum = 0.0;
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
         const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B, nb8 = cem_round_rows(nb);
-        if (block_weight(data, i0, nb, &weight_sum) != CEM_OK) {
+        /* unit weights (every one exactly 1) are summed as no weights, so
+         * that their bits are the unweighted pass's: the log-likelihood is
+         * summed differently with and without weights (block_log_likelihood) */
+        int unit;
+        if (block_weight(data, i0, nb, &weight_sum, &unit) != CEM_OK) {
             return CEM_EINVAL;
         }
         /* one contiguous float64 column, whole lanes: the rows are already
@@ -369,9 +407,8 @@ static int e_step_pass(const cem_model *model, const double *shift, const cem_da
         const ptrdiff_t n_marked = missing ? cem_missing_mark(&p, nb, &mw) : 0;
         if (fused && n_marked == 0) {
             status = kern->narrow_block(&narrow, w->rows, B, nb,
-                                        data->sample_weight != NULL ? data->sample_weight + i0
-                                                                    : NULL,
-                                        stats, &ll_sum);
+                                        unit ? NULL : data->sample_weight + i0, stats,
+                                        &ll_sum);
             if (status != CEM_OK) {
                 return status;
             }
@@ -397,6 +434,10 @@ static int e_step_pass(const cem_model *model, const double *shift, const cem_da
                 return CEM_ENONFINITE;
             }
         }
+        /* unweighted, no missing values: the fused kernel's order */
+        const int by_product = unit && n_marked == 0;
+        const double block_ll =
+            by_product ? block_log_likelihood(kern, w->row_max, w->row_sum, nb) : 0.0;
         kern->log_sum_t(w->row_max, w->row_sum, nb8, w->quad); /* quad := log p(x_r) */
         for (ptrdiff_t r = 0; r < nb && n_marked > 0; r++) {
             if (mw.row_kind[r] == CEM_ROW_EMPTY) { /* p(nothing) = 1 exactly */
@@ -406,10 +447,14 @@ static int e_step_pass(const cem_model *model, const double *shift, const cem_da
         if (log_density != NULL) {
             memcpy(log_density + i0, w->quad, (size_t)nb * sizeof(double));
         }
-        for (ptrdiff_t r = 0; r < nb8; r++) { /* w_r log p(x_r), 0 on padding */
-            w->row_scratch[r] = r < nb ? cem_row_weight(data, i0 + r) * w->quad[r] : 0.0;
+        if (by_product) {
+            ll_sum += block_ll;
+        } else {
+            for (ptrdiff_t r = 0; r < nb8; r++) { /* w_r log p(x_r), 0 on padding */
+                w->row_scratch[r] = r < nb ? cem_row_weight(data, i0 + r) * w->quad[r] : 0.0;
+            }
+            ll_sum += cem_lane_sum(w->row_scratch, nb8);
         }
-        ll_sum += cem_lane_sum(w->row_scratch, nb8);
         kern->scale_rows_t(w->log_resp, nb8, k, B, w->row_sum); /* now responsibilities */
         if (resp != NULL) {
             for (ptrdiff_t r = 0; r < nb; r++) {
@@ -512,7 +557,7 @@ int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
         if (!responsibilities_valid(rb, nb, k, resp_stride)) {
             return CEM_ENONFINITE;
         }
-        if (block_weight(data, i0, nb, &weight_sum) != CEM_OK) {
+        if (block_weight(data, i0, nb, &weight_sum, NULL) != CEM_OK) {
             return CEM_EINVAL;
         }
         load(data, i0, nb, p.ld, &p.w);

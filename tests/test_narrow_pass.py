@@ -16,7 +16,7 @@ import pytest
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from cem import _core, _reference  # noqa: E402
+from cem import GMM, _core, _reference  # noqa: E402
 from conftest import CHILD_CWD, child_env, random_model  # noqa: E402
 
 COVS = ("full", "tied", "diag", "spherical", "tied_diag", "tied_spherical")
@@ -58,6 +58,42 @@ def test_fused_pass_is_the_unfused_pass_bit_for_bit(cov, d, k, n, weighted, shif
     fused, unfused = _both_paths(cov, weights, means, prec_chol, X, sw, shift)
     np.testing.assert_array_equal(fused, unfused)
 
+
+@FEW
+@given(cov=st.sampled_from(COVS), d=st.integers(1, 6), k=st.integers(1, 10),
+       n=st.integers(0, 300), fused=st.booleans(), float32=st.booleans(),
+       layout=st.sampled_from(["c", "fortran", "strided"]), seed=st.integers(0, 2**32 - 1))
+def test_unit_weights_are_no_weights_bit_for_bit(cov, d, k, n, fused, float32, layout, seed):
+    # Without weights, a block's log-likelihood is its rows' maxima plus the
+    # log of the product of their sums of exponentials (one log per lane);
+    # with weights, w_r log p(x_r) row by row. A block whose weights are all
+    # exactly 1 must take the first road, on both paths (fused: d <= 4 and
+    # k <= 8, statistics only; unfused: resp asked for, or wider), so that
+    # sample_weight=ones fits as no sample_weight.
+    rng = np.random.default_rng(seed)
+    weights, means, _, prec_chol = random_model(rng, k, d, cov, scale=rng.uniform(0.1, 10))
+    X = means[rng.integers(0, k, n)] + rng.normal(size=(n, d)) * rng.uniform(0.1, 30)
+    X = X.astype(np.float32) if float32 else X
+    if layout == "fortran":
+        X = np.asfortranarray(X)
+    elif layout == "strided":
+        X = np.repeat(X, 2, axis=0)[::2]
+    resp = None if fused else np.empty((n, k))
+    unweighted = _core.e_step(cov, weights, means, prec_chol, X, None, resp=resp)
+    np.testing.assert_array_equal(
+        _core.e_step(cov, weights, means, prec_chol, X, np.ones(n), resp=resp), unweighted)
+
+
+@pytest.mark.parametrize("cov", COVS)
+@pytest.mark.parametrize("d, k", [(1, 2), (3, 3), (7, 4)])
+def test_fit_with_unit_weights_is_the_unweighted_fit(rng, cov, d, k):
+    X = rng.normal(size=(k, d))[rng.integers(0, k, 700)] * 4 + rng.normal(size=(700, d))
+    params = dict(n_components=k, covariance_type=cov, random_state=0)
+    weighted = GMM(**params).fit(X, sample_weight=np.ones(len(X)))
+    unweighted = GMM(**params).fit(X)
+    for attribute in ("weights_", "means_", "covariances_", "lower_bound_", "n_iter_"):
+        np.testing.assert_array_equal(getattr(weighted, attribute),
+                                      getattr(unweighted, attribute), err_msg=attribute)
 
 @pytest.mark.parametrize("cov", COVS)
 @pytest.mark.parametrize("d", [1, 2, 3, 4])
