@@ -17,6 +17,13 @@ machine shared with other jobs they are disturbed less than wall time.
 Python (the loop before cem._core.em_iterations: cem._em runs it whenever
 e_step_statistics is replaced, here by a plain wrapper), for a before/after
 in the same run. --profile instead runs cProfile over cem's fits.
+--alone N also times each library's fits back to back, N in a row
+(after a few unmeasured ones): a fit right after another of its own kind,
+its code and data warm. In the alternating comparison every cem fit
+follows ~100 ms of scikit-learn and pays for what that left cold: on a
+2-vCPU VM in 2026 0.4-0.7 ms of a 1.5 ms fit, growing with the time since
+cem's last fit (+0.2 ms after 10 ms, +1.3 ms after 100 ms of a Python
+busy loop that touches nothing of cem's), so both are worth stating.
 """
 import argparse
 import cProfile
@@ -73,6 +80,18 @@ def compare(X, repeats, python_loop):
             {lib: float(m[1]) for lib, m in medians.items()}, fitted)
 
 
+def alone_medians(X, fits):
+    """{lib: (wall, cpu) medians of `fits` fits in a row}, each library's
+    block after 10 unmeasured fits of its own."""
+    out = {}
+    for lib in ("cem", "sklearn"):
+        for _ in range(10):
+            fit_seconds(lib, X)
+        samples = [fit_seconds(lib, X)[0] for _ in range(fits)]
+        out[lib] = np.median(samples, axis=0)
+    return out
+
+
 def profile(X, fits):
     from cem import GMM
     profiler = cProfile.Profile()
@@ -90,6 +109,8 @@ def main():
                         help="also time cem with its EM loop in Python (before/after)")
     parser.add_argument("--profile", type=int, default=0, metavar="FITS",
                         help="profile FITS cem fits with cProfile instead of comparing")
+    parser.add_argument("--alone", type=int, default=0, metavar="FITS",
+                        help="also time FITS fits of each library back to back")
     args = parser.parse_args()
     X = classic_data()
     if args.profile:
@@ -114,6 +135,12 @@ def main():
         print(f"cem with the EM loop in Python: {loop * 1e3:.3f} ms, "
               f"ratio {medians['sklearn'] / loop:.1f}x; same fit: "
               f"{np.array_equal(fitted['cem'].means_, fitted['cem-python-loop'].means_)}")
+    if args.alone:
+        alone = alone_medians(X, args.alone)
+        print(f"back to back, median of {args.alone} fits each: cem {alone['cem'][0] * 1e3:.3f} ms"
+              f" ({alone['cem'][1] * 1e3:.3f} ms CPU), sklearn {alone['sklearn'][0] * 1e3:.2f} ms"
+              f" ({alone['sklearn'][1] * 1e3:.2f} ms CPU), ratio "
+              f"{alone['sklearn'][0] / alone['cem'][0]:.1f}x")
 
 
 if __name__ == "__main__":
