@@ -625,7 +625,9 @@ def kmeans_lloyd(centers, X, sample_weight=None, Py_ssize_t max_iter=300, double
         raise ValueError("max_iter must be >= 0")
     cdef ptrdiff_t k = cur.shape[0], d = cur.shape[1], c, j, n_iter = 0
     cdef _LloydPasses one = _LloydPasses(1, d, X, sample_weight, n_threads)
-    cdef _LloydPasses passes = _LloydPasses(k, d, X, sample_weight, n_threads)
+    # each run zeroes its buffers: k = 1 reuses the mean's passes
+    cdef _LloydPasses passes = (one if k == 1
+                                else _LloydPasses(k, d, X, sample_weight, n_threads))
     cdef double[::1] mean = np.zeros(d)
     cdef double[::1] sums = np.empty(k * d), counts = np.empty(k), moves = np.empty(k * d)
     cdef double[:, ::1] nxt = np.empty((k, d))
