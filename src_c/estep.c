@@ -266,7 +266,7 @@ static int block_weight(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, double
  * [1, k], a lane's CEM_BLOCK_ROWS / 8 rows multiply to at most k^8), the
  * lanes added pairwise. */
 static double block_log_likelihood(const cem_kernels *kern, const double *row_max,
-                                       const double *row_sum, ptrdiff_t nb)
+                                   const double *row_sum, ptrdiff_t nb)
 {
     double max_sum[8] = {0}, product[8], zero[8] = {0}, log_product[8];
     for (int t = 0; t < 8; t++) {

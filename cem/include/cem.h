@@ -104,7 +104,8 @@ typedef enum {
     CEM_FLOAT32 = 1
 } cem_dtype;
 
-/* A read-only n x d data matrix with optional per-row weights. */
+/* A read-only n x d data matrix with optional per-row weights. Weights that
+ * are all exactly 1 give cem_e_step the same bits as no weights (NULL). */
 typedef struct {
     const void *x;              /* element [0, 0] */
     int dtype;                  /* a cem_dtype */
