@@ -55,6 +55,7 @@ def test_c_tests_against_installed_library(tmp_path):
     run_c_tests(binary)
 
 
+@pytest.mark.c_sources
 @needs_cc
 @pytest.mark.skipif(not os.path.isdir(SOURCES), reason="needs the source checkout")
 @pytest.mark.parametrize("variant", ["baseline", "avx2", "avx512"])
@@ -78,6 +79,7 @@ def test_c_tests_under_address_and_undefined_sanitizers(tmp_path, variant):
     run_c_tests(binary, env=env)
 
 
+@pytest.mark.c_sources
 @needs_cc
 @pytest.mark.skipif(not os.path.isdir(SOURCES), reason="needs the source checkout")
 @pytest.mark.parametrize("sanitized", [False, True])
@@ -111,6 +113,7 @@ def test_exp_log_within_their_error_bounds(tmp_path, sanitized):
         assert any(line.startswith(f"{variant}: exp max") for line in lines), out.stdout
 
 
+@pytest.mark.c_sources
 @pytest.mark.skipif(not os.path.isdir(SOURCES), reason="needs the source checkout")
 def test_exp_log_tables_are_what_their_script_writes():
     """src_c/exp_log_tables.h is generated: a hand edit, or a script change

@@ -19,6 +19,7 @@ CC = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
 BUDGET_SECONDS = 20
 
 
+@pytest.mark.c_sources
 @pytest.mark.skipif(shutil.which(CC) is None or os.name == "nt", reason="no C compiler")
 @pytest.mark.skipif(not os.path.isdir(SOURCES), reason="needs the source checkout")
 def test_fuzz_target_finds_nothing(tmp_path):
