@@ -13,7 +13,7 @@ import numpy as np
 from cem import _core
 from cem._em import e_step_error
 from cem._gmm import GMM
-from cem._init import kmeans_n_trials, random_rows
+from cem._init import kmeans_n_trials, random_rows, uniform_draws
 from cem._params import Parameters, ill_defined_message
 from cem._validation import (
     ConvergenceWarning, check_params, check_random_state, check_sample_weight,
@@ -211,7 +211,7 @@ def _draw(rng, init_params, n, k, weights=None):
     if init_params in ("kmeans", "k-means++"):
         return rng.random_sample(1 + (k - 1) * kmeans_n_trials(k))
     if init_params == "random":
-        return _core.normalise_rows(rng.random_sample((n, k))).reshape(-1)  # as _init
+        return _core.normalise_rows(uniform_draws(rng, n, k)).reshape(-1)  # as _init
     return random_rows(weights, n, k, rng).astype(np.int64)
 
 

@@ -19,11 +19,12 @@ the GIL is taken, never which rows are summed together or in which order.
 import numpy as np
 
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.pycapsule cimport PyCapsule_GetPointer
 from cem._shapes import param_shape
 
 from cython.parallel cimport parallel, prange, threadid
 from libc.stddef cimport ptrdiff_t
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t
 from libc.string cimport memcpy, memset
 
 from cem.core cimport *
@@ -111,6 +112,7 @@ def version():
 cdef extern from "internal.h" nogil:
     int cem_kernels_supported(const char *name)
     double cem_numpy_sum(const double *a, ptrdiff_t n, ptrdiff_t stride)
+    int cem_mt19937_uniform(uint32_t *key, int *pos, double *out, ptrdiff_t n)
 
 
 KERNEL_VARIANTS = ("baseline", "avx2", "avx512")
@@ -576,6 +578,37 @@ def kmeans_step(centers, X, sample_weight=None, labels=None, n_threads=1):
                &n_changed if lab_ptr != NULL else NULL)
     return sums, counts, inertia, (n_changed if lab_ptr != NULL else
                                    0 if labels is not None else -1)
+
+
+# numpy's bitgen_t (numpy/random/bitgen.h, its documented C interface to a
+# bit generator) begins with the generator's state; MT19937's state is the
+# reference generator's: 624 words of key, then the position in them.
+cdef extern from *:
+    """
+    typedef struct { void *state; } cem_numpy_bitgen;
+    """
+    ctypedef struct cem_numpy_bitgen:
+        void *state
+
+cdef int MT19937_WORDS = 624
+
+
+def mt19937_uniform(bit_generator, out):
+    """Fill `out` ((n, k) float64, C-contiguous) with the uniform draws
+    numpy's RandomState.random_sample would make from `bit_generator` (an
+    np.random.MT19937) and advance its state as numpy would, in place
+    through its capsule. The caller holds bit_generator.lock and has checked
+    (cem._init) that this build of numpy lays the state out as assumed."""
+    cdef double[:, ::1] draws = out
+    cdef ptrdiff_t size = draws.shape[0] * draws.shape[1]
+    cdef cem_numpy_bitgen *gen = <cem_numpy_bitgen *>PyCapsule_GetPointer(
+        bit_generator.capsule, "BitGenerator")
+    cdef uint32_t *key = <uint32_t *>gen.state
+    cdef int status
+    with nogil:
+        status = cem_mt19937_uniform(key, <int *>(key + MT19937_WORDS),
+                                     &draws[0, 0] if size else NULL, size)
+    check(status)
 
 
 def normalise_rows(a):

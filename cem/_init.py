@@ -29,6 +29,48 @@ def weighted_mean(X, sample_weight, n_threads):
     return sums[0] / counts[0], counts[0]
 
 
+def _draws_in_place_agree():
+    """Whether _core.mt19937_uniform draws what numpy does and leaves the
+    state as numpy would, on this numpy: from an odd position, across
+    regenerations of the state and a double straddling one."""
+    ours, numpys = np.random.RandomState(20261127), np.random.RandomState(20261127)
+    for rng in (ours, numpys):
+        rng.randint(0, 2**32, size=301, dtype=np.uint32)
+    drawn = np.empty((700, 2))
+    try:
+        with ours._bit_generator.lock:
+            _core.mt19937_uniform(ours._bit_generator, drawn)
+    except ValueError:  # a position out of range: not the layout assumed
+        return False
+    return (drawn.tobytes() == numpys.random_sample((700, 2)).tobytes()
+            and ours.randint(0, 2**32, size=700, dtype=np.uint32).tobytes()
+            == numpys.randint(0, 2**32, size=700, dtype=np.uint32).tobytes())
+
+
+_DRAWS_IN_PLACE = []  # [whether they agree], checked at the first draw
+
+
+def uniform_draws(rng, n, k):
+    """rng.random_sample((n, k)), bit for bit, rng advanced as by that call.
+    For a RandomState on MT19937 (which scikit-learn's check_random_state
+    gives) the draws are made in C, on the generator's state in place: numpy
+    makes one double at a time and takes as long as four EM passes of the
+    classic example; get_state/set_state cost as much again. Reading the
+    state in place assumes numpy's layout of it: checked once per process
+    against numpy's own draws, numpy's draws otherwise."""
+    bit_generator = getattr(rng, "_bit_generator", None)
+    if type(rng) is not np.random.RandomState or type(bit_generator) is not np.random.MT19937:
+        return rng.random_sample((n, k))
+    if not _DRAWS_IN_PLACE:
+        _DRAWS_IN_PLACE.append(_draws_in_place_agree())
+    if not _DRAWS_IN_PLACE[0]:
+        return rng.random_sample((n, k))
+    out = np.empty((n, k))
+    with bit_generator.lock:
+        _core.mt19937_uniform(bit_generator, out)
+    return out
+
+
 def kmeans_n_trials(k):
     """Local trials per k-means++ center, scikit-learn's 2 + log(k)."""
     return 2 + int(np.log(k))
@@ -151,7 +193,7 @@ def initial_stats_by_type(X, sample_weight, k, covariance_types, init_params, rn
         Xb, wb = _rows(X, sample_weight, start, start + CHUNK_ROWS)
         # random_sample: scikit-learn's uniform(size=...) draws, 0 + 1 * u
         # exactly, without its per-number offset and scale (5 us per 20,000)
-        resp = _core.normalise_rows(rng.random_sample((Xb.shape[0], k)))
+        resp = _core.normalise_rows(uniform_draws(rng, Xb.shape[0], k))
         for t in covariance_types:
             stats[t] = _core.accumulate(t, shift, Xb, resp, wb, stats[t])
     return {t: (stats[t], shift.copy()) for t in covariance_types}

@@ -1,11 +1,17 @@
 """random_state_for: an int seed's RandomState lent from a per-thread pool
-must draw exactly what RandomState(seed) draws, and never be shared."""
+must draw exactly what RandomState(seed) draws, and never be shared.
+uniform_draws: numpy's uniform draws made in C on the MT19937 state in
+place, the same bits and the same state after, from any position of it."""
 import threading
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cem import GMM
+from cem import _init
+from cem._init import uniform_draws
 from cem._validation import random_state_for
 from conftest import blobs
 
@@ -79,3 +85,71 @@ def test_fits_in_threads_match_fits_in_turn():
         t.join()
     for s in range(8):
         assert out[s].tobytes() == alone[s].tobytes()
+
+
+def _same_state(a, b):
+    sa, sb = a.get_state(), b.get_state()
+    return (sa[0] == sb[0] and sa[1].tobytes() == sb[1].tobytes()
+            and sa[2:4] == sb[2:4] and sa[4] == sb[4])
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), skip=st.integers(0, 1300),
+       n=st.integers(0, 1500), k=st.integers(1, 5), gauss=st.booleans())
+def test_uniform_draws_are_random_samples(seed, skip, n, k, gauss):
+    # skip words first, so draws start at every position of the state,
+    # odd ones too: a double's two words then straddle a regeneration
+    ours, numpys = np.random.RandomState(seed), np.random.RandomState(seed)
+    for rng in (ours, numpys):
+        rng.randint(0, 2**32, size=skip, dtype=np.uint32)
+        if gauss:  # a cached normal deviate must survive
+            rng.standard_normal()
+    drawn = uniform_draws(ours, n, k)
+    assert _init._DRAWS_IN_PLACE == [True]  # this numpy's draws were made in C
+    expected = numpys.random_sample((n, k))
+    assert drawn.shape == (n, k) and drawn.flags.c_contiguous
+    assert drawn.tobytes() == expected.tobytes()
+    assert _same_state(ours, numpys)
+    assert ours.standard_normal(3).tobytes() == numpys.standard_normal(3).tobytes()
+
+
+@pytest.mark.parametrize("pos", [0, 1, 2, 622, 623, 624])
+def test_uniform_draws_from_each_edge_of_the_state(pos):
+    key = np.random.RandomState(5).randint(0, 2**32, size=624, dtype=np.uint64).astype(np.uint32)
+    ours, numpys = np.random.RandomState(), np.random.RandomState()
+    for rng in (ours, numpys):
+        rng.set_state(("MT19937", key, pos))
+    assert uniform_draws(ours, 700, 2).tobytes() == numpys.random_sample((700, 2)).tobytes()
+    assert _same_state(ours, numpys)
+
+
+def test_uniform_draws_in_threads_sharing_a_state_take_turns():
+    # each call holds the bit generator's lock: the draws of two threads
+    # interleave call by call, never inside one
+    rng = np.random.RandomState(11)
+    got = {}
+
+    def draw(name):
+        got[name] = [uniform_draws(rng, 500, 2) for _ in range(50)]
+
+    threads = [threading.Thread(target=draw, args=(name,)) for name in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    blocks = sorted((b.tobytes() for b in got["a"] + got["b"]))
+    numpys = np.random.RandomState(11)
+    assert blocks == sorted(numpys.random_sample((500, 2)).tobytes() for _ in range(100))
+
+
+def test_uniform_draws_from_other_bit_generators_are_numpys():
+    ours = np.random.RandomState(np.random.PCG64(3))
+    numpys = np.random.RandomState(np.random.PCG64(3))
+    assert uniform_draws(ours, 50, 3).tobytes() == numpys.random_sample((50, 3)).tobytes()
+    assert ours.random_sample() == numpys.random_sample()
+
+    class Subclass(np.random.RandomState):
+        def random_sample(self, size=None):
+            return np.full(size, 0.5)
+
+    assert (uniform_draws(Subclass(3), 4, 2) == 0.5).all()
