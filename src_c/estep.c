@@ -29,14 +29,17 @@ static ptrdiff_t factor_size(ptrdiff_t k, ptrdiff_t ld, int covariance_type)
 ptrdiff_t cem_pass_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covariance_type,
                           cem_pass_work *w)
 {
-    const ptrdiff_t B = CEM_BLOCK_ROWS, ld = cem_padded(d);
+    const ptrdiff_t B = cem_block_rows(d), ld = cem_padded(d);
+    /* narrow blocks are [d][B]; wdif and gathered serve wide passes only */
+    const int narrow = d <= CEM_NARROW_MAX_D;
+    const ptrdiff_t rows_len = narrow ? d * B : B * ld, wide_len = narrow ? 0 : B * ld;
     ptrdiff_t used = 0;
     /* each field in turn: its place in work (NULL when only sizing), its length */
 #define CEM_TAKE(field, len) (w->field = work != NULL ? work + used : NULL, used += (len))
-    CEM_TAKE(block, B * ld);
-    CEM_TAKE(dif, B * ld);
-    CEM_TAKE(wdif, B * ld);
-    CEM_TAKE(gathered, B * ld);
+    CEM_TAKE(block, rows_len);
+    CEM_TAKE(dif, rows_len);
+    CEM_TAKE(wdif, wide_len);
+    CEM_TAKE(gathered, wide_len);
     CEM_TAKE(log_resp, B * k);
     CEM_TAKE(row_weight, B);
     CEM_TAKE(quad, B);
@@ -109,7 +112,7 @@ static void tied_center_start(ptrdiff_t k, ptrdiff_t d, ptrdiff_t ld, const doub
 static void load(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t ld, cem_pass_work *w)
 {
     if (data->d <= CEM_NARROW_MAX_D) {
-        cem_load_block_t(data, i0, nb, CEM_BLOCK_ROWS, w->block);
+        cem_load_block_t(data, i0, nb, CEM_NARROW_BLOCK_ROWS, w->block);
         w->rows = w->block;
     } else {
         w->rows = cem_load_block(data, i0, nb, ld, w->block);
@@ -189,7 +192,7 @@ static int prepare_model(const cem_model *m, ptrdiff_t ld, cem_pass_work *w)
 static void log_densities(const cem_kernels *kern, const cem_model *m, ptrdiff_t nb,
                           ptrdiff_t ld, cem_pass_work *w, double *quad_keep)
 {
-    const ptrdiff_t k = m->k, d = m->d, nb8 = cem_round_rows(nb), B = CEM_BLOCK_ROWS;
+    const ptrdiff_t k = m->k, d = m->d, nb8 = cem_round_rows(nb), B = cem_block_rows(d);
     const double norm = -0.5 * (double)d * CEM_LOG_2PI;
     const int triangular = cem_matrix_type(m->covariance_type);
     if (cem_tied_wide(m->covariance_type, d)) { /* Y = (X - s) U once; then ||Y - b_c||^2 */
@@ -263,8 +266,9 @@ static int block_weight(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, double
  * log row_sum[r]), in the fused kernel's order (narrow_block): row r in
  * lane r % 8, each lane the sum of its rows' maxima plus the log of the
  * product of their sums (one log per lane, not per row: each sum is in
- * [1, k], a lane's CEM_BLOCK_ROWS / 8 rows multiply to at most k^8), the
- * lanes added pairwise. */
+ * [1, k], a lane's B / 8 rows, at most 32, multiply to at most k^32,
+ * finite for every k cem_valid_shape allows, < 2^29), the lanes added
+ * pairwise. */
 static double block_log_likelihood(const cem_kernels *kern, const double *row_max,
                                    const double *row_sum, ptrdiff_t nb)
 {
@@ -331,7 +335,7 @@ static int e_step_pass(const cem_model *model, const double *shift, const cem_da
     if (status != CEM_OK) {
         return status;
     }
-    const ptrdiff_t k = model->k, d = model->d, B = CEM_BLOCK_ROWS;
+    const ptrdiff_t k = model->k, d = model->d, B = cem_block_rows(d);
     if (cem_check_data(data, d) != CEM_OK || (resp != NULL && resp_stride < k) || work == NULL) {
         return CEM_EINVAL;
     }
@@ -537,7 +541,7 @@ int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
         || stats == NULL || work == NULL || resp_stride < k) {
         return CEM_EINVAL;
     }
-    const ptrdiff_t d = data->d, B = CEM_BLOCK_ROWS;
+    const ptrdiff_t d = data->d, B = cem_block_rows(d);
     if (cem_check_data(data, d) != CEM_OK || (data->n > 0 && resp == NULL)
         || !cem_valid_shape(k, d)) {
         return CEM_EINVAL;

@@ -14,8 +14,9 @@
 #define restrict __restrict
 #endif
 
-/* Rows per block of the fused pass: a block's rows, log-densities and
- * responsibilities stay in L1/L2 between the E-step and the accumulation. */
+/* Rows per block of the wide passes (d > CEM_NARROW_MAX_D): a block's rows,
+ * log-densities and responsibilities stay in L1/L2 between the E-step and
+ * the accumulation. */
 #define CEM_BLOCK_ROWS 64
 /* Register tile of the block kernels: rows x columns (columns = two AVX2
  * vectors of doubles). CEM_BLOCK_ROWS must be a multiple of CEM_TILE_ROWS. */
@@ -23,6 +24,20 @@
 #define CEM_TILE_COLS 8
 /* Up to this many features a block is stored rows-in-lanes (transposed). */
 #define CEM_NARROW_MAX_D 4
+/* Rows per block of the narrow passes: a block of them takes at most a
+ * wide block's memory at d = 16, and four times a wide block's rows
+ * amortise the per-block work (reducing the lanes' sums, the logarithm of
+ * their products) over four times the rows: the classic example's pass is
+ * 9% faster than with 64 (asv_bench/pass_ab.py). Wide passes slow down at
+ * 256 rows (full d = 16: 54%), their blocks no longer fitting in cache. */
+#define CEM_NARROW_BLOCK_ROWS 256
+
+/* Rows per block of a pass over d features (the order of every sum of the
+ * pass follows its blocks). */
+static inline ptrdiff_t cem_block_rows(ptrdiff_t d)
+{
+    return d <= CEM_NARROW_MAX_D ? CEM_NARROW_BLOCK_ROWS : CEM_BLOCK_ROWS;
+}
 
 /* Row length of a padded block: d rounded up to whole column tiles (the
  * "leading dimension" ld of the wide layout, as in BLAS). */
@@ -261,14 +276,14 @@ static inline int cem_check_data(const cem_data *data, ptrdiff_t d)
 }
 
 /* Scratch of one pass (cem_e_step, cem_accumulate), laid out in the
- * caller's work buffer by cem_pass_layout. B = CEM_BLOCK_ROWS; wide and
+ * caller's work buffer by cem_pass_layout. B = cem_block_rows(d); wide and
  * narrow are the two block layouts of kernels.inc. */
 typedef struct {
     double *block;       /* [B][ld] (wide) or [d][B] (narrow): the block's rows, copied */
     const double *rows;  /* the block's rows: `block`, or the data itself when laid out so */
     double *dif;         /* rows minus a shift, same layout as rows */
-    double *wdif;        /* [B][ld] dif scaled by each row's weight (wide) */
-    double *gathered;    /* [B][ld] the rows a component has any weight on (wide) */
+    double *wdif;        /* [B][ld] dif scaled by each row's weight (wide; none narrow) */
+    double *gathered;    /* [B][ld] the rows a component has any weight on (wide; none narrow) */
     double *log_resp;    /* [k][B] log-densities, then responsibilities (rows in lanes) */
     double *row_weight;  /* [B] a_r = w_r r_rc of one component c, 0 on padding */
     double *quad;        /* [B] squared Mahalanobis distances, then log p(x_r) */

@@ -34,7 +34,7 @@ typedef double cem_v4u __attribute__((vector_size(32), aligned(8))); /* unaligne
  * of each variant (CEM_VN, CEM_VNU unaligned, CEM_IN and CEM_UN the 64-bit
  * integers of the same shape): 2 (SSE2), 4 (AVX2), 8 (AVX-512); and the
  * rows it interleaves per step, CEM_STEP_ROWS (a multiple of 8 dividing
- * CEM_BLOCK_ROWS; the fastest on a Xeon with AVX-512, 2026). */
+ * CEM_NARROW_BLOCK_ROWS; the fastest on a Xeon with AVX-512, 2026). */
 typedef double cem_v2 __attribute__((vector_size(16)));
 typedef double cem_v2u __attribute__((vector_size(16), aligned(8)));
 typedef int64_t cem_i2 __attribute__((vector_size(16)));

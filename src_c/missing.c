@@ -57,8 +57,8 @@ ptrdiff_t cem_missing_layout(double *work, ptrdiff_t k, ptrdiff_t d, int covaria
     CEM_TAKE(mean_t, lanes);
     CEM_TAKE(gap_t, lanes);
     CEM_TAKE(shift_t, lanes);
-    CEM_TAKE(quad, k * CEM_BLOCK_ROWS);
-    CEM_TAKE(row_kind, CEM_BLOCK_ROWS);
+    CEM_TAKE(quad, k * cem_block_rows(d));
+    CEM_TAKE(row_kind, cem_block_rows(d));
     CEM_TAKE(x, d);
     CEM_TAKE(observed, d);
     CEM_TAKE(absent, d);
@@ -167,7 +167,7 @@ void cem_missing_start(const cem_pass *p, cem_missing_work *mw)
 
 ptrdiff_t cem_missing_mark(cem_pass *p, ptrdiff_t nb, cem_missing_work *mw)
 {
-    const ptrdiff_t d = p->d, ld = p->ld, B = CEM_BLOCK_ROWS, nb8 = cem_round_rows(nb);
+    const ptrdiff_t d = p->d, ld = p->ld, B = cem_block_rows(d), nb8 = cem_round_rows(nb);
     const int narrow = d <= CEM_NARROW_MAX_D;
     const double *rows = p->w.rows;
     int any = 0;
@@ -362,7 +362,7 @@ static inline int store_log_density(cem_pass *p, cem_missing_work *mw, ptrdiff_t
         return CEM_ENONFINITE;
     }
     mw->row_lp[c] = lp;
-    p->w.log_resp[c * CEM_BLOCK_ROWS + r] = lp;
+    p->w.log_resp[c * cem_block_rows(p->d) + r] = lp;
     return CEM_OK;
 }
 
@@ -371,7 +371,7 @@ static inline int store_log_density(cem_pass *p, cem_missing_work *mw, ptrdiff_t
 static int row_log_densities(cem_pass *p, const cem_model *m, ptrdiff_t r, ptrdiff_t no,
                              ptrdiff_t nm, cem_missing_work *mw)
 {
-    const ptrdiff_t k = p->k, d = p->d, B = CEM_BLOCK_ROWS;
+    const ptrdiff_t k = p->k, d = p->d, B = cem_block_rows(d);
     const double norm = -0.5 * (double)no * CEM_LOG_2PI;
     for (ptrdiff_t c = 0; c < k; c++) {
         const double *mu = m->means + c * d;
@@ -553,7 +553,7 @@ CEM_LANE_CLONES
 static int full_log_densities(cem_pass *p, ptrdiff_t r, ptrdiff_t no, ptrdiff_t nm,
                               cem_missing_work *mw)
 {
-    const ptrdiff_t k = p->k, d = p->d, B = CEM_BLOCK_ROWS;
+    const ptrdiff_t k = p->k, d = p->d, B = cem_block_rows(d);
     const double *abs_ = mw->absent, *prec = mw->precision;
     double *e = mw->e, *l = mw->row_chol, *y = mw->row_y;
     double *excess = mw->lane, *det = mw->lane + k, *log_det_mm = mw->lane + 2 * k;
@@ -873,7 +873,7 @@ static void fold_cross(const cem_pass *p, cem_missing_work *mw, double *stats)
 int cem_missing_rows(cem_pass *p, const cem_model *m, const cem_data *data, ptrdiff_t i0,
                      ptrdiff_t nb, cem_missing_work *mw, double *stats)
 {
-    const ptrdiff_t k = p->k, B = CEM_BLOCK_ROWS;
+    const ptrdiff_t k = p->k, B = cem_block_rows(p->d);
     mw->n_patch = 0;
     for (ptrdiff_t r = 0; r < nb; r++) {
         if (mw->row_kind[r] == CEM_ROW_COMPLETE) {
@@ -921,7 +921,7 @@ double cem_missing_empty_rows(cem_pass *p, const cem_data *data, ptrdiff_t i0, p
         }
         if (mw->row_kind[r] == CEM_ROW_EMPTY || (mw->direct && mw->row_kind[r] != CEM_ROW_COMPLETE)) {
             for (ptrdiff_t c = 0; c < p->k; c++) {
-                p->w.log_resp[c * CEM_BLOCK_ROWS + r] = 0.0;
+                p->w.log_resp[c * cem_block_rows(p->d) + r] = 0.0;
             }
         }
     }

@@ -35,7 +35,7 @@ def _both_paths(cov, weights, means, prec_chol, X, sw=None, shift=None, n_thread
 
 @FEW
 @given(cov=st.sampled_from(COVS), d=st.integers(1, 4), k=st.integers(1, 9),
-       n=st.integers(0, 300), weighted=st.booleans(), shifted=st.booleans(),
+       n=st.integers(0, 800), weighted=st.booleans(), shifted=st.booleans(),
        float32=st.booleans(), layout=st.sampled_from(["c", "fortran", "reversed", "strided"]),
        zero_weight=st.booleans(), seed=st.integers(0, 2**32 - 1))
 def test_fused_pass_is_the_unfused_pass_bit_for_bit(cov, d, k, n, weighted, shifted, float32,
@@ -160,7 +160,7 @@ rng = np.random.default_rng(7)
 for cov in ("full", "tied", "diag", "spherical", "tied_diag", "tied_spherical"):
     for d in (1, 2, 3, 4):
         for k in (1, 2, 3, 8, 9):
-            for n in (1, 8, 13, 64, 200):
+            for n in (1, 8, 13, 64, 200, 256, 600):  # narrow blocks are 256 rows
                 w, mu, _, pc = random_model(rng, k, d, cov)
                 X = mu[rng.integers(0, k, n)] + 3 * rng.normal(size=(n, d))
                 sw = rng.uniform(0, 2, n)

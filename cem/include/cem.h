@@ -797,7 +797,7 @@ ptrdiff_t cem_e_step_missing_work_size(ptrdiff_t k, ptrdiff_t d, int covariance_
  * responsibilities are w_c / sum w, and it adds nothing to the statistics
  * (nor its sample weight to stats[0]). +-inf is still an error.
  *
- * A block of CEM_BLOCK_ROWS (internal) rows without NaN costs what it
+ * A block of rows (64, or 256 for d <= 4; internal) without NaN costs what it
  * costs in cem_e_step_about, plus one scan for NaN, and gives the same
  * results bit for bit: without NaN in the data the two functions agree
  * exactly. Rows with NaN (m values missing) go through the block kernels

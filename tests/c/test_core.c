@@ -1260,8 +1260,9 @@ static void test_kmeans_kernels_every_shape(void)
  * kernel variant (CEM_KERNELS, see tests/test_embedding.py). */
 static void test_fused_narrow_pass_is_the_unfused_pass(void)
 {
-    enum { FN = 150, FK = 9, FD = 4 };
-    static const ptrdiff_t ns[] = {1, 7, 8, 9, 64, 65, 150};
+    enum { FN = 600, FK = 9, FD = 4 };
+    /* wide blocks are 64 rows, narrow ones 256 */
+    static const ptrdiff_t ns[] = {1, 7, 8, 9, 64, 65, 150, 255, 256, 257, 600};
     static const ptrdiff_t ks[] = {1, 2, 3, 8, 9};
     double x[FN * FD], sw[FN], means[FK * FD], shift[FK * FD], weights[FK];
     double prec[FK * FD * FD], resp[FN * FK];
@@ -1337,16 +1338,16 @@ static void test_fused_narrow_pass_is_the_unfused_pass(void)
     const cem_model two = {2, 1, CEM_DIAG, w2, m2, p2};
     const ptrdiff_t wl2 = cem_e_step_work_size(2, 1, CEM_DIAG);
     double *work2 = malloc((size_t)wl2 * sizeof(double));
-    double col[100], st[2 + 2 + 2 + 2], r2[200];
+    double col[300], st[2 + 2 + 2 + 2], r2[600];
     static const double bad[] = {NAN, INFINITY, -INFINITY, 1e300};
-    static const int rows[] = {0, 7, 63, 64, 99};
+    static const int rows[] = {0, 7, 63, 64, 99, 255, 256, 299};
     for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
         for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
-            for (int i = 0; i < 100; i++) {
+            for (int i = 0; i < 300; i++) {
                 col[i] = sin(i);
             }
             col[rows[r]] = bad[b];
-            const cem_data data = column(col, 100);
+            const cem_data data = column(col, 300);
             memset(st, 0, sizeof st);
             CHECK(cem_e_step(&two, &data, st, NULL, 2, NULL, work2, wl2) == CEM_ENONFINITE);
             CHECK(cem_e_step(&two, &data, st, r2, 2, NULL, work2, wl2) == CEM_ENONFINITE);
