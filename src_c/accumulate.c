@@ -87,8 +87,7 @@ static void accumulate_narrow(cem_pass *p, const cem_block *b, double *stats)
                                                           : w->sq_row;
         memset(w->sq_row, 0, (size_t)p->ld * sizeof(double));
         p->kern->narrow_moments(w->rows, nb8, d, CEM_NARROW_BLOCK_ROWS, p->shift + c * d,
-                                w->row_weight,
-                                pairs, sx + c * d, second, w->dif);
+                                w->row_weight, pairs, sx + c * d, second, w->dif);
         add_diagonal(p, c, sxx);
     }
 }
