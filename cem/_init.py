@@ -6,6 +6,8 @@ Random numbers are drawn from the numpy RandomState in the same order and
 number as scikit-learn draws them, so a seed gives the same initial
 partition as GaussianMixture(init_params=...) up to floating-point ties.
 """
+import functools
+
 import numpy as np
 
 from cem import _core
@@ -29,6 +31,7 @@ def weighted_mean(X, sample_weight, n_threads):
     return sums[0] / counts[0], counts[0]
 
 
+@functools.cache
 def _draws_in_place_agree():
     """Whether _core.mt19937_uniform draws what numpy does and leaves the
     state as numpy would, on this numpy: from an odd position, across
@@ -47,9 +50,6 @@ def _draws_in_place_agree():
             == numpys.randint(0, 2**32, size=700, dtype=np.uint32).tobytes())
 
 
-_DRAWS_IN_PLACE = []  # [whether they agree], checked at the first draw
-
-
 def uniform_draws(rng, n, k):
     """rng.random_sample((n, k)), bit for bit, rng advanced as by that call.
     For a RandomState on MT19937 (which scikit-learn's check_random_state
@@ -57,13 +57,11 @@ def uniform_draws(rng, n, k):
     makes one double at a time and takes as long as four EM passes of the
     classic example; get_state/set_state cost as much again. Reading the
     state in place assumes numpy's layout of it: checked once per process
-    against numpy's own draws, numpy's draws otherwise."""
+    (at the first such draw) against numpy's own draws, numpy's otherwise."""
     bit_generator = getattr(rng, "_bit_generator", None)
     if type(rng) is not np.random.RandomState or type(bit_generator) is not np.random.MT19937:
         return rng.random_sample((n, k))
-    if not _DRAWS_IN_PLACE:
-        _DRAWS_IN_PLACE.append(_draws_in_place_agree())
-    if not _DRAWS_IN_PLACE[0]:
+    if not _draws_in_place_agree():
         return rng.random_sample((n, k))
     out = np.empty((n, k))
     with bit_generator.lock:

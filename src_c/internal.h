@@ -175,10 +175,10 @@ static inline double cem_lane_sum(const double *v, ptrdiff_t n)
 }
 
 /* n doubles in [0, 1) into out, bit for bit numpy's RandomState draws
- * (random_sample, uniform(0, 1)) from the MT19937 state (key[624], *pos)
- * of RandomState.get_state(); the state advances as numpy's would, ready
- * for set_state. CEM_EINVAL for a NULL pointer, n < 0 or *pos outside
- * [0, 624]. (mt19937.c) */
+ * (random_sample, uniform(0, 1)) from an MT19937 state: its 624 words
+ * key[] and the position *pos in them (those RandomState.get_state()
+ * reports); the state advances as numpy's would. CEM_EINVAL for a NULL
+ * pointer, n < 0 or *pos outside [0, 624]. (mt19937.c) */
 int cem_mt19937_uniform(uint32_t *key, int *pos, double *out, ptrdiff_t n);
 
 /* numpy's sum of n doubles `stride` apart, bit for bit (pairwise: eight
