@@ -35,7 +35,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import alternating_medians, timed  # noqa: E402
+from timing import alternating_medians, back_to_back_medians, timed  # noqa: E402
 
 ARGUMENTS = dict(n_components=2, init_params="random", tol=1e-8, random_state=0)
 
@@ -83,13 +83,8 @@ def compare(X, repeats, python_loop):
 def alone_medians(X, fits):
     """{lib: (wall, cpu) medians of `fits` fits in a row}, each library's
     block after 10 unmeasured fits of its own."""
-    out = {}
-    for lib in ("cem", "sklearn"):
-        for _ in range(10):
-            fit_seconds(lib, X)
-        samples = [fit_seconds(lib, X)[0] for _ in range(fits)]
-        out[lib] = np.median(samples, axis=0)
-    return out
+    return back_to_back_medians(lambda lib: fit_seconds(lib, X)[0], ("cem", "sklearn"), fits,
+                                warmup=10)
 
 
 def profile(X, fits):

@@ -38,7 +38,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks"))
 from default_fits import DEFAULT_FITS, make_mixture  # noqa: E402
 from machine import blas_libraries, cpu_name, openblas_settings  # noqa: E402
-from timing import alternating_medians, timed  # noqa: E402
+from timing import alternating_medians, back_to_back_medians, timed  # noqa: E402
 
 
 def contestants(X, k, cov):
@@ -75,12 +75,8 @@ def back_to_back(X, k, cov, fits):
     """{'cem fit': (wall, cpu), 'sklearn fit': (wall, cpu)} medians of
     `fits` fits in a row, each library after 3 unmeasured fits of its own."""
     runs = contestants(X, k, cov)
-    out = {}
-    for name in ("cem fit", "sklearn fit"):
-        for _ in range(3):
-            timed(runs[name])
-        out[name] = np.median([timed(runs[name])[1:] for _ in range(fits)], axis=0)
-    return out
+    return back_to_back_medians(lambda name: timed(runs[name])[1:], ("cem fit", "sklearn fit"),
+                                fits, warmup=3)
 
 
 def agreement(X, last):

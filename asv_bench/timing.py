@@ -24,3 +24,17 @@ def alternating_medians(measure, names, repeats):
         for name in samples:
             samples[name].append(measure(name))
     return {name: np.median(s, axis=0) for name, s in samples.items()}
+
+
+def back_to_back_medians(measure, names, repeats, warmup):
+    """{name: median of measure(name) over `repeats` calls in a row}, each
+    name's block after `warmup` unmeasured calls of its own: every name
+    timed warm, as if alone (alternating_medians times each right after the
+    others, which a short run pays for in caches they left cold). measure
+    returns what alternating_medians' does."""
+    out = {}
+    for name in names:
+        for _ in range(warmup):
+            measure(name)
+        out[name] = np.median([measure(name) for _ in range(repeats)], axis=0)
+    return out
