@@ -8,7 +8,8 @@ workload both libraries start from the same parameters with tol=0; the
 per-iteration time is the median over repeats of (fit with MAX_ITER_HI -
 fit with MAX_ITER_LO) / (HI - LO), so fixed costs (validation,
 scikit-learn's final E-step) cancel. cem and scikit-learn alternate within
-each repeat. Peak extra memory is the growth of the peak RSS over the RSS
+each repeat; each timed fit follows a pause (PAUSE_SECONDS) and then
+timing.warm_up's untimed fits of the same estimator, the same for both. Peak extra memory is the growth of the peak RSS over the RSS
 with X in memory, measured in a fresh process per library and workload.
 The lower bound is the workload's arithmetic (workloads.flops_per_iteration)
 at the DGEMM rate numpy reaches in the same run, both cores (the best of
@@ -34,7 +35,7 @@ from workloads import WORKLOADS, flops_per_iteration, initial_params, make_data 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from machine import blas_libraries, openblas_settings  # noqa: E402
-from timing import alternating_medians  # noqa: E402
+from timing import alternating_medians, warm_up  # noqa: E402
 
 MAX_ITER_LO, MAX_ITER_HI = 1, 4
 
@@ -53,12 +54,15 @@ def estimator(lib, k, cov, n_threads, init):
 # (measured: a 2-thread cem pass of workload 3 took ~20 ms more CPU time
 # right after a 2-thread matmul, none 0.1 s later), and the fit timed
 # after it would carry the other library's cost.
+# The untimed fits after it bring the cores idle for the pause back to
+# speed (timing.py measures why), without another library's threads.
 PAUSE_SECONDS = 0.3
 
 
 def fit_seconds(lib, X, k, cov, max_iter, n_threads, init):
     est = estimator(lib, k, cov, n_threads, init).set_params(max_iter=max_iter)
     time.sleep(PAUSE_SECONDS)
+    warm_up(lambda: est.fit(X))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()

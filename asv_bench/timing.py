@@ -14,6 +14,28 @@ def timed(fn):
         return out, time.perf_counter() - start, time.process_time() - cpu
 
 
+# On the VMs these scripts run on, cores idle for a while come back to
+# speed slowly. Measured on a 2-vCPU Xeon VM after 0.3 s idle: 1-iteration
+# fits of workload 1 on one thread took 13.9, 8.6, 7.5 ms, then 7.1 from
+# the fourth on; on two threads some fits took 7-8 ms instead of 4.5 for
+# the first ~50 ms, the second thread barely running. A per-iteration
+# measure (the difference of two fits) does not cancel that out: timed
+# straight after 0.3 s idle, cem's 2-thread speed-up on workload 1 was
+# 1.03-1.23x where fits back to back gave 1.9x. So a timed fit follows
+# this long of untimed ones on the same cores.
+WARM_UP_SECONDS = 0.2
+
+
+def warm_up(fn, seconds=WARM_UP_SECONDS):
+    """Call fn (untimed, warnings silenced) until `seconds` have passed,
+    at least once, so that what is timed next runs on cores at speed."""
+    start = time.perf_counter()
+    while True:
+        timed(fn)
+        if time.perf_counter() - start >= seconds:
+            return
+
+
 def alternating_medians(measure, names, repeats):
     """{name: median of measure(name) over `repeats` rounds}. Each round
     measures every name once, in turn, so drift on a shared machine hits
