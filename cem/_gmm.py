@@ -201,7 +201,7 @@ class GMM(Estimator):
         self._check_is_fitted()
         check_feature_names(self, X)
         return check_X(X, n_features=self.n_features_in_, name=type(self).__name__,
-                       allow_nan=self._marginalize())
+                       allow_nan=self._marginalize(), n_threads=self._n_threads())
 
     def _c_params(self):
         """The fitted parameters as the C core reads them: float64, contiguous."""
@@ -314,7 +314,7 @@ class GMM(Estimator):
         check_params(self)
         names = feature_names(X)
         source = data_source(X, rescaled_for_fitting(sample_weight), type(self).__name__,
-                             self._marginalize())
+                             self._marginalize(), self._n_threads())
         d = source.n_features
         if source.n_rows is not None and source.n_rows < self.n_components:
             raise ValueError("Expected n_samples >= n_components but got n_components = "
@@ -368,7 +368,7 @@ class GMM(Estimator):
         self._check_no_prior("initialize")
         names = feature_names(X)
         source = data_source(X, rescaled_for_fitting(sample_weight), type(self).__name__,
-                             self._marginalize())
+                             self._marginalize(), self._n_threads())
         user_init = self._user_init(source.n_features, source.dtype)
         rng = check_random_state(self.random_state)
         params = self._em(self._n_threads()).initial_parameters(source, user_init, rng)

@@ -61,10 +61,11 @@ def _is_chunked_array(X):
             and hasattr(X, "__getitem__"))
 
 
-def data_source(X, sample_weight, name, missing=False):
+def data_source(X, sample_weight, name, missing=False, n_threads=1):
     """The source for fit's X: Dask, chunked, a callable of chunks, or memory.
     missing: NaN means "not observed" (GMM(missing="marginalize")): the
-    checks let it through and every pass marginalizes it."""
+    checks let it through and every pass marginalizes it. n_threads: for
+    the check of an in-memory X."""
     check_dense(X)  # a sparse matrix would pass for a chunked array below
     if is_dask_array(X):
         return DaskSource(X, sample_weight, name, missing)
@@ -75,7 +76,7 @@ def data_source(X, sample_weight, name, missing=False):
         return ChunkSource(X, name, missing)
     if _is_chunked_array(X):
         return ChunkedArraySource(X, sample_weight, name, missing)
-    return InMemorySource(X, sample_weight, name, missing)
+    return InMemorySource(X, sample_weight, name, missing, n_threads)
 
 
 def source_threads(source, n_threads):
@@ -99,9 +100,9 @@ def _chunk_statistics(covariance_type, params, X, sample_weight, n_threads, shif
 class InMemorySource:
     """An in-memory array: one parallel pass per E-step, no copy of X."""
 
-    def __init__(self, X, sample_weight, name, missing=False):
+    def __init__(self, X, sample_weight, name, missing=False, n_threads=1):
         self.missing = missing
-        self.X = check_X(X, min_samples=2, name=name, allow_nan=missing)
+        self.X = check_X(X, min_samples=2, name=name, allow_nan=missing, n_threads=n_threads)
         self.sample_weight = check_sample_weight(sample_weight, self.X.shape[0])
         self.n_rows, self.n_features = self.X.shape
         self.dtype = self.X.dtype

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from cem import _core
 from cem._prior import PRIOR_PARAM_EXPECTED, is_valid_prior_param
 from cem._acceleration import ACCELERATIONS
 from cem._shapes import param_shape
@@ -281,11 +282,13 @@ def check_feature_names(est, X):
     raise ValueError(message)
 
 
-def check_X(X, *, min_samples=1, n_features=None, name="GMM", allow_nan=False):
+def check_X(X, *, min_samples=1, n_features=None, name="GMM", allow_nan=False, n_threads=1):
     """X as a 2-D float64 or float32 array (float32 kept, anything else numpy
-    converts to float64 converted, any memory layout kept), checked finite,
-    in chunks (with allow_nan, NaN -- a missing value -- passes, infinity
-    does not). The errors are scikit-learn's check_array's."""
+    converts to float64 converted, any memory layout kept), checked finite
+    (with allow_nan, NaN -- a missing value -- passes, infinity does not):
+    by the C core on up to n_threads threads, then, only if that finds a
+    value not finite (or with allow_nan), by numpy in chunks, which names
+    it. The errors are scikit-learn's check_array's."""
     check_dense(X)
     if isinstance(X, np.matrix):
         raise TypeError("np.matrix is not supported. Please convert to a numpy array with "
@@ -322,6 +325,8 @@ def check_X(X, *, min_samples=1, n_features=None, name="GMM", allow_nan=False):
     if n_features is not None and d != n_features:
         raise ValueError(f"X has {d} features, but {name} is expecting {n_features} "
                          "features as input.")
+    if not allow_nan and _core.all_finite(X, n_threads):
+        return X
     for start in range(0, n, CHUNK_ROWS):
         block = X[start:start + CHUNK_ROWS]
         if allow_nan:

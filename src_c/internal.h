@@ -143,6 +143,11 @@ const double *cem_load_block(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, p
 void cem_load_block_t(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t stride,
                       double *out);
 
+/* Whether every value of rows [i0, i0 + nb) of data is finite (read as
+ * data describes them: float64 or float32, any strides). The input check
+ * of every fit and prediction, a pass over all of X: 1 if so, else 0. */
+int cem_rows_finite(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb);
+
 /* nb rounded up to 8 rows: whole row tiles, and whole 8-lane groups
  * (written nb8 wherever a block's padded row count is meant). */
 static inline ptrdiff_t cem_round_rows(ptrdiff_t nb)

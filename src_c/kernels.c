@@ -4,7 +4,8 @@
  * instruction set and, on x86-64 with GCC or Clang, once more for AVX2 +
  * FMA and once for AVX-512, and picks at run time the best one the CPU
  * supports (or the one the environment variable CEM_KERNELS names). Also
- * the block loader they all start from.
+ * the block loaders they all start from, and the scan of the data for
+ * values that are not finite.
  */
 #include <float.h>
 #include <stdlib.h>
@@ -239,4 +240,73 @@ const double *cem_load_block(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, p
         memset(buf + r * ld, 0, (size_t)ld * sizeof(double));
     }
     return buf;
+}
+
+/* x * 0 is 0 for finite x and NaN for an infinity or a NaN, so a sum of
+ * them is 0 exactly when all are finite: a loop without branches, in 8
+ * independent sums so that it vectorises and is bounded by memory. */
+#define CEM_FINITE_LANES 8
+
+static int contiguous_finite(const char *base, ptrdiff_t count, int dtype)
+{
+    double acc[CEM_FINITE_LANES] = {0.0};
+    ptrdiff_t i = 0;
+    if (dtype == CEM_FLOAT64) {
+        const double *x = (const double *)base;
+        for (; i + CEM_FINITE_LANES <= count; i += CEM_FINITE_LANES) {
+            for (int t = 0; t < CEM_FINITE_LANES; t++) {
+                acc[t] += x[i + t] * 0.0;
+            }
+        }
+        for (; i < count; i++) {
+            acc[0] += x[i] * 0.0;
+        }
+    } else {
+        const float *x = (const float *)base;
+        float accf[CEM_FINITE_LANES] = {0.0f};
+        for (; i + CEM_FINITE_LANES <= count; i += CEM_FINITE_LANES) {
+            for (int t = 0; t < CEM_FINITE_LANES; t++) {
+                accf[t] += x[i + t] * 0.0f;
+            }
+        }
+        for (; i < count; i++) {
+            accf[0] += x[i] * 0.0f;
+        }
+        for (int t = 0; t < CEM_FINITE_LANES; t++) {
+            acc[t] = (double)accf[t];
+        }
+    }
+    double total = 0.0;
+    for (int t = 0; t < CEM_FINITE_LANES; t++) {
+        total += acc[t];
+    }
+    return total == 0.0;
+}
+
+int cem_rows_finite(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb)
+{
+    const ptrdiff_t d = data->d;
+    const ptrdiff_t size = data->dtype == CEM_FLOAT64 ? (ptrdiff_t)sizeof(double)
+                                                      : (ptrdiff_t)sizeof(float);
+    const char *base = (const char *)data->x + i0 * data->row_stride;
+    if (nb <= 0) {
+        return 1;
+    }
+    if (data->col_stride == size && data->row_stride == d * size) { /* one run of values */
+        return contiguous_finite(base, nb * d, data->dtype);
+    }
+    if (data->col_stride == size) { /* rows of contiguous values */
+        int ok = 1;
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            ok &= contiguous_finite(base + r * data->row_stride, d, data->dtype);
+        }
+        return ok;
+    }
+    double acc = 0.0;
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        for (ptrdiff_t j = 0; j < d; j++) {
+            acc += cem_load(data, i0 + r, j) * 0.0;
+        }
+    }
+    return acc == 0.0;
 }
