@@ -114,6 +114,10 @@ cdef extern from "internal.h" nogil:
     double cem_numpy_sum(const double *a, ptrdiff_t n, ptrdiff_t stride)
     int cem_mt19937_uniform(uint32_t *key, int *pos, double *out, ptrdiff_t n)
     int cem_rows_finite(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb)
+    int cem_labels_accumulate(int covariance_type, ptrdiff_t d)
+    int cem_accumulate_labels(ptrdiff_t k, int covariance_type, const double *shift,
+                              const cem_data *data, const int32_t *labels, double *stats,
+                              double *work, ptrdiff_t work_len)
 
 
 KERNEL_VARIANTS = ("baseline", "avx2", "avx512")
@@ -730,13 +734,15 @@ cdef int label_stats_partition(ptrdiff_t k, const double *centers, const cem_dat
                                double *kwork, ptrdiff_t klen, double *awork,
                                ptrdiff_t alen) noexcept nogil:
     """Partition p's rows, LABEL_CHUNK_ROWS at a time: each to its nearest
-    center (cem_kmeans_step), then the one-hot statistics of every type
-    (cem_accumulate) added to stats[t * stats_stride]."""
+    center (cem_kmeans_step), then the statistics of every type of that
+    hard partition added to stats[t * stats_stride]: from the labels
+    themselves where the C core takes them (cem_accumulate_labels), else
+    from one-hot responsibilities (cem_accumulate); the same bits."""
     cdef ptrdiff_t start, i0, r, t
     cdef cem_data part = partition(data, p, n_parts, &start)
     cdef cem_data rows
     cdef double inertia
-    cdef int status
+    cdef int status, one_hot_set
     i0 = 0
     while i0 < part.n:
         rows = part
@@ -749,12 +755,19 @@ cdef int label_stats_partition(ptrdiff_t k, const double *centers, const cem_dat
                                  kwork, klen)
         if status != CEM_OK:
             return status
-        memset(one_hot, 0, rows.n * k * sizeof(double))
-        for r in range(rows.n):
-            one_hot[r * k + labels[r]] = 1.0
+        one_hot_set = 0
         for t in range(n_types):
-            status = cem_accumulate(k, types[t], centers, &rows, one_hot, k,
-                                    stats + t * stats_stride, awork, alen)
+            if cem_labels_accumulate(types[t], rows.d):
+                status = cem_accumulate_labels(k, types[t], centers, &rows, labels,
+                                               stats + t * stats_stride, awork, alen)
+            else:
+                if not one_hot_set:
+                    memset(one_hot, 0, rows.n * k * sizeof(double))
+                    for r in range(rows.n):
+                        one_hot[r * k + labels[r]] = 1.0
+                    one_hot_set = 1
+                status = cem_accumulate(k, types[t], centers, &rows, one_hot, k,
+                                        stats + t * stats_stride, awork, alen)
             if status != CEM_OK:
                 return status
         i0 += LABEL_CHUNK_ROWS

@@ -574,3 +574,36 @@ int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
     }
     return CEM_OK;
 }
+
+int cem_accumulate_labels(ptrdiff_t k, int covariance_type, const double *shift,
+                          const cem_data *data, const int32_t *labels, double *stats,
+                          double *work, ptrdiff_t work_len)
+{
+    if (k < 1 || shift == NULL || data == NULL || stats == NULL || work == NULL
+        || cem_check_data(data, data->d) != CEM_OK || !cem_valid_shape(k, data->d)
+        || !cem_labels_accumulate(covariance_type, data->d) || (data->n > 0 && labels == NULL)) {
+        return CEM_EINVAL;
+    }
+    const ptrdiff_t d = data->d, B = cem_block_rows(d);
+    if (work_len < cem_e_step_work_size(k, d, covariance_type)) {
+        return CEM_EWORK;
+    }
+    cem_pass p = start_pass(k, d, covariance_type, shift, work);
+    double weight_sum = 0.0;
+    for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
+        const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
+        for (ptrdiff_t r = 0; r < nb; r++) {
+            if (labels[i0 + r] < 0 || labels[i0 + r] >= k) {
+                return CEM_EINVAL;
+            }
+        }
+        if (block_weight(data, i0, nb, &weight_sum, NULL) != CEM_OK) {
+            return CEM_EINVAL;
+        }
+        load(data, i0, nb, p.ld, &p.w);
+        const cem_block block = {data, i0, nb, NULL, 0, 0};
+        cem_accumulate_labels_block(&p, &block, labels + i0, stats);
+    }
+    stats[0] += weight_sum;
+    return CEM_OK;
+}

@@ -356,6 +356,28 @@ static inline int cem_tied_wide(int covariance_type, ptrdiff_t d)
  * accumulation path by layout and covariance type; and the pass-level
  * start and finish of the wide tied path. */
 void cem_accumulate_block(cem_pass *pass, const cem_block *block, double *stats);
+void cem_accumulate_labels_block(cem_pass *pass, const cem_block *block, const int32_t *labels,
+                                 double *stats);
+
+/* Whether cem_accumulate_labels takes this shape: the variance types (DIAG,
+ * SPHERICAL, TIED_DIAG, TIED_SPHERICAL) in the wide layout, where one-hot
+ * responsibilities cost k times the work of the rows themselves. */
+static inline int cem_labels_accumulate(int covariance_type, ptrdiff_t d)
+{
+    return cem_valid_covariance_type(covariance_type) && !cem_matrix_type(covariance_type)
+           && d > CEM_NARROW_MAX_D;
+}
+
+/* cem_accumulate of the hard partition labels[i] (the component of row i,
+ * in [0, k)) given as labels instead of one-hot responsibilities: the
+ * same statistics, bit for bit, on the shapes cem_labels_accumulate takes
+ * (CEM_EINVAL for others, or for a label outside [0, k)). Rows are
+ * expected finite (k-means's labels come from finite distances); a
+ * non-finite row turns only its own component's sums non-finite.
+ * Scratch and other arguments as cem_accumulate. */
+int cem_accumulate_labels(ptrdiff_t k, int covariance_type, const double *shift,
+                          const cem_data *data, const int32_t *labels, double *stats,
+                          double *work, ptrdiff_t work_len);
 void cem_accumulate_tied_start(cem_pass *pass);
 void cem_accumulate_tied_finish(const cem_pass *pass, double *stats);
 

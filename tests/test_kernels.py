@@ -1,6 +1,7 @@
 """The C kernels against their NumPy twins (cem/_reference.py)."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cem import _core, _reference
 from conftest import random_model
@@ -312,3 +313,35 @@ def test_kmeans_label_stats_are_the_one_hot_statistics(rng, n, weighted):
                 _core.kmeans_label_stats((t,), centers, X, sw, n_threads=threads)[t], stats[t])
         if n <= 4096:
             np.testing.assert_array_equal(stats[t], _core.accumulate(t, centers, X, one_hot, sw))
+
+
+
+VARIANCE_TYPES = ("diag", "spherical", "tied_diag", "tied_spherical")
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(1, 300), d=st.sampled_from([5, 7, 8, 9, 15, 16, 17, 24, 33]),
+       k=st.integers(1, 12), weights=st.sampled_from(["none", "uniform", "some zero"]),
+       sorted_rows=st.booleans(), seed=st.integers(0, 2**16))
+def test_label_statistics_are_the_one_hot_pass_bit_for_bit(kernel_variant, n, d, k, weights,
+                                                            sorted_rows, seed):
+    """The wide variance types accumulate k-means's partition from its
+    labels (cem_accumulate_labels), each row once: bit for bit what the
+    one-hot responsibilities give cem_accumulate, on every kernel variant
+    (the kernel variant fixture holds across the examples), for odd and
+    even block tails, empty and weight-0 components, rows of one cluster
+    together (sorted data) or interleaved."""
+    rng = np.random.default_rng(seed)
+    centers = 5.0 * rng.normal(size=(k, d))
+    truth = rng.integers(0, k, n)
+    X = centers[np.sort(truth) if sorted_rows else truth] + rng.normal(size=(n, d))
+    sw = {"none": None, "uniform": rng.uniform(0.1, 3.0, n),
+          "some zero": rng.uniform(0.0, 3.0, n) * (rng.random(n) < 0.6)}[weights]
+    got = _core.kmeans_label_stats(VARIANCE_TYPES, centers, X, sw, n_threads=1)
+    labels = np.zeros(n, np.int32)  # kmeans_label_stats's partition: the nearest centers
+    _core.kmeans_step(centers, X, sw, labels)
+    one_hot = np.zeros((n, k))
+    one_hot[np.arange(n), labels] = 1.0
+    for t in VARIANCE_TYPES:
+        np.testing.assert_array_equal(got[t], _core.accumulate(t, centers, X, one_hot, sw))
