@@ -14,31 +14,39 @@ it is timed on its own too: cem's (cem._init.kmeans, seeding and Lloyd
 passes) against `KMeans(n_clusters=k, n_init=1, random_state=0).fit(X)`,
 which is exactly what GaussianMixture runs.
 
-The libraries alternate within each repeat so drift hits both alike; the
-medians over the repeats of wall time and of CPU time (process_time, all
-threads: a shared machine disturbs it less) and their ratios are printed.
+The libraries alternate within each repeat so drift hits both alike; each
+timed run follows a pause (compare.PAUSE_SECONDS: the other library's
+threads go quiet) and timing.warm_up's untimed runs of its own (the cores
+come back to speed: after 0.3 s idle a 10,000-row cem fit took ~16 ms
+instead of 0.4, and numpy's sum of 10^5 numbers 7.8 ms, on a 2-vCPU VM in
+2026); --cold times each run straight after the other library's, as
+before. The medians over the repeats of wall time and of CPU time
+(process_time, all threads: a shared machine disturbs it less) and their
+ratios are printed.
 Both use the same k-means++ seeding (the same RandomState draws), so they
 reach the same k-means labels and the same fit: the script prints the
 labels that differ, the largest relative difference of the k-means
 centers and of the fitted means, and both n_iter_.
 
 --alone N also times each library's default fit back to back, N in a row
-after a few unmeasured ones (as classic_compare.py --alone): a small fit
-alternating with scikit-learn pays for what the other library's run left
-cold (the 10,000-row fit about 0.6 ms against 0.3 ms back to back on a
-2-vCPU VM in 2026), so both figures are printed.
+after a few unmeasured ones (as classic_compare.py --alone). With --cold, a
+small fit alternating with scikit-learn pays for what the other library's
+run left behind (the 10,000-row fit about 0.6 ms against 0.3 ms back to
+back on a 2-vCPU VM in 2026: its threads still spinning, caches cold).
 """
 import argparse
 import os
 import platform
 import sys
+import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "benchmarks"))
 from default_fits import DEFAULT_FITS, make_mixture  # noqa: E402
 from machine import blas_libraries, cpu_name, openblas_settings  # noqa: E402
-from timing import alternating_medians, back_to_back_medians, timed  # noqa: E402
+from compare import PAUSE_SECONDS  # noqa: E402
+from timing import alternating_medians, back_to_back_medians, timed, warm_up  # noqa: E402
 
 
 def contestants(X, k, cov):
@@ -59,11 +67,14 @@ def contestants(X, k, cov):
     }
 
 
-def compare(X, k, cov, repeats):
+def compare(X, k, cov, repeats, cold):
     runs = contestants(X, k, cov)
     last = {name: fn() for name, fn in runs.items()}  # warm up imports and thread pools
 
     def wall_and_cpu(name):
+        if not cold:
+            time.sleep(PAUSE_SECONDS)
+            warm_up(runs[name])
         last[name], wall, cpu = timed(runs[name])
         return wall, cpu
     medians = alternating_medians(wall_and_cpu, runs, repeats)
@@ -102,6 +113,9 @@ def main():
     parser.add_argument("--only", help="run the workloads whose name contains this")
     parser.add_argument("--alone", type=int, default=0, metavar="FITS",
                         help="also time FITS default fits of each library back to back")
+    parser.add_argument("--cold", action="store_true",
+                        help="time each run straight after the other library's (no pause, "
+                             "no untimed runs first)")
     args = parser.parse_args()
     import sklearn
 
@@ -111,7 +125,9 @@ def main():
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"cem {cem.__version__}, scikit-learn {sklearn.__version__}, numpy {np.__version__}, "
           f"python {platform.python_version()}, BLAS: {blas}")
-    print(f"{openblas_settings()}; medians of {args.repeats} alternating repeats\n")
+    print(f"{openblas_settings()}; medians of {args.repeats} alternating repeats, each run "
+          + ("straight after the other library's\n" if args.cold else
+             f"after {PAUSE_SECONDS} s idle and untimed runs of its own\n"))
     print("| workload | cem fit s | sklearn fit s | speed-up | CPU speed-up | "
           "cem k-means s | sklearn k-means s | speed-up | CPU speed-up | "
           "labels differ | centers rel. diff | means rel. diff | n_iter cem/sklearn |")
@@ -121,7 +137,7 @@ def main():
         if args.only and args.only not in name:
             continue
         X = make_mixture(n, d, k, cov)
-        wall, cpu, last = compare(X, k, cov, args.repeats)
+        wall, cpu, last = compare(X, k, cov, args.repeats, args.cold)
         differ, center_gap, mean_gap, it_ours, it_theirs = agreement(X, last)
         print(f"| {name} | {wall['cem fit']:.4f} | {wall['sklearn fit']:.4f} | "
               f"{wall['sklearn fit'] / wall['cem fit']:.1f}x | "
