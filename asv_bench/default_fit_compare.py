@@ -17,10 +17,8 @@ which is exactly what GaussianMixture runs.
 The libraries alternate within each repeat so drift hits both alike; each
 timed run follows a pause (compare.PAUSE_SECONDS: the other library's
 threads go quiet) and timing.warm_up's untimed runs of its own (the cores
-come back to speed: after 0.3 s idle a 10,000-row cem fit took ~16 ms
-instead of 0.4, and numpy's sum of 10^5 numbers 7.8 ms, on a 2-vCPU VM in
-2026); --cold times each run straight after the other library's, as
-before. The medians over the repeats of wall time and of CPU time
+come back to speed: timing.py has the measurements); --cold times each
+run straight after the other library's, as before. The medians over the repeats of wall time and of CPU time
 (process_time, all threads: a shared machine disturbs it less) and their
 ratios are printed.
 Both use the same k-means++ seeding (the same RandomState draws), so they

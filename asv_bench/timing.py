@@ -21,8 +21,10 @@ def timed(fn):
 # the first ~50 ms, the second thread barely running. A per-iteration
 # measure (the difference of two fits) does not cancel that out: timed
 # straight after 0.3 s idle, cem's 2-thread speed-up on workload 1 was
-# 1.03-1.23x where fits back to back gave 1.9x. So a timed fit follows
-# this long of untimed ones on the same cores.
+# 1.08x, after one untimed fit 0.91-1.23x, where fits back to back gave
+# 1.9x. A 10,000-row default fit took ~16 ms instead of 0.4, and numpy's
+# sum of 10^5 random numbers 7.8 ms. So a timed fit follows this long of
+# untimed ones on the same cores (then workload 1: 1.95x).
 WARM_UP_SECONDS = 0.2
 
 
