@@ -12,8 +12,9 @@
  *   wide_tied    d > CEM_NARROW_MAX_D, TIED: one pooled rank update per block,
  *                each row about its own anchor component
  *
- * and, for a hard partition given as labels (k-means's), wide_diag's sums
- * over each component's own rows only (cem_accumulate_labels_block).
+ * and, for a hard partition given as labels (k-means's), wide_diag's and
+ * wide_full's sums over each component's own rows only
+ * (cem_accumulate_labels_block).
  */
 #include <string.h>
 
@@ -117,71 +118,6 @@ static void accumulate_wide_diag(cem_pass *p, const cem_block *b, double *stats)
     }
 }
 
-/* A hard partition's rows, component by component: accumulate_wide_diag of
- * the one-hot responsibilities, the same bits, for a fraction of the work
- * (each row's moments once, not once per component). What makes the sums
- * equal: a_sum is cem_lane_sum's, lane by lane over the component's rows
- * (the others' terms are exact zeros); diag_moments sums even and odd rows
- * apart, each in row order, so a component's i-th even row goes to slot
- * 2 i of w->gathered and its i-th odd row to slot 2 i + 1, the shorter
- * parity padded with zero rows of weight 0 (exact zero terms). Scratch the
- * E-step's and not the accumulation's: w->log_resp [k][B] holds the rows of
- * each component (even ones from c B, odd ones from c B + B / 2, as
- * doubles), w->mean_pad [k][8] the lanes of its weight and w->factor [k][2]
- * its even and odd row counts. */
-void cem_accumulate_labels_block(cem_pass *p, const cem_block *b, const int32_t *labels,
-                                 double *stats)
-{
-    const ptrdiff_t k = p->k, d = p->d, ld = p->ld, nb = b->nb, half = CEM_BLOCK_ROWS / 2;
-    const double *sw = b->data->sample_weight != NULL ? b->data->sample_weight + b->i0 : NULL;
-    double *nk = stats + 2, *sx = nk + k, *sxx = sx + k * d;
-    cem_pass_work *w = &p->w;
-    double *rows_of = w->log_resp, *lanes = w->mean_pad, *count = w->factor;
-    memset(lanes, 0, (size_t)(8 * k) * sizeof(double));
-    memset(count, 0, (size_t)(2 * k) * sizeof(double));
-    for (ptrdiff_t r = 0; r < nb; r++) {
-        const ptrdiff_t c = labels[r], parity = r & 1;
-        double *n_c = count + 2 * c + parity;
-        rows_of[c * CEM_BLOCK_ROWS + parity * half + (ptrdiff_t)*n_c] = (double)r;
-        *n_c += 1.0;
-        lanes[c * 8 + (r & 7)] += sw != NULL ? sw[r] : 1.0;
-    }
-    for (ptrdiff_t c = 0; c < k; c++) {
-        const double a_sum = cem_pairwise8(lanes + c * 8);
-        if (a_sum == 0.0) {
-            continue;
-        }
-        nk[c] += a_sum;
-        const ptrdiff_t n_even = (ptrdiff_t)count[2 * c], n_odd = (ptrdiff_t)count[2 * c + 1];
-        const ptrdiff_t pairs = n_even > n_odd ? n_even : n_odd;
-        for (ptrdiff_t i = 0; i < pairs; i++) {
-            for (ptrdiff_t parity = 0; parity < 2; parity++) {
-                const ptrdiff_t slot = 2 * i + parity;
-                double *to = w->gathered + slot * ld;
-                if (i < (parity ? n_odd : n_even)) {
-                    const ptrdiff_t r = (ptrdiff_t)rows_of[c * CEM_BLOCK_ROWS + parity * half + i];
-                    const double *from = w->rows + r * ld;
-                    for (ptrdiff_t j = 0; j < ld; j++) {
-                        to[j] = from[j];
-                    }
-                    w->row_weight[slot] = sw != NULL ? sw[r] : 1.0;
-                } else {
-                    memset(to, 0, (size_t)ld * sizeof(double));
-                    w->row_weight[slot] = 0.0;
-                }
-            }
-        }
-        memset(w->sq_row, 0, (size_t)ld * sizeof(double));
-        memset(w->sx_row, 0, (size_t)ld * sizeof(double));
-        p->kern->diag_moments(w->gathered, w->row_weight, 2 * pairs, ld, w->shift_pad + c * ld,
-                              w->sx_row, w->sq_row);
-        for (ptrdiff_t j = 0; j < d; j++) {
-            sx[c * d + j] += w->sx_row[j];
-        }
-        add_diagonal(p, c, sxx);
-    }
-}
-
 /* Copy the rows with a nonzero weight to the front of w->gathered (their
  * weights to the front of w->row_weight, zeros after); returns how many. */
 static ptrdiff_t gather_weighted_rows(cem_pass_work *w, ptrdiff_t nb, ptrdiff_t ld)
@@ -240,6 +176,85 @@ static void accumulate_wide_full(cem_pass *p, const cem_block *b, double *stats)
             w->sx_row[at - r * ld] += w->wdif[at] - old;
         }
         p->kern->syrk_lower(w->dif, w->wdif, n_rows, d, ld, sxx + c * d * d);
+        for (ptrdiff_t j = 0; j < d; j++) {
+            sx[c * d + j] += w->sx_row[j];
+        }
+    }
+}
+
+/* A hard partition's rows, component by component: accumulate_wide_diag or
+ * accumulate_wide_full of the one-hot responsibilities, the same bits, for
+ * a fraction of the work (the rows sorted into their components once, not
+ * one pass over the block per component). What makes the sums equal: the
+ * terms of the other components' rows are exact zeros; a_sum is
+ * cem_lane_sum's, lane by lane; wide_full's sums run over the rows in
+ * order (its own gather of a component's rows keeps that order too), and
+ * diag_moments sums even and odd rows apart, each in row order, so there a
+ * component's i-th even row goes to slot 2 i of w->gathered and its i-th
+ * odd row to slot 2 i + 1, the shorter parity padded with zero rows of
+ * weight 0. Scratch the E-step's and not the accumulation's: w->log_resp
+ * [k][B] holds the rows of each component (as doubles; by parity, even
+ * ones from c B and odd ones from c B + B / 2), w->mean_pad [k][8] the
+ * lanes of its weight and w->factor [k][2] its row counts. */
+void cem_accumulate_labels_block(cem_pass *p, const cem_block *b, const int32_t *labels,
+                                 double *stats)
+{
+    const ptrdiff_t k = p->k, d = p->d, ld = p->ld, nb = b->nb, half = CEM_BLOCK_ROWS / 2;
+    const int by_parity = p->covariance_type != CEM_FULL;
+    const double *sw = b->data->sample_weight != NULL ? b->data->sample_weight + b->i0 : NULL;
+    double *nk = stats + 2, *sx = nk + k, *sxx = sx + k * d;
+    cem_pass_work *w = &p->w;
+    double *rows_of = w->log_resp, *lanes = w->mean_pad, *count = w->factor;
+    memset(lanes, 0, (size_t)(8 * k) * sizeof(double));
+    memset(count, 0, (size_t)(2 * k) * sizeof(double));
+    for (ptrdiff_t r = 0; r < nb; r++) {
+        const ptrdiff_t c = labels[r], parity = by_parity ? r & 1 : 0;
+        double *n_c = count + 2 * c + parity;
+        rows_of[c * CEM_BLOCK_ROWS + parity * half + (ptrdiff_t)*n_c] = (double)r;
+        *n_c += 1.0;
+        lanes[c * 8 + (r & 7)] += sw != NULL ? sw[r] : 1.0;
+    }
+    for (ptrdiff_t c = 0; c < k; c++) {
+        const double a_sum = cem_pairwise8(lanes + c * 8);
+        if (a_sum == 0.0) {
+            continue;
+        }
+        nk[c] += a_sum;
+        const double *own = rows_of + c * CEM_BLOCK_ROWS;
+        const ptrdiff_t n_even = (ptrdiff_t)count[2 * c], n_odd = (ptrdiff_t)count[2 * c + 1];
+        /* slot of the i-th row of a parity, and the slots in all */
+        const ptrdiff_t step = by_parity ? 2 : 1;
+        const ptrdiff_t slots = by_parity ? 2 * (n_even > n_odd ? n_even : n_odd) : n_even;
+        const ptrdiff_t padded = by_parity ? slots : cem_round_rows(slots);
+        for (ptrdiff_t parity = 0; parity < step; parity++) {
+            const ptrdiff_t n_own = parity ? n_odd : n_even;
+            for (ptrdiff_t slot = parity, i = 0; slot < padded; slot += step, i++) {
+                double *to = w->gathered + slot * ld;
+                if (i < n_own) {
+                    const ptrdiff_t r = (ptrdiff_t)own[parity * half + i];
+                    const double *from = w->rows + r * ld;
+                    for (ptrdiff_t j = 0; j < ld; j++) {
+                        to[j] = from[j];
+                    }
+                    w->row_weight[slot] = sw != NULL ? sw[r] : 1.0;
+                } else {
+                    memset(to, 0, (size_t)ld * sizeof(double));
+                    w->row_weight[slot] = 0.0;
+                }
+            }
+        }
+        if (by_parity) {
+            memset(w->sq_row, 0, (size_t)ld * sizeof(double));
+            memset(w->sx_row, 0, (size_t)ld * sizeof(double));
+            p->kern->diag_moments(w->gathered, w->row_weight, slots, ld, w->shift_pad + c * ld,
+                                  w->sx_row, w->sq_row);
+            add_diagonal(p, c, sxx);
+        } else {
+            memset(w->sx_row, 0, (size_t)ld * sizeof(double));
+            p->kern->diff_weighted_moments(w->gathered, w->shift_pad + c * ld, w->row_weight,
+                                           slots, padded, ld, w->dif, w->wdif, w->sx_row);
+            p->kern->syrk_lower(w->dif, w->wdif, slots, d, ld, sxx + c * d * d);
+        }
         for (ptrdiff_t j = 0; j < d; j++) {
             sx[c * d + j] += w->sx_row[j];
         }

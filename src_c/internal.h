@@ -359,12 +359,12 @@ void cem_accumulate_block(cem_pass *pass, const cem_block *block, double *stats)
 void cem_accumulate_labels_block(cem_pass *pass, const cem_block *block, const int32_t *labels,
                                  double *stats);
 
-/* Whether cem_accumulate_labels takes this shape: the variance types (DIAG,
- * SPHERICAL, TIED_DIAG, TIED_SPHERICAL) in the wide layout, where one-hot
- * responsibilities cost k times the work of the rows themselves. */
+/* Whether cem_accumulate_labels takes this shape: FULL and the variance
+ * types (DIAG, SPHERICAL, TIED_DIAG, TIED_SPHERICAL) in the wide layout,
+ * where one-hot responsibilities cost a sweep of the block per component. */
 static inline int cem_labels_accumulate(int covariance_type, ptrdiff_t d)
 {
-    return cem_valid_covariance_type(covariance_type) && !cem_matrix_type(covariance_type)
+    return cem_valid_covariance_type(covariance_type) && covariance_type != CEM_TIED
            && d > CEM_NARROW_MAX_D;
 }
 

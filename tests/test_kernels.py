@@ -316,7 +316,7 @@ def test_kmeans_label_stats_are_the_one_hot_statistics(rng, n, weighted):
 
 
 
-VARIANCE_TYPES = ("diag", "spherical", "tied_diag", "tied_spherical")
+LABEL_TYPES = ("full", "diag", "spherical", "tied_diag", "tied_spherical")
 
 
 @settings(max_examples=40, deadline=None,
@@ -326,8 +326,8 @@ VARIANCE_TYPES = ("diag", "spherical", "tied_diag", "tied_spherical")
        sorted_rows=st.booleans(), seed=st.integers(0, 2**16))
 def test_label_statistics_are_the_one_hot_pass_bit_for_bit(kernel_variant, n, d, k, weights,
                                                             sorted_rows, seed):
-    """The wide variance types accumulate k-means's partition from its
-    labels (cem_accumulate_labels), each row once: bit for bit what the
+    """The wide full and variance types accumulate k-means's partition from
+    its labels (cem_accumulate_labels), each row once: bit for bit what the
     one-hot responsibilities give cem_accumulate, on every kernel variant
     (the kernel variant fixture holds across the examples), for odd and
     even block tails, empty and weight-0 components, rows of one cluster
@@ -338,10 +338,10 @@ def test_label_statistics_are_the_one_hot_pass_bit_for_bit(kernel_variant, n, d,
     X = centers[np.sort(truth) if sorted_rows else truth] + rng.normal(size=(n, d))
     sw = {"none": None, "uniform": rng.uniform(0.1, 3.0, n),
           "some zero": rng.uniform(0.0, 3.0, n) * (rng.random(n) < 0.6)}[weights]
-    got = _core.kmeans_label_stats(VARIANCE_TYPES, centers, X, sw, n_threads=1)
+    got = _core.kmeans_label_stats(LABEL_TYPES, centers, X, sw, n_threads=1)
     labels = np.zeros(n, np.int32)  # kmeans_label_stats's partition: the nearest centers
     _core.kmeans_step(centers, X, sw, labels)
     one_hot = np.zeros((n, k))
     one_hot[np.arange(n), labels] = 1.0
-    for t in VARIANCE_TYPES:
+    for t in LABEL_TYPES:
         np.testing.assert_array_equal(got[t], _core.accumulate(t, centers, X, one_hot, sw))
