@@ -222,7 +222,8 @@ void cem_accumulate_labels_block(cem_pass *p, const cem_block *b, const int32_t 
         nk[c] += a_sum;
         const double *own = rows_of + c * CEM_BLOCK_ROWS;
         const ptrdiff_t n_even = (ptrdiff_t)count[2 * c], n_odd = (ptrdiff_t)count[2 * c + 1];
-        /* slot of the i-th row of a parity, and the slots in all */
+        /* by parity the i-th row of a parity fills slot 2 i (+ 1); in order
+         * slot i, padded to whole row tiles (diff_weighted_moments reads them) */
         const ptrdiff_t step = by_parity ? 2 : 1;
         const ptrdiff_t slots = by_parity ? 2 * (n_even > n_odd ? n_even : n_odd) : n_even;
         const ptrdiff_t padded = by_parity ? slots : cem_round_rows(slots);

@@ -356,6 +356,12 @@ static inline int cem_tied_wide(int covariance_type, ptrdiff_t d)
  * accumulation path by layout and covariance type; and the pass-level
  * start and finish of the wide tied path. */
 void cem_accumulate_block(cem_pass *pass, const cem_block *block, double *stats);
+void cem_accumulate_tied_start(cem_pass *pass);
+void cem_accumulate_tied_finish(const cem_pass *pass, double *stats);
+
+/* accumulate.c: cem_accumulate_block for a hard partition given as labels
+ * (labels[r] the component of the block's row r; block->resp unused), on
+ * the shapes cem_labels_accumulate takes: the same bits. */
 void cem_accumulate_labels_block(cem_pass *pass, const cem_block *block, const int32_t *labels,
                                  double *stats);
 
@@ -378,8 +384,6 @@ static inline int cem_labels_accumulate(int covariance_type, ptrdiff_t d)
 int cem_accumulate_labels(ptrdiff_t k, int covariance_type, const double *shift,
                           const cem_data *data, const int32_t *labels, double *stats,
                           double *work, ptrdiff_t work_len);
-void cem_accumulate_tied_start(cem_pass *pass);
-void cem_accumulate_tied_finish(const cem_pass *pass, double *stats);
 
 /* EM iterations from the given parameters until the bound changes by less
  * than tol or max_iter (cem_fit's loop, shared with cem_fit_batch): each
