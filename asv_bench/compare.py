@@ -9,8 +9,9 @@ per-iteration time is the median over repeats of (fit with MAX_ITER_HI -
 fit with MAX_ITER_LO) / (HI - LO), so fixed costs (validation,
 scikit-learn's final E-step) cancel. cem and scikit-learn alternate within
 each repeat; each timed fit follows a pause (PAUSE_SECONDS) and then
-timing.warm_up's untimed fits of the same estimator, the same for both. Peak extra memory is the growth of the peak RSS over the RSS
-with X in memory, measured in a fresh process per library and workload.
+timing.warm_up's untimed fits of the same estimator, the same for both.
+Peak extra memory is the growth of the peak RSS over the RSS with X in
+memory, measured in a fresh process per library and workload.
 The lower bound is the workload's arithmetic (workloads.flops_per_iteration)
 at the DGEMM rate numpy reaches in the same run, both cores (the best of
 ten products, before the workloads; the rate is printed again after them).

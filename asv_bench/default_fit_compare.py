@@ -18,9 +18,9 @@ The libraries alternate within each repeat so drift hits both alike; each
 timed run follows a pause (compare.PAUSE_SECONDS: the other library's
 threads go quiet) and timing.warm_up's untimed runs of its own (the cores
 come back to speed: timing.py has the measurements); --cold times each
-run straight after the other library's, as before. The medians over the repeats of wall time and of CPU time
-(process_time, all threads: a shared machine disturbs it less) and their
-ratios are printed.
+run straight after the other library's, as before. The medians over the
+repeats of wall time and of CPU time (process_time, all threads: a shared
+machine disturbs it less) and their ratios are printed.
 Both use the same k-means++ seeding (the same RandomState draws), so they
 reach the same k-means labels and the same fit: the script prints the
 labels that differ, the largest relative difference of the k-means
