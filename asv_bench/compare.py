@@ -36,7 +36,7 @@ from workloads import WORKLOADS, flops_per_iteration, initial_params, make_data 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from machine import blas_libraries, openblas_settings  # noqa: E402
-from timing import alternating_medians, warm_up  # noqa: E402
+from timing import alternating_medians, timed, warm_up  # noqa: E402
 
 MAX_ITER_LO, MAX_ITER_HI = 1, 4
 
@@ -64,11 +64,7 @@ def fit_seconds(lib, X, k, cov, max_iter, n_threads, init):
     est = estimator(lib, k, cov, n_threads, init).set_params(max_iter=max_iter)
     time.sleep(PAUSE_SECONDS)
     warm_up(lambda: est.fit(X))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        start = time.perf_counter()
-        est.fit(X)
-        return time.perf_counter() - start
+    return timed(lambda: est.fit(X))[1]
 
 
 def per_iteration(X, k, cov, repeats, n_threads, init):
@@ -85,7 +81,7 @@ def dgemm_rate(n_threads):
     a = np.random.default_rng(0).random((2000, 2000))
     with threadpool_limits(n_threads):
         a @ a
-        best = min(_timed(lambda: a @ a) for _ in range(10))
+        best = min(timed(lambda: a @ a)[1] for _ in range(10))
     return 2 * 2000 ** 3 / best
 
 
@@ -94,14 +90,8 @@ def exp_rate(n_threads):
     a = -np.random.default_rng(0).uniform(0.0, 30.0, 1_000_000)
     out = np.empty_like(a)
     np.exp(a, out=out)
-    best = min(_timed(lambda: np.exp(a, out=out)) for _ in range(10))
+    best = min(timed(lambda: np.exp(a, out=out))[1] for _ in range(10))
     return a.size / best * n_threads
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def peak_extra_mb(lib, name, n_threads, dtype):
