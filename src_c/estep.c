@@ -533,6 +533,50 @@ static int responsibilities_valid(const double *resp, ptrdiff_t nb, ptrdiff_t k,
     return 1;
 }
 
+/* The pass of cem_accumulate and cem_accumulate_labels, their arguments
+ * checked by them: the rows' statistics under responsibilities resp (row
+ * stride resp_stride), or, with resp NULL, under the hard partition labels
+ * (each checked in [0, k) as its block is reached). */
+static int accumulate_given(ptrdiff_t k, int covariance_type, const double *shift,
+                            const cem_data *data, const double *resp, ptrdiff_t resp_stride,
+                            const int32_t *labels, double *stats, double *work)
+{
+    const ptrdiff_t d = data->d, B = cem_block_rows(d);
+    cem_pass p = start_pass(k, d, covariance_type, shift, work);
+    const int tied = cem_tied_wide(covariance_type, d); /* never with labels */
+    if (tied) {
+        cem_accumulate_tied_start(&p);
+    }
+    double weight_sum = 0.0;
+    for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
+        const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
+        const double *rb = resp != NULL ? resp + i0 * resp_stride : NULL;
+        if (rb != NULL && !responsibilities_valid(rb, nb, k, resp_stride)) {
+            return CEM_ENONFINITE;
+        }
+        for (ptrdiff_t r = 0; rb == NULL && r < nb; r++) {
+            if (labels[i0 + r] < 0 || labels[i0 + r] >= k) {
+                return CEM_EINVAL;
+            }
+        }
+        if (block_weight(data, i0, nb, &weight_sum, NULL) != CEM_OK) {
+            return CEM_EINVAL;
+        }
+        load(data, i0, nb, p.ld, &p.w);
+        const cem_block block = {data, i0, nb, rb, resp_stride, 1};
+        if (rb != NULL) {
+            cem_accumulate_block(&p, &block, stats);
+        } else {
+            cem_accumulate_labels_block(&p, &block, labels + i0, stats);
+        }
+    }
+    stats[0] += weight_sum;
+    if (tied) {
+        cem_accumulate_tied_finish(&p, stats);
+    }
+    return CEM_OK;
+}
+
 int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
                    const cem_data *data, const double *resp, ptrdiff_t resp_stride,
                    double *stats, double *work, ptrdiff_t work_len)
@@ -541,7 +585,7 @@ int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
         || stats == NULL || work == NULL || resp_stride < k) {
         return CEM_EINVAL;
     }
-    const ptrdiff_t d = data->d, B = cem_block_rows(d);
+    const ptrdiff_t d = data->d;
     if (cem_check_data(data, d) != CEM_OK || (data->n > 0 && resp == NULL)
         || !cem_valid_shape(k, d)) {
         return CEM_EINVAL;
@@ -549,30 +593,7 @@ int cem_accumulate(ptrdiff_t k, int covariance_type, const double *shift,
     if (work_len < cem_e_step_work_size(k, d, covariance_type)) {
         return CEM_EWORK;
     }
-    cem_pass p = start_pass(k, d, covariance_type, shift, work);
-    const int tied = cem_tied_wide(covariance_type, d);
-    if (tied) {
-        cem_accumulate_tied_start(&p);
-    }
-    double weight_sum = 0.0;
-    for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
-        const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
-        const double *rb = resp + i0 * resp_stride;
-        if (!responsibilities_valid(rb, nb, k, resp_stride)) {
-            return CEM_ENONFINITE;
-        }
-        if (block_weight(data, i0, nb, &weight_sum, NULL) != CEM_OK) {
-            return CEM_EINVAL;
-        }
-        load(data, i0, nb, p.ld, &p.w);
-        const cem_block block = {data, i0, nb, rb, resp_stride, 1};
-        cem_accumulate_block(&p, &block, stats);
-    }
-    stats[0] += weight_sum;
-    if (tied) {
-        cem_accumulate_tied_finish(&p, stats);
-    }
-    return CEM_OK;
+    return accumulate_given(k, covariance_type, shift, data, resp, resp_stride, NULL, stats, work);
 }
 
 int cem_accumulate_labels(ptrdiff_t k, int covariance_type, const double *shift,
@@ -584,26 +605,8 @@ int cem_accumulate_labels(ptrdiff_t k, int covariance_type, const double *shift,
         || !cem_labels_accumulate(covariance_type, data->d) || (data->n > 0 && labels == NULL)) {
         return CEM_EINVAL;
     }
-    const ptrdiff_t d = data->d, B = cem_block_rows(d);
-    if (work_len < cem_e_step_work_size(k, d, covariance_type)) {
+    if (work_len < cem_e_step_work_size(k, data->d, covariance_type)) {
         return CEM_EWORK;
     }
-    cem_pass p = start_pass(k, d, covariance_type, shift, work);
-    double weight_sum = 0.0;
-    for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
-        const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
-        for (ptrdiff_t r = 0; r < nb; r++) {
-            if (labels[i0 + r] < 0 || labels[i0 + r] >= k) {
-                return CEM_EINVAL;
-            }
-        }
-        if (block_weight(data, i0, nb, &weight_sum, NULL) != CEM_OK) {
-            return CEM_EINVAL;
-        }
-        load(data, i0, nb, p.ld, &p.w);
-        const cem_block block = {data, i0, nb, NULL, 0, 0};
-        cem_accumulate_labels_block(&p, &block, labels + i0, stats);
-    }
-    stats[0] += weight_sum;
-    return CEM_OK;
+    return accumulate_given(k, covariance_type, shift, data, NULL, 0, labels, stats, work);
 }
