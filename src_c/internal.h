@@ -105,6 +105,9 @@ typedef struct {
     int (*lloyd_lanes_t)(const double *xt, ptrdiff_t nb, ptrdiff_t d, ptrdiff_t stride,
                          const double *near, const double *d2near, const double *w,
                          ptrdiff_t k, double *acc);
+    int (*lloyd_scatter)(const double *rows, ptrdiff_t ld, ptrdiff_t step, ptrdiff_t nb,
+                         ptrdiff_t d, const double *near, const double *d2near, const double *w,
+                         ptrdiff_t k, double *acc);
     int (*narrow_block)(const cem_narrow_model *m, const double *xt, ptrdiff_t stride,
                         ptrdiff_t nb, const double *sw, double *stats, double *ll_sum);
     int (*tied_offsets)(const double *resp, ptrdiff_t row_step, ptrdiff_t comp_step,

@@ -58,50 +58,18 @@ static int check_weights(const cem_data *data)
 }
 
 /* cem_kmeans_step's rows [i0, i0 + nb) of a block added to their nearest
- * centers' lanes, each row to its own center only: the sums of the
- * lloyd_lanes_t kernel, bit for bit (the same products, rounded, in the same
- * lanes and order), laid out lane by lane, acc[(r % 8) * n_acc + i] with i
- * as there, so that a row's d sums are contiguous; rows read in place when
- * they are contiguous float64, else from the block xt. Returns 1 (acc then
- * partly updated) if a row's distance is not finite. */
-static int scatter_rows(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, const double *xt,
-                        const double *near, const double *d2near, const double *w,
-                        ptrdiff_t k, double *acc)
+ * centers' lanes (the lloyd_scatter kernel): read in place when they are
+ * contiguous float64, else from the block xt. */
+static int scatter_rows(const cem_kernels *kern, const cem_data *data, ptrdiff_t i0,
+                        ptrdiff_t nb, const double *xt, const double *near,
+                        const double *d2near, const double *w, ptrdiff_t k, double *acc)
 {
-    const ptrdiff_t d = data->d, kd = k * d, n_acc = kd + k + 1;
-    const int direct = rows_direct(data);
-    const ptrdiff_t step = direct ? 1 : CEM_BLOCK_ROWS;
-    for (ptrdiff_t r = 0; r < nb; r++) {
-        if (!(d2near[r] <= DBL_MAX)) { /* a distance is >= 0 or NaN */
-            return 1;
-        }
-        const ptrdiff_t c = near != NULL ? (ptrdiff_t)near[r] : 0;
-        double *restrict lane = acc + (r % 8) * n_acc;
-        double *restrict sum = lane + c * d;
-        const double *restrict x = direct ? (const double *)((const char *)data->x
-                                                             + (i0 + r) * data->row_stride)
-                                          : xt + r;
-        if (w == NULL) { /* products by 1: exact */
-            lane[kd + k] += d2near[r];
-            lane[kd + c] += 1.0;
-            if (direct) {
-                for (ptrdiff_t j = 0; j < d; j++) {
-                    sum[j] += x[j];
-                }
-            } else {
-                for (ptrdiff_t j = 0; j < d; j++) {
-                    sum[j] += x[j * step];
-                }
-            }
-        } else {
-            lane[kd + k] += cem_rounded(w[r] * d2near[r]);
-            lane[kd + c] += w[r];
-            for (ptrdiff_t j = 0; j < d; j++) {
-                sum[j] += cem_rounded(w[r] * x[j * step]);
-            }
-        }
+    if (rows_direct(data)) {
+        const ptrdiff_t ld = data->row_stride / (ptrdiff_t)sizeof(double);
+        return kern->lloyd_scatter((const double *)data->x + i0 * ld, ld, 1, nb, data->d, near,
+                                   d2near, w, k, acc);
     }
-    return 0;
+    return kern->lloyd_scatter(xt, 1, CEM_BLOCK_ROWS, nb, data->d, near, d2near, w, k, acc);
 }
 
 /* Accumulator i's 8 lanes added pairwise, from either layout. */
@@ -158,7 +126,7 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
         int status = lane_major ? -1 : kern->lloyd_lanes_t(xt, nb, d, B, near, d2near, w, k, acc);
         if (status < 0) { /* scattered; a build without vectors says so at its first block */
             lane_major = 1;
-            status = scatter_rows(data, i0, nb, xt, near, d2near, w, k, acc);
+            status = scatter_rows(kern, data, i0, nb, xt, near, d2near, w, k, acc);
         }
         if (status != 0) {
             return CEM_ENONFINITE; /* a NaN or inf in the row or the centers */

@@ -236,6 +236,37 @@ def test_fma_variants_agree_bit_for_bit(rng, monkeypatch, cov, d, weighted):
             np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("d", [1, 2, 3, 5, 8, 9, 16])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 8, 9])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kmeans_fma_variants_agree_bit_for_bit(rng, monkeypatch, d, k, weighted):
+    """k-means's distances are the same expression in every FMA variant
+    (AVX2 two 4-row vectors, AVX-512 one 8-row vector), so its labels,
+    sums, inertia, k-means++ potentials and picks, and Lloyd's centers are
+    the same bits whichever the CPU picks: over k around the 4-center tiles
+    and its k = 2 path, and a partial block and 8-row tile."""
+    present = [v for v in FMA_VARIANTS if v in _core.kernel_variants()]
+    if len(present) < 2:
+        pytest.skip("fewer than two FMA kernel variants on this CPU")
+    n = 203
+    X = 3.0 * rng.normal(size=(n, d)) + 100.0
+    centers = X[rng.choice(n, k, replace=False)] + 0.01
+    sw = rng.uniform(0, 3, n) if weighted else None
+    uniforms = rng.random(1 + (k - 1) * 3)
+    results = []
+    for variant in present:
+        monkeypatch.setenv("CEM_KERNELS", variant)
+        assert _core.kernel_variant() == variant
+        labels = np.full(n, -1, dtype=np.int32)
+        step = _core.kmeans_step(centers, X, sw, labels)
+        seeds, rows = _core.kmeanspp(X, k, 3, uniforms, sw)
+        lloyd, n_iter = _core.kmeans_lloyd(seeds, X, sw)
+        results.append((*step[:3], labels, seeds, rows, lloyd, n_iter))
+    for other in results[1:]:
+        for got, want in zip(other, results[0]):
+            np.testing.assert_array_equal(got, want)
+
+
 def _tied_covariance(stats, k, d):
     """The pooled covariance of tied statistics (no factorisation, which a
     covariance stretched 1e14 times along k - 1 directions may not survive)."""
