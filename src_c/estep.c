@@ -109,10 +109,11 @@ static void tied_center_start(ptrdiff_t k, ptrdiff_t d, ptrdiff_t ld, const doub
 }
 
 /* Rows [i0, i0 + nb) into w->rows, in the layout of the pass's width. */
-static void load(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t ld, cem_pass_work *w)
+static void load(const cem_kernels *kern, const cem_data *data, ptrdiff_t i0, ptrdiff_t nb,
+                 ptrdiff_t ld, cem_pass_work *w)
 {
     if (data->d <= CEM_NARROW_MAX_D) {
-        cem_load_block_t(data, i0, nb, CEM_NARROW_BLOCK_ROWS, w->block);
+        cem_load_block_t(kern, data, i0, nb, CEM_NARROW_BLOCK_ROWS, w->block);
         w->rows = w->block;
     } else {
         w->rows = cem_load_block(data, i0, nb, ld, w->block);
@@ -406,7 +407,7 @@ static int e_step_pass(const cem_model *model, const double *shift, const cem_da
         if (in_place) {
             w->rows = (const double *)data->x + i0;
         } else {
-            load(data, i0, nb, p.ld, w);
+            load(p.kern, data, i0, nb, p.ld, w);
         }
         const ptrdiff_t n_marked = missing ? cem_missing_mark(&p, nb, &mw) : 0;
         if (fused && n_marked == 0) {
@@ -562,7 +563,7 @@ static int accumulate_given(ptrdiff_t k, int covariance_type, const double *shif
         if (block_weight(data, i0, nb, &weight_sum, NULL) != CEM_OK) {
             return CEM_EINVAL;
         }
-        load(data, i0, nb, p.ld, &p.w);
+        load(p.kern, data, i0, nb, p.ld, &p.w);
         const cem_block block = {data, i0, nb, rb, resp_stride, 1};
         if (rb != NULL) {
             cem_accumulate_block(&p, &block, stats);

@@ -142,9 +142,10 @@ const double *cem_load_block(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, p
                              double *buf);
 
 /* Copy rows [i0, i0 + nb) transposed: out[j][r] with row stride `stride`,
- * rows nb .. nb8 zero (the narrow layout). */
-void cem_load_block_t(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t stride,
-                      double *out);
+ * rows nb .. nb8 zero (the narrow layout); float64 rows with contiguous
+ * columns a whole number of doubles apart through kern's load_rows_t. */
+void cem_load_block_t(const cem_kernels *kern, const cem_data *data, ptrdiff_t i0,
+                      ptrdiff_t nb, ptrdiff_t stride, double *out);
 
 /* Whether every value of rows [i0, i0 + nb) of data is finite (read as
  * data describes them: float64 or float32, any strides). The input check

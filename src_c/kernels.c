@@ -164,14 +164,19 @@ int cem_kernels_supported(const char *name)
     return strcmp(name, "baseline") == 0;
 }
 
-void cem_load_block_t(const cem_data *data, ptrdiff_t i0, ptrdiff_t nb, ptrdiff_t stride,
-                      double *out)
+void cem_load_block_t(const cem_kernels *kern, const cem_data *data, ptrdiff_t i0,
+                      ptrdiff_t nb, ptrdiff_t stride, double *out)
 {
     const ptrdiff_t d = data->d, nb8 = cem_round_rows(nb);
     const char *base = (const char *)data->x + i0 * data->row_stride;
     /* rows outside, columns inside: reads stay sequential in row-major data */
     if (d == 1 && data->dtype == CEM_FLOAT64 && data->row_stride == (ptrdiff_t)sizeof(double)) {
         memcpy(out, base, (size_t)nb * sizeof(double)); /* one contiguous column */
+    } else if (data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)
+               && data->row_stride % (ptrdiff_t)sizeof(double) == 0) {
+        kern->load_rows_t((const double *)base, data->row_stride / (ptrdiff_t)sizeof(double), nb,
+                          d, stride, out);
+        return; /* padding rows zeroed there */
     } else if (data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)) {
         for (ptrdiff_t r = 0; r < nb; r++) {
             const double *row = (const double *)(base + r * data->row_stride);

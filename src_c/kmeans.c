@@ -23,24 +23,12 @@ ptrdiff_t cem_kmeans_work_size(ptrdiff_t k, ptrdiff_t d)
 }
 
 /* Rows of float64 with contiguous columns, a whole number of doubles
- * apart: loaded by the load_rows_t kernel, and summed from the data itself. */
+ * apart: loaded by the load_rows_t kernel (cem_load_block_t), and summed
+ * from the data itself. */
 static int rows_direct(const cem_data *data)
 {
     return data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)
            && data->row_stride % (ptrdiff_t)sizeof(double) == 0;
-}
-
-/* Rows [i0, i0 + nb) into xt[d][CEM_BLOCK_ROWS] (cem_load_block_t). */
-static void load_block_t(const cem_kernels *kern, const cem_data *data, ptrdiff_t i0,
-                         ptrdiff_t nb, double *xt)
-{
-    if (rows_direct(data)) {
-        const ptrdiff_t ld = data->row_stride / (ptrdiff_t)sizeof(double);
-        kern->load_rows_t((const double *)data->x + i0 * ld, ld, nb, data->d, CEM_BLOCK_ROWS,
-                          xt);
-    } else {
-        cem_load_block_t(data, i0, nb, CEM_BLOCK_ROWS, xt);
-    }
 }
 
 static int check_weights(const cem_data *data)
@@ -116,7 +104,7 @@ int cem_kmeans_step(ptrdiff_t k, const double *centers, const cem_data *data,
     int64_t changed = 0;
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
         const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
-        load_block_t(kern, data, i0, nb, xt);
+        cem_load_block_t(kern, data, i0, nb, CEM_BLOCK_ROWS, xt);
         if (k == 1) {
             kern->center_distances_t(xt, cem_round_rows(nb), d, B, centers, 1, d2near);
         } else {
@@ -185,7 +173,7 @@ int cem_kmeanspp_pass(ptrdiff_t n_cand, const double *candidates, const cem_data
     for (ptrdiff_t i0 = 0; i0 < data->n; i0 += B) {
         const ptrdiff_t nb = data->n - i0 < B ? data->n - i0 : B;
         double *restrict near = closest + i0;
-        load_block_t(kern, data, i0, nb, xt);
+        cem_load_block_t(kern, data, i0, nb, CEM_BLOCK_ROWS, xt);
         kern->center_distances_t(xt, cem_round_rows(nb), data->d, B, candidates, n_cand, d2t);
         if (update) {
             for (ptrdiff_t r = 0; r < nb; r++) {
