@@ -222,6 +222,15 @@ static inline int cem_lloyd_in_vectors(ptrdiff_t k, ptrdiff_t d)
     return 5 * k * (d + 1) <= 16 * (d + 2);
 }
 
+/* Rows of float64 with contiguous columns, a whole number of doubles apart
+ * (any sign): read as double rows in place -- transposed by the load_rows_t
+ * kernel (cem_load_block_t), summed by lloyd_scatter. */
+static inline int cem_rows_direct(const cem_data *data)
+{
+    return data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)
+           && data->row_stride % (ptrdiff_t)sizeof(double) == 0;
+}
+
 static inline double cem_row_weight(const cem_data *data, ptrdiff_t i)
 {
     return data->sample_weight ? data->sample_weight[i] : 1.0;

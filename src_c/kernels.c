@@ -172,8 +172,7 @@ void cem_load_block_t(const cem_kernels *kern, const cem_data *data, ptrdiff_t i
     /* rows outside, columns inside: reads stay sequential in row-major data */
     if (d == 1 && data->dtype == CEM_FLOAT64 && data->row_stride == (ptrdiff_t)sizeof(double)) {
         memcpy(out, base, (size_t)nb * sizeof(double)); /* one contiguous column */
-    } else if (data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)
-               && data->row_stride % (ptrdiff_t)sizeof(double) == 0) {
+    } else if (cem_rows_direct(data)) {
         kern->load_rows_t((const double *)base, data->row_stride / (ptrdiff_t)sizeof(double), nb,
                           d, stride, out);
         return; /* padding rows zeroed there */

@@ -4,7 +4,6 @@
  * layout) and their distances computed by the kernels of kmeans_kernels.inc,
  * which vectorise across rows.
  */
-#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -20,15 +19,6 @@ ptrdiff_t cem_kmeans_work_size(ptrdiff_t k, ptrdiff_t d)
     /* a block, its distances to every center, and cem_kmeans_step's
      * k * d + k + 1 sums in 8 lanes each */
     return CEM_BLOCK_ROWS * d + CEM_BLOCK_ROWS * k + 8 * (k * d + k + 1);
-}
-
-/* Rows of float64 with contiguous columns, a whole number of doubles
- * apart: loaded by the load_rows_t kernel (cem_load_block_t), and summed
- * from the data itself. */
-static int rows_direct(const cem_data *data)
-{
-    return data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)
-           && data->row_stride % (ptrdiff_t)sizeof(double) == 0;
 }
 
 static int check_weights(const cem_data *data)
@@ -52,7 +42,7 @@ static int scatter_rows(const cem_kernels *kern, const cem_data *data, ptrdiff_t
                         ptrdiff_t nb, const double *xt, const double *near,
                         const double *d2near, const double *w, ptrdiff_t k, double *acc)
 {
-    if (rows_direct(data)) {
+    if (cem_rows_direct(data)) {
         const ptrdiff_t ld = data->row_stride / (ptrdiff_t)sizeof(double);
         return kern->lloyd_scatter((const double *)data->x + i0 * ld, ld, 1, nb, data->d, near,
                                    d2near, w, k, acc);
