@@ -169,14 +169,13 @@ void cem_load_block_t(const cem_kernels *kern, const cem_data *data, ptrdiff_t i
 {
     const ptrdiff_t d = data->d, nb8 = cem_round_rows(nb);
     const char *base = (const char *)data->x + i0 * data->row_stride;
-    /* rows outside, columns inside: reads stay sequential in row-major data */
-    if (d == 1 && data->dtype == CEM_FLOAT64 && data->row_stride == (ptrdiff_t)sizeof(double)) {
-        memcpy(out, base, (size_t)nb * sizeof(double)); /* one contiguous column */
-    } else if (cem_rows_direct(data)) {
+    if (cem_rows_direct(data)) { /* the padding rows are zeroed there too */
         kern->load_rows_t((const double *)base, data->row_stride / (ptrdiff_t)sizeof(double), nb,
                           d, stride, out);
-        return; /* padding rows zeroed there */
-    } else if (data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)) {
+        return;
+    }
+    /* rows outside, columns inside: reads stay sequential in row-major data */
+    if (data->dtype == CEM_FLOAT64 && data->col_stride == (ptrdiff_t)sizeof(double)) {
         for (ptrdiff_t r = 0; r < nb; r++) {
             const double *row = (const double *)(base + r * data->row_stride);
             for (ptrdiff_t j = 0; j < d; j++) {
