@@ -406,6 +406,7 @@ static int e_step_pass(const cem_model *model, const double *shift, const cem_da
                              && data->row_stride == (ptrdiff_t)sizeof(double) && nb == nb8;
         if (in_place) {
             w->rows = (const double *)data->x + i0;
+            cem_prefetch_rows(data, i0 + nb, nb);
         } else {
             load(p.kern, data, i0, nb, p.ld, w);
         }

@@ -169,6 +169,7 @@ void cem_load_block_t(const cem_kernels *kern, const cem_data *data, ptrdiff_t i
 {
     const ptrdiff_t d = data->d, nb8 = cem_round_rows(nb);
     const char *base = (const char *)data->x + i0 * data->row_stride;
+    cem_prefetch_rows(data, i0 + nb, nb); /* the next block's rows */
     if (cem_rows_direct(data)) { /* the padding rows are zeroed there too */
         kern->load_rows_t((const double *)base, data->row_stride / (ptrdiff_t)sizeof(double), nb,
                           d, stride, out);
