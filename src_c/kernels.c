@@ -71,8 +71,8 @@ typedef uint64_t cem_u8 __attribute__((vector_size(64)));
  * broadcast through the stack, so its baseline variant (SSE2 on x86-64,
  * NEON on aarch64 alike) takes the plain loops there instead, which it
  * vectorises itself. Measured (Xeon, GCC 12, baseline variant, ns per row):
- * the full E-step at d = k = 16 9,004 -> 1,149 (AVX2: 428), a k = 8 Lloyd
- * step 142 -> 51, a k-means++ pass 83 -> 18. */
+ * the full E-step at d = k = 16 9,215 -> 1,129 (AVX2: 428), a k = 8 Lloyd
+ * step 137 -> 54, a k-means++ pass 82 -> 20 (README: Performance). */
 #if CEM_VECTOR_EXT && (defined(__clang__) || defined(__AVX__))
 #define CEM_TILE_VECTORS 1
 #else
