@@ -25,8 +25,9 @@
 #endif
 
 /* GCC and Clang vector extensions give the register tiles explicit 4-double
- * vectors (AVX2 ymm registers in the AVX2 variant, SSE2 pairs in the
- * baseline); other compilers get the plain loops. */
+ * vectors (AVX2 ymm registers in the AVX2 variant, SSE2 or NEON pairs in
+ * clang's baseline; GCC's baseline takes the plain loops, see
+ * CEM_TILE_VECTORS); other compilers get the plain loops. */
 #if defined(__GNUC__) || defined(__clang__)
 #define CEM_VECTOR_EXT 1
 typedef double cem_v4 __attribute__((vector_size(32)));
