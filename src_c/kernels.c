@@ -27,8 +27,10 @@
 /* GCC and Clang vector extensions give the register tiles explicit 4-double
  * vectors (AVX2 ymm registers in the AVX2 variant, SSE2 or NEON pairs in
  * clang's baseline; GCC's baseline takes the plain loops, see
- * CEM_TILE_VECTORS); other compilers get the plain loops. */
-#if defined(__GNUC__) || defined(__clang__)
+ * CEM_TILE_VECTORS); other compilers get the plain loops, and so does a
+ * build with -DCEM_NO_VECTOR_EXT (with -DCEM_NO_DISPATCH: MSVC's kernels,
+ * which .ci/run tests that way). */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(CEM_NO_VECTOR_EXT)
 #define CEM_VECTOR_EXT 1
 typedef double cem_v4 __attribute__((vector_size(32)));
 typedef double cem_v4u __attribute__((vector_size(32), aligned(8))); /* unaligned loads */
